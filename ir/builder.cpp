@@ -1,0 +1,334 @@
+// Checked constructors: typing rules per operator and FunctionBuilder.
+#include "ir/builder.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace ember::ir {
+namespace {
+
+[[noreturn]] void fail(const std::string& msg, Loc loc) { throw CompileError(msg, loc); }
+
+std::string operand_names(Type a, Type b) {
+  return std::string(numpy_name(concrete(a).scalar)) + " and " +
+         std::string(numpy_name(concrete(b).scalar));
+}
+
+Type scalar_type(Scalar s, bool weak = false) { return Type{s, weak, 0}; }
+
+void require_scalar(Type t, Op op, Loc loc) {
+  if (t.is_array())
+    fail(std::string("'") + op_name(op) + "' needs a scalar operand, got an array", loc);
+}
+
+// Math on integers and bools computes in float (float_for); weak stays weak.
+Type float_result(Type t) { return scalar_type(float_for(t.scalar), t.weak); }
+
+}  // namespace
+
+Type unary_result(Op op, Type x, Loc loc) {
+  require_scalar(x, op, loc);
+  Kind k = kind_of(x.scalar);
+  switch (op) {
+    case Op::Neg:
+      if (k == Kind::Bool)
+        fail("unary '-' is not supported on bool; use 'not' or '~' instead", loc);
+      return x;
+    case Op::Not: return scalar_type(Scalar::Bool);
+    case Op::Invert:
+      if (k == Kind::Float)
+        fail(std::string("'~' needs an integer or bool operand, got ") +
+                 std::string(numpy_name(x.scalar)),
+             loc);
+      return x;
+    case Op::Abs: return x;
+    case Op::Floor:
+    case Op::Ceil:
+    case Op::Trunc: return k == Kind::Bool ? float_result(x) : x;  // NumPy 2 keeps integers
+    case Op::IsNan:
+    case Op::IsInf:
+    case Op::IsFinite:
+    case Op::SignBit: return scalar_type(Scalar::Bool);
+    default:
+      if (!is_unary(op)) fail(std::string("'") + op_name(op) + "' is not a unary operator", loc);
+      return float_result(x);
+  }
+}
+
+Type binary_result(Op op, Type a, Type b, Loc loc) {
+  require_scalar(a, op, loc);
+  require_scalar(b, op, loc);
+  if (is_comparison(op)) return scalar_type(Scalar::Bool);
+  Type t = promote(a, b);
+  Kind k = kind_of(t.scalar);
+  switch (op) {
+    case Op::Add:
+    case Op::Mul:
+    case Op::Min:
+    case Op::Max:
+    case Op::Minimum:
+    case Op::Maximum: return t;
+    case Op::Sub:
+      if (k == Kind::Bool)
+        fail("'-' is not supported between two bools; use '^' or '!=' instead", loc);
+      return t;
+    case Op::Div: return float_result(t);
+    case Op::FloorDiv:
+    case Op::Mod:
+    case Op::Fmod:
+    case Op::Pow:
+      // NumPy has no bool loop for these: bools compute as int8.
+      return k == Kind::Bool ? scalar_type(Scalar::I8, t.weak) : t;
+    case Op::BitAnd:
+    case Op::BitOr:
+    case Op::BitXor:
+    case Op::Shl:
+    case Op::Shr:
+      if (k == Kind::Float)
+        fail(std::string("'") + op_name(op) + "' needs integer or bool operands, got " +
+                 operand_names(a, b),
+             loc);
+      if (k == Kind::Bool && (op == Op::Shl || op == Op::Shr)) return scalar_type(Scalar::I8);
+      return t;
+    case Op::Atan2:
+    case Op::Hypot:
+    case Op::CopySign: return float_result(t);
+    default: fail(std::string("'") + op_name(op) + "' is not a binary operator", loc);
+  }
+}
+
+Literal normalize(Literal v, Type t) {
+  Literal r;
+  switch (t.scalar) {
+    case Scalar::Bool: r.i = v.i != 0; break;
+    case Scalar::I8: r.i = static_cast<int8_t>(v.i); break;
+    case Scalar::I16: r.i = static_cast<int16_t>(v.i); break;
+    case Scalar::I32: r.i = static_cast<int32_t>(v.i); break;
+    case Scalar::U8: r.i = static_cast<uint8_t>(v.i); break;
+    case Scalar::U16: r.i = static_cast<uint16_t>(v.i); break;
+    case Scalar::U32: r.i = static_cast<uint32_t>(v.i); break;
+    case Scalar::I64:
+    case Scalar::U64: r.i = v.i; break;
+    case Scalar::F32: r.f = static_cast<float>(v.f); break;
+    case Scalar::F64: r.f = v.f; break;
+  }
+  return r;
+}
+
+static ExprPtr node(Op op, Type t, Loc loc, std::vector<ExprPtr> args = {}) {
+  auto e = std::make_shared<Expr>();
+  e->op = op;
+  e->type = t;
+  e->loc = loc;
+  e->args = std::move(args);
+  return e;
+}
+
+ExprPtr make_const(Type t, Literal v, Loc loc) {
+  if (t.is_array()) fail("a constant must be a scalar", loc);
+  auto e = std::make_shared<Expr>();
+  e->op = Op::Const;
+  e->type = t;
+  e->loc = loc;
+  e->value = normalize(v, t);
+  return e;
+}
+
+ExprPtr make_int(int64_t v, Type t, Loc loc) {
+  Literal l;
+  l.i = v;
+  l.f = static_cast<double>(v);
+  return make_const(t, l, loc);
+}
+
+ExprPtr make_float(double v, Type t, Loc loc) {
+  Literal l;
+  l.f = v;
+  return make_const(t, l, loc);
+}
+
+ExprPtr make_bool(bool v, Loc loc) { return make_int(v, scalar_type(Scalar::Bool), loc); }
+
+ExprPtr make_param(int index, Type t, Loc loc) {
+  auto e = std::make_shared<Expr>();
+  e->op = Op::Param;
+  e->type = t;
+  e->loc = loc;
+  e->index = index;
+  return e;
+}
+
+ExprPtr make_var(int index, Type t, Loc loc) {
+  auto e = std::make_shared<Expr>();
+  e->op = Op::Var;
+  e->type = t;
+  e->loc = loc;
+  e->index = index;
+  return e;
+}
+
+ExprPtr make_cast(ExprPtr x, Type t, Loc loc) {
+  require_scalar(x->type, Op::Cast, loc);
+  if (t.is_array()) fail("cannot cast to an array type", loc);
+  return node(Op::Cast, t, loc, {std::move(x)});
+}
+
+ExprPtr make_truth(ExprPtr x, Loc loc) {
+  if (x->type.scalar == Scalar::Bool) return x;
+  return make_cast(std::move(x), scalar_type(Scalar::Bool), loc);
+}
+
+ExprPtr make_select(ExprPtr cond, ExprPtr a, ExprPtr b, Loc loc) {
+  require_scalar(a->type, Op::Select, loc);
+  require_scalar(b->type, Op::Select, loc);
+  Type t = promote(a->type, b->type);
+  return node(Op::Select, t, loc, {make_truth(std::move(cond), loc), std::move(a), std::move(b)});
+}
+
+ExprPtr make_unary(Op op, ExprPtr x, Loc loc) {
+  Type t = unary_result(op, x->type, loc);
+  return node(op, t, loc, {std::move(x)});
+}
+
+ExprPtr make_binary(Op op, ExprPtr a, ExprPtr b, Loc loc) {
+  Type t = binary_result(op, a->type, b->type, loc);
+  return node(op, t, loc, {std::move(a), std::move(b)});
+}
+
+ExprPtr remake(const Expr& like, std::vector<ExprPtr> args) {
+  switch (like.op) {
+    case Op::Const: return make_const(like.type, like.value, like.loc);
+    case Op::Param: return make_param(like.index, like.type, like.loc);
+    case Op::Var: return make_var(like.index, like.type, like.loc);
+    case Op::Cast: return make_cast(args.at(0), like.type, like.loc);
+    case Op::Select: return make_select(args.at(0), args.at(1), args.at(2), like.loc);
+    default:
+      if (is_unary(like.op)) return make_unary(like.op, args.at(0), like.loc);
+      return make_binary(like.op, args.at(0), args.at(1), like.loc);
+  }
+}
+
+static StmtPtr stmt(StmtKind kind, Loc loc, ExprPtr value, int var = 0, Block then_body = {},
+                    Block else_body = {}) {
+  auto s = std::make_shared<Stmt>();
+  s->kind = kind;
+  s->loc = loc;
+  s->var = var;
+  s->value = std::move(value);
+  s->then_body = std::move(then_body);
+  s->else_body = std::move(else_body);
+  return s;
+}
+
+StmtPtr make_assign(int var, ExprPtr value, Loc loc) {
+  return stmt(StmtKind::Assign, loc, std::move(value), var);
+}
+
+StmtPtr make_if(ExprPtr cond, Block then_body, Block else_body, Loc loc) {
+  return stmt(StmtKind::If, loc, make_truth(std::move(cond), loc), 0, std::move(then_body),
+              std::move(else_body));
+}
+
+StmtPtr make_return(ExprPtr value, Loc loc) { return stmt(StmtKind::Return, loc, std::move(value)); }
+
+StmtPtr remake(const Stmt& like, ExprPtr value, Block then_body, Block else_body) {
+  return stmt(like.kind, like.loc, std::move(value), like.var, std::move(then_body),
+              std::move(else_body));
+}
+
+bool always_returns(const Block& b) {
+  for (const StmtPtr& s : b) {
+    if (s->kind == StmtKind::Return) return true;
+    if (s->kind == StmtKind::If && always_returns(s->then_body) && always_returns(s->else_body))
+      return true;
+  }
+  return false;
+}
+
+FunctionBuilder::FunctionBuilder(std::string name, std::string file, Loc loc) {
+  fn_.name = std::move(name);
+  fn_.file = std::move(file);
+  fn_.loc = loc;
+  blocks_.emplace_back();
+}
+
+Block& FunctionBuilder::current() { return blocks_.back(); }
+
+ExprPtr FunctionBuilder::add_param(const std::string& name, Type t, Loc loc) {
+  int index = static_cast<int>(fn_.params.size());
+  fn_.params.push_back({name, t});
+  return make_param(index, t, loc);
+}
+
+bool FunctionBuilder::has_var(const std::string& name) const { return vars_.count(name) > 0; }
+
+ExprPtr FunctionBuilder::read_var(const std::string& name, Loc loc) {
+  auto it = vars_.find(name);
+  if (it == vars_.end()) fail("local variable '" + name + "' is read before it is assigned", loc);
+  return make_var(it->second, fn_.locals[it->second].type, loc);
+}
+
+void FunctionBuilder::assign(const std::string& name, ExprPtr value, Loc loc) {
+  if (value->type.is_array()) fail("cannot assign an array to local variable '" + name + "'", loc);
+  auto it = vars_.find(name);
+  if (it == vars_.end()) {
+    int index = static_cast<int>(fn_.locals.size());
+    fn_.locals.push_back({name, concrete(value->type)});
+    it = vars_.emplace(name, index).first;
+  }
+  Type have = fn_.locals[it->second].type;
+  Type got = concrete(value->type);
+  if (got != have) {
+    if (!value->type.weak || promote(have, value->type) != have)
+      fail("local variable '" + name + "' changes type from " +
+               std::string(numpy_name(have.scalar)) + " to " +
+               std::string(numpy_name(got.scalar)) +
+               "; convert explicitly, e.g. " + std::string(numpy_name(have.scalar)) + "(...)",
+           loc);
+    value = make_cast(value, have, loc);
+  }
+  current().push_back(make_assign(it->second, std::move(value), loc));
+}
+
+void FunctionBuilder::begin_if(ExprPtr cond, Loc loc) {
+  open_.push_back({make_truth(std::move(cond), loc), loc, {}, false});
+  blocks_.emplace_back();
+}
+
+void FunctionBuilder::begin_else() {
+  OpenIf& o = open_.back();
+  o.then_body = std::move(current());
+  current().clear();
+  o.in_else = true;
+}
+
+void FunctionBuilder::end_if() {
+  OpenIf o = std::move(open_.back());
+  open_.pop_back();
+  Block last = std::move(blocks_.back());
+  blocks_.pop_back();
+  Block then_body = o.in_else ? std::move(o.then_body) : std::move(last);
+  Block else_body = o.in_else ? std::move(last) : Block{};
+  current().push_back(make_if(o.cond, std::move(then_body), std::move(else_body), o.loc));
+}
+
+void FunctionBuilder::ret(ExprPtr value, Loc loc) {
+  if (value->type.is_array()) fail("a vectorized function must return a scalar", loc);
+  returns_.push_back(value->type);
+  current().push_back(make_return(std::move(value), loc));
+}
+
+Function FunctionBuilder::finish() {
+  if (!open_.empty()) fail("internal: unterminated if", open_.back().loc);
+  fn_.body = std::move(blocks_.front());
+  if (!always_returns(fn_.body)) {
+    Loc at = fn_.body.empty() ? fn_.loc : fn_.body.back()->loc;
+    fail("function '" + fn_.name + "' does not return a value on every path", at);
+  }
+  Type t = returns_.front();
+  for (Type r : returns_) t = promote(t, r);
+  fn_.result = concrete(t);
+  return std::move(fn_);
+}
+
+}  // namespace ember::ir

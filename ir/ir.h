@@ -1,0 +1,123 @@
+// The IR: immutable typed expression trees inside structured statements.
+//
+// A Function has typed parameters, typed local variables and a body of
+// statements (assign, if/else, return). Expressions are trees of immutable
+// nodes made only through the checked constructors of builder.h; every node
+// carries the source location of the Python code it came from. Scalar
+// semantics are written down in types.h.
+//
+// Two levels of strictness: the frontend may combine operands of different
+// types (the result type follows NumPy promotion); after the `promote` pass
+// every implicit conversion is an explicit Cast and no weak type is left.
+// The verifier checks either level.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ir/types.h"
+
+namespace ember::ir {
+
+struct Loc {
+  int line = 0;
+  int col = 0;
+  bool operator==(const Loc&) const = default;
+};
+
+// An error the user caused (unsupported code, bad types): carries a location.
+class CompileError : public std::runtime_error {
+ public:
+  CompileError(const std::string& msg, Loc loc) : std::runtime_error(msg), loc(loc) {}
+  Loc loc;
+};
+
+// clang-format off
+#define EMBER_UNARY_OPS(X) \
+  X(Neg, "neg") X(Not, "not") X(Invert, "invert") X(Abs, "abs") \
+  X(Sqrt, "sqrt") X(Cbrt, "cbrt") X(Exp, "exp") X(Exp2, "exp2") X(Expm1, "expm1") \
+  X(Log, "log") X(Log2, "log2") X(Log10, "log10") X(Log1p, "log1p") \
+  X(Sin, "sin") X(Cos, "cos") X(Tan, "tan") X(Asin, "asin") X(Acos, "acos") X(Atan, "atan") \
+  X(Sinh, "sinh") X(Cosh, "cosh") X(Tanh, "tanh") X(Asinh, "asinh") X(Acosh, "acosh") X(Atanh, "atanh") \
+  X(Erf, "erf") X(Erfc, "erfc") X(Floor, "floor") X(Ceil, "ceil") X(Trunc, "trunc") X(Rint, "rint") \
+  X(IsNan, "isnan") X(IsInf, "isinf") X(IsFinite, "isfinite") X(SignBit, "signbit")
+
+#define EMBER_BINARY_OPS(X) \
+  X(Add, "add") X(Sub, "sub") X(Mul, "mul") X(Div, "div") X(FloorDiv, "floordiv") X(Mod, "mod") \
+  X(Pow, "pow") X(BitAnd, "and") X(BitOr, "or") X(BitXor, "xor") X(Shl, "shl") X(Shr, "shr") \
+  X(Min, "min") X(Max, "max") X(Minimum, "minimum") X(Maximum, "maximum") \
+  X(Atan2, "atan2") X(Hypot, "hypot") X(Fmod, "fmod") X(CopySign, "copysign") \
+  X(Eq, "eq") X(Ne, "ne") X(Lt, "lt") X(Le, "le") X(Gt, "gt") X(Ge, "ge")
+// clang-format on
+
+enum class Op : uint8_t {
+  Const,   // a literal: `value`
+  Param,   // function parameter number `index`
+  Var,     // read of local variable number `index`
+  Cast,    // conversion of args[0] to `type`
+  Select,  // args[0] ? args[1] : args[2]
+#define X(name, text) name,
+  EMBER_UNARY_OPS(X) EMBER_BINARY_OPS(X)
+#undef X
+};
+
+const char* op_name(Op op);
+bool is_unary(Op op);
+bool is_binary(Op op);
+bool is_comparison(Op op);
+bool op_from_name(const std::string& name, Op* out);
+
+// A literal. Integers are stored as their two's complement bits in `i`
+// (uint64 values above INT64_MAX included), floats in `f`, bools in `i`.
+struct Literal {
+  int64_t i = 0;
+  double f = 0.0;
+  bool operator==(const Literal&) const = default;
+};
+
+struct Expr;
+using ExprPtr = std::shared_ptr<const Expr>;
+
+struct Expr {
+  Op op;
+  Type type;
+  Loc loc;
+  std::vector<ExprPtr> args;
+  Literal value;  // Const
+  int index = 0;  // Param, Var
+};
+
+enum class StmtKind : uint8_t { Assign, If, Return };
+
+struct Stmt;
+using StmtPtr = std::shared_ptr<const Stmt>;
+using Block = std::vector<StmtPtr>;
+
+struct Stmt {
+  StmtKind kind;
+  Loc loc;
+  int var = 0;      // Assign: the local variable written
+  ExprPtr value;    // Assign: the value; If: the condition; Return: the result
+  Block then_body;  // If
+  Block else_body;  // If
+};
+
+struct Variable {
+  std::string name;
+  Type type;
+};
+
+struct Function {
+  std::string name;
+  std::string file;  // the Python source file, for error messages
+  Loc loc;
+  std::vector<Variable> params;
+  std::vector<Variable> locals;
+  Type result;
+  Block body;
+};
+
+}  // namespace ember::ir
