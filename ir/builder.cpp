@@ -21,6 +21,19 @@ void require_scalar(Type t, Op op, Loc loc) {
     fail(std::string("'") + op_name(op) + "' needs a scalar operand, got an array", loc);
 }
 
+// The Python spelling of a bit operator: users never see the IR names
+// ("'and' needs integer operands" would point them at the wrong operator).
+std::string symbol(Op op) {
+  switch (op) {
+    case Op::BitAnd: return "&";
+    case Op::BitOr: return "|";
+    case Op::BitXor: return "^";
+    case Op::Shl: return "<<";
+    case Op::Shr: return ">>";
+    default: return op_name(op);
+  }
+}
+
 // Math on integers and bools computes in float (float_for); weak stays weak.
 Type float_result(Type t) { return scalar_type(float_for(t.scalar), t.weak); }
 
@@ -85,7 +98,7 @@ Type binary_result(Op op, Type a, Type b, Loc loc) {
     case Op::Shl:
     case Op::Shr:
       if (k == Kind::Float)
-        fail(std::string("'") + op_name(op) + "' needs integer or bool operands, got " +
+        fail("'" + symbol(op) + "' needs integer or bool operands, got " +
                  operand_names(a, b),
              loc);
       if (k == Kind::Bool && (op == Op::Shl || op == Op::Shr)) return scalar_type(Scalar::I8);

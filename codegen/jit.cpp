@@ -1,0 +1,161 @@
+// The host target: LLVM optimization for the host CPU and the process-wide
+// ORC JIT that turns lowered modules into callable entry points.
+#include <dlfcn.h>
+
+#include <llvm/Analysis/TargetLibraryInfo.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/Host.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+
+#include "codegen/codegen.h"
+#include "codegen/lower.h"
+#include "compiler/log.h"
+
+namespace ember::codegen {
+namespace {
+
+template <typename T>
+T check(llvm::Expected<T> value, const char* what) {
+  if (!value) throw std::runtime_error(std::string(what) + ": " + llvm::toString(value.takeError()));
+  return std::move(*value);
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+class HostTarget {
+ public:
+  static HostTarget& get() {
+    static HostTarget target;
+    return target;
+  }
+
+  // Runs LLVM's O3 pipeline with glibc's vector math library available to
+  // the loop vectorizer.
+  void optimize(llvm::Module& m) {
+    std::lock_guard<std::mutex> lock(tm_mu_);
+    m.setDataLayout(tm_->createDataLayout());
+    m.setTargetTriple(tm_->getTargetTriple().str());
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PipelineTuningOptions tuning;
+    tuning.LoopVectorization = true;
+    tuning.SLPVectorization = true;
+    llvm::PassBuilder pb(tm_.get(), tuning);
+    llvm::TargetLibraryInfoImpl tlii(tm_->getTargetTriple());
+    tlii.addVectorizableFunctionsFromVecLib(llvm::TargetLibraryInfoImpl::LIBMVEC_X86,
+                                            tm_->getTargetTriple());
+    fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+  }
+
+  std::string assembly(llvm::Module& m) {
+    std::lock_guard<std::mutex> lock(tm_mu_);
+    llvm::SmallString<4096> text;
+    llvm::raw_svector_ostream os(text);
+    llvm::legacy::PassManager pm;
+    if (tm_->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
+      throw std::runtime_error("LLVM cannot emit assembly for this target");
+    pm.run(m);
+    return std::string(text.str());
+  }
+
+  // Adds an optimized module and returns the addresses of `names`.
+  std::vector<uint64_t> load(llvm::orc::ThreadSafeModule module,
+                             const std::vector<std::string>& names) {
+    auto& dylib = jit_->getMainJITDylib();
+    if (auto err = jit_->addIRModule(dylib, std::move(module)))
+      throw std::runtime_error("JIT: " + llvm::toString(std::move(err)));
+    std::vector<uint64_t> addresses;
+    for (const std::string& name : names)
+      addresses.push_back(check(jit_->lookup(name), "JIT lookup").getValue());
+    return addresses;
+  }
+
+  std::string next_prefix() { return "ember_k" + std::to_string(counter_++); }
+  std::string cpu() const { return cpu_; }
+
+ private:
+  HostTarget() {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+    // Vectorized math calls resolve to glibc's libmvec; load it for the JIT.
+    dlopen("libmvec.so.1", RTLD_NOW | RTLD_GLOBAL);
+    auto builder = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "detect host");
+    builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+    tm_ = check(builder.createTargetMachine(), "target machine");
+    cpu_ = builder.getCPU() + " (" + builder.getFeatures().getString() + ")";
+    jit_ = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(builder).create(), "JIT");
+    jit_->getMainJITDylib().addGenerator(
+        check(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+                  jit_->getDataLayout().getGlobalPrefix()),
+              "process symbols"));
+  }
+
+  std::unique_ptr<llvm::TargetMachine> tm_;
+  std::mutex tm_mu_;
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
+  std::atomic<int> counter_{0};
+  std::string cpu_;
+};
+
+}  // namespace
+
+Entry compile_elementwise(const ir::Function& fn, const Layout& layout, const Options& options) {
+  HostTarget& target = HostTarget::get();
+  auto t0 = std::chrono::steady_clock::now();
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  std::string prefix = target.next_prefix();
+  auto module = lower_elementwise(fn, layout, options, *ctx, prefix);
+  double lowered = ms_since(t0);
+  target.optimize(*module);
+  double optimized = ms_since(t0);
+  auto addresses = target.load(llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx)),
+                               {prefix + "_contig", prefix + "_strided"});
+  logger("codegen").debug("{}: lower {:.2f} ms, optimize {:.2f} ms, machine code {:.2f} ms",
+                          fn.name, lowered, optimized - lowered, ms_since(t0) - optimized);
+  return Entry{reinterpret_cast<ContigFn>(addresses[0]),
+               reinterpret_cast<StridedFn>(addresses[1])};
+}
+
+std::string llvm_ir_elementwise(const ir::Function& fn, const Layout& layout,
+                                const Options& options) {
+  llvm::LLVMContext ctx;
+  auto module = lower_elementwise(fn, layout, options, ctx, fn.name);
+  HostTarget::get().optimize(*module);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module->print(os, nullptr);
+  return os.str();
+}
+
+std::string asm_elementwise(const ir::Function& fn, const Layout& layout, const Options& options) {
+  llvm::LLVMContext ctx;
+  auto module = lower_elementwise(fn, layout, options, ctx, fn.name);
+  HostTarget::get().optimize(*module);
+  return HostTarget::get().assembly(*module);
+}
+
+std::string host_cpu() { return HostTarget::get().cpu(); }
+
+}  // namespace ember::codegen

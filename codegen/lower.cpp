@@ -1,0 +1,481 @@
+// Lowers Strict IR to LLVM IR: a scalar function plus the loops around it.
+//
+// Every operator gets the exact semantics of ir/eval.cpp (the interpreter):
+// integer division guards against zero and INT_MIN / -1 instead of trapping,
+// shifts guard their amount, float -> int conversions saturate instead of
+// producing poison. Control flow stays simple so that, once the scalar
+// function is inlined into the loop, LLVM can if-convert and vectorize it.
+#include "codegen/lower.h"
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace ember::codegen {
+namespace {
+
+using llvm::IRBuilder;
+using llvm::Value;
+using ir::Op;
+using ir::Scalar;
+
+llvm::Type* value_type(llvm::LLVMContext& c, Scalar s) {
+  if (s == Scalar::Bool) return llvm::Type::getInt1Ty(c);
+  if (s == Scalar::F32) return llvm::Type::getFloatTy(c);
+  if (s == Scalar::F64) return llvm::Type::getDoubleTy(c);
+  return llvm::Type::getIntNTy(c, ir::bits_of(s));
+}
+
+// Bools are one byte in memory (NumPy's layout) and i1 in registers.
+llvm::Type* memory_type(llvm::LLVMContext& c, Scalar s) {
+  return s == Scalar::Bool ? llvm::Type::getInt8Ty(c) : value_type(c, s);
+}
+
+class Lowering {
+ public:
+  Lowering(const ir::Function& fn, llvm::Module& m, const Options& options)
+      : fn_(fn), m_(m), c_(m.getContext()), b_(c_) {
+    if (options.fastmath) b_.setFastMathFlags(llvm::FastMathFlags::getFast());
+  }
+
+  llvm::Function* scalar_function(const std::string& name);
+  void elementwise_loop(llvm::Function* scalar, const Layout& layout, const std::string& name,
+                        bool strided);
+
+ private:
+  // Statements return false once the block has been terminated by a return.
+  bool block(const ir::Block& body);
+  Value* expr(const ir::Expr& e);
+  Value* cast(Value* x, Scalar from, Scalar to);
+  Value* unary(Op op, Scalar t, Value* x);
+  Value* binary(Op op, Scalar t, Value* a, Value* b);
+  Value* compare(Op op, Scalar t, Value* a, Value* b);
+  Value* int_divmod(Op op, Scalar t, Value* a, Value* b);
+  Value* float_divmod(Op op, Value* a, Value* b);
+  Value* shift(Op op, Scalar t, Value* a, Value* b);
+  Value* int_pow(Scalar t, Value* a, Value* b);
+  Value* libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args);
+  Value* intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args);
+  Value* load(Scalar s, Value* ptr);
+  void store(Scalar s, Value* value, Value* ptr);
+  llvm::Constant* int_const(Scalar t, int64_t v) { return llvm::ConstantInt::get(ty(t), v, true); }
+  llvm::Constant* fp_const(Scalar t, double v) { return llvm::ConstantFP::get(ty(t), v); }
+  llvm::Type* ty(Scalar s) { return value_type(c_, s); }
+
+  const ir::Function& fn_;
+  llvm::Module& m_;
+  llvm::LLVMContext& c_;
+  IRBuilder<> b_;
+  llvm::Function* f_ = nullptr;
+  std::vector<Value*> params_;
+  std::vector<llvm::AllocaInst*> slots_;
+};
+
+llvm::Function* Lowering::scalar_function(const std::string& name) {
+  std::vector<llvm::Type*> params;
+  for (const ir::Variable& p : fn_.params) params.push_back(ty(p.type.scalar));
+  auto* type = llvm::FunctionType::get(ty(fn_.result.scalar), params, false);
+  f_ = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m_);
+  f_->addFnAttr(llvm::Attribute::AlwaysInline);
+  f_->addFnAttr(llvm::Attribute::NoUnwind);
+  b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", f_));
+  for (auto& arg : f_->args()) params_.push_back(&arg);
+  for (const ir::Variable& v : fn_.locals) {
+    slots_.push_back(b_.CreateAlloca(ty(v.type.scalar), nullptr, v.name));
+    b_.CreateStore(llvm::Constant::getNullValue(ty(v.type.scalar)), slots_.back());
+  }
+  if (block(fn_.body)) b_.CreateUnreachable();  // the verifier guarantees every path returns
+  return f_;
+}
+
+bool Lowering::block(const ir::Block& body) {
+  for (const ir::StmtPtr& s : body) {
+    switch (s->kind) {
+      case ir::StmtKind::Assign: b_.CreateStore(expr(*s->value), slots_[s->var]); break;
+      case ir::StmtKind::Return: b_.CreateRet(expr(*s->value)); return false;
+      case ir::StmtKind::If: {
+        Value* cond = expr(*s->value);
+        auto* then_bb = llvm::BasicBlock::Create(c_, "then", f_);
+        auto* else_bb = llvm::BasicBlock::Create(c_, "else", f_);
+        auto* merge_bb = llvm::BasicBlock::Create(c_, "merge", f_);
+        b_.CreateCondBr(cond, then_bb, else_bb);
+        b_.SetInsertPoint(then_bb);
+        bool then_open = block(s->then_body);
+        if (then_open) b_.CreateBr(merge_bb);
+        b_.SetInsertPoint(else_bb);
+        bool else_open = block(s->else_body);
+        if (else_open) b_.CreateBr(merge_bb);
+        b_.SetInsertPoint(merge_bb);
+        if (!then_open && !else_open) {
+          b_.CreateUnreachable();
+          return false;
+        }
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+Value* Lowering::expr(const ir::Expr& e) {
+  Scalar t = e.type.scalar;
+  switch (e.op) {
+    case Op::Const:
+      if (ir::is_float(t)) return fp_const(t, e.value.f);
+      return llvm::ConstantInt::get(ty(t), static_cast<uint64_t>(e.value.i));
+    case Op::Param: return params_[e.index];
+    case Op::Var: return b_.CreateLoad(ty(t), slots_[e.index]);
+    case Op::Cast: return cast(expr(*e.args[0]), e.args[0]->type.scalar, t);
+    case Op::Select:
+      return b_.CreateSelect(expr(*e.args[0]), expr(*e.args[1]), expr(*e.args[2]));
+    default: break;
+  }
+  Scalar operand = e.args[0]->type.scalar;
+  if (ir::is_unary(e.op)) return unary(e.op, operand, expr(*e.args[0]));
+  return binary(e.op, operand, expr(*e.args[0]), expr(*e.args[1]));
+}
+
+Value* Lowering::cast(Value* x, Scalar from, Scalar to) {
+  if (from == to) return x;
+  llvm::Type* target = ty(to);
+  if (to == Scalar::Bool)
+    return ir::is_float(from) ? b_.CreateFCmpUNE(x, fp_const(from, 0.0))
+                              : b_.CreateICmpNE(x, int_const(from, 0));
+  if (ir::is_float(from) && ir::is_float(to)) return b_.CreateFPCast(x, target);
+  if (!ir::is_float(from)) {
+    bool is_signed = ir::is_signed(from);
+    if (ir::is_float(to)) return is_signed ? b_.CreateSIToFP(x, target) : b_.CreateUIToFP(x, target);
+    return b_.CreateIntCast(x, target, is_signed);
+  }
+  // float -> int: exact for values in int64's range, then wrapped to the
+  // target width (NumPy's behaviour on x86-64). Outside that range (and NaN)
+  // NumPy's result is unspecified; saturation keeps ours defined (NaN -> 0).
+  llvm::Type* i64 = b_.getInt64Ty();
+  Value* as_signed = b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {i64, x->getType()}, {x});
+  if (to == Scalar::U64) {
+    Value* as_unsigned = b_.CreateIntrinsic(llvm::Intrinsic::fptoui_sat, {i64, x->getType()}, {x});
+    Value* big = b_.CreateFCmpOGE(x, fp_const(from, 9223372036854775808.0));
+    return b_.CreateSelect(big, as_unsigned, as_signed);
+  }
+  return b_.CreateTrunc(as_signed, target);
+}
+
+Value* Lowering::intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args) {
+  return b_.CreateIntrinsic(id, {args[0]->getType()}, args);
+}
+
+Value* Lowering::libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args) {
+  std::string symbol = std::string(name) + (t == Scalar::F32 ? "f" : "");
+  std::vector<llvm::Type*> params(args.size(), ty(t));
+  auto callee = m_.getOrInsertFunction(symbol, llvm::FunctionType::get(ty(t), params, false));
+  if (auto* f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
+    // libm only writes errno, which ember never reads: treat it as pure so
+    // LLVM may hoist, fold and vectorize these calls.
+    f->setDoesNotAccessMemory();
+    f->setDoesNotThrow();
+    f->setWillReturn();
+  }
+  return b_.CreateCall(callee, args);
+}
+
+Value* Lowering::unary(Op op, Scalar t, Value* x) {
+  namespace I = llvm::Intrinsic;
+  bool fp = ir::is_float(t);
+  switch (op) {
+    case Op::Neg: return fp ? b_.CreateFNeg(x) : b_.CreateNeg(x);
+    case Op::Not:
+      return fp ? b_.CreateFCmpOEQ(x, fp_const(t, 0.0)) : b_.CreateICmpEQ(x, int_const(t, 0));
+    case Op::Invert: return b_.CreateNot(x);
+    case Op::Abs:
+      if (fp) return intrinsic(I::fabs, {x});
+      if (!ir::is_signed(t)) return x;
+      return b_.CreateIntrinsic(I::abs, {x->getType()}, {x, b_.getFalse()});
+    case Op::Floor:
+    case Op::Ceil:
+    case Op::Trunc:
+      if (!fp) return x;
+      return intrinsic(op == Op::Floor ? I::floor : op == Op::Ceil ? I::ceil : I::trunc, {x});
+    case Op::IsNan: return fp ? b_.CreateFCmpUNO(x, x) : b_.getFalse();
+    case Op::IsInf:
+      if (!fp) return b_.getFalse();
+      return b_.CreateFCmpOEQ(intrinsic(I::fabs, {x}), fp_const(t, INFINITY));
+    case Op::IsFinite:
+      if (!fp) return b_.getTrue();
+      return b_.CreateFCmpOLT(intrinsic(I::fabs, {x}), fp_const(t, INFINITY));
+    case Op::SignBit:
+      if (!fp) return ir::is_signed(t) ? b_.CreateICmpSLT(x, int_const(t, 0)) : b_.getFalse();
+      return b_.CreateICmpSLT(b_.CreateBitCast(x, b_.getIntNTy(ir::bits_of(t))),
+                              llvm::ConstantInt::get(b_.getIntNTy(ir::bits_of(t)), 0));
+    case Op::Sqrt: return intrinsic(I::sqrt, {x});
+    case Op::Exp: return intrinsic(I::exp, {x});
+    case Op::Exp2: return intrinsic(I::exp2, {x});
+    case Op::Log: return intrinsic(I::log, {x});
+    case Op::Log2: return intrinsic(I::log2, {x});
+    case Op::Log10: return intrinsic(I::log10, {x});
+    case Op::Sin: return intrinsic(I::sin, {x});
+    case Op::Cos: return intrinsic(I::cos, {x});
+    case Op::Rint: return intrinsic(I::roundeven, {x});
+    case Op::Cbrt: return libm("cbrt", t, {x});
+    case Op::Expm1: return libm("expm1", t, {x});
+    case Op::Log1p: return libm("log1p", t, {x});
+    case Op::Tan: return libm("tan", t, {x});
+    case Op::Asin: return libm("asin", t, {x});
+    case Op::Acos: return libm("acos", t, {x});
+    case Op::Atan: return libm("atan", t, {x});
+    case Op::Sinh: return libm("sinh", t, {x});
+    case Op::Cosh: return libm("cosh", t, {x});
+    case Op::Tanh: return libm("tanh", t, {x});
+    case Op::Asinh: return libm("asinh", t, {x});
+    case Op::Acosh: return libm("acosh", t, {x});
+    case Op::Atanh: return libm("atanh", t, {x});
+    case Op::Erf: return libm("erf", t, {x});
+    case Op::Erfc: return libm("erfc", t, {x});
+    default: throw std::logic_error(std::string("codegen: not a unary op: ") + ir::op_name(op));
+  }
+}
+
+Value* Lowering::binary(Op op, Scalar t, Value* a, Value* b) {
+  namespace I = llvm::Intrinsic;
+  bool fp = ir::is_float(t), boolean = t == Scalar::Bool;
+  if (ir::is_comparison(op)) return compare(op, t, a, b);
+  switch (op) {
+    case Op::Add: return fp ? b_.CreateFAdd(a, b) : boolean ? b_.CreateOr(a, b) : b_.CreateAdd(a, b);
+    case Op::Sub: return fp ? b_.CreateFSub(a, b) : b_.CreateSub(a, b);
+    case Op::Mul: return fp ? b_.CreateFMul(a, b) : boolean ? b_.CreateAnd(a, b) : b_.CreateMul(a, b);
+    case Op::Div: return b_.CreateFDiv(a, b);
+    case Op::FloorDiv:
+    case Op::Mod: return fp ? float_divmod(op, a, b) : int_divmod(op, t, a, b);
+    case Op::Fmod: return fp ? b_.CreateFRem(a, b) : int_divmod(op, t, a, b);
+    case Op::Pow: return fp ? intrinsic(I::pow, {a, b}) : int_pow(t, a, b);
+    case Op::BitAnd: return b_.CreateAnd(a, b);
+    case Op::BitOr: return b_.CreateOr(a, b);
+    case Op::BitXor: return b_.CreateXor(a, b);
+    case Op::Shl:
+    case Op::Shr: return shift(op, t, a, b);
+    case Op::Min: return b_.CreateSelect(compare(Op::Lt, t, b, a), b, a);  // Python's min()
+    case Op::Max: return b_.CreateSelect(compare(Op::Gt, t, b, a), b, a);
+    case Op::Minimum:
+      if (fp) return intrinsic(I::minimum, {a, b});
+      return b_.CreateSelect(compare(Op::Lt, t, a, b), a, b);
+    case Op::Maximum:
+      if (fp) return intrinsic(I::maximum, {a, b});
+      return b_.CreateSelect(compare(Op::Gt, t, a, b), a, b);
+    case Op::Atan2: return libm("atan2", t, {a, b});
+    case Op::Hypot: return libm("hypot", t, {a, b});
+    case Op::CopySign: return intrinsic(I::copysign, {a, b});
+    default: throw std::logic_error(std::string("codegen: not a binary op: ") + ir::op_name(op));
+  }
+}
+
+Value* Lowering::compare(Op op, Scalar t, Value* a, Value* b) {
+  using P = llvm::CmpInst::Predicate;
+  static const P fp[] = {P::FCMP_OEQ, P::FCMP_UNE, P::FCMP_OLT, P::FCMP_OLE, P::FCMP_OGT, P::FCMP_OGE};
+  static const P si[] = {P::ICMP_EQ, P::ICMP_NE, P::ICMP_SLT, P::ICMP_SLE, P::ICMP_SGT, P::ICMP_SGE};
+  static const P ui[] = {P::ICMP_EQ, P::ICMP_NE, P::ICMP_ULT, P::ICMP_ULE, P::ICMP_UGT, P::ICMP_UGE};
+  int i = static_cast<int>(op) - static_cast<int>(Op::Eq);
+  if (ir::is_float(t)) return b_.CreateFCmp(fp[i], a, b);
+  return b_.CreateICmp(ir::is_signed(t) ? si[i] : ui[i], a, b);
+}
+
+// Python's floor division and modulo (and C's fmod) on integers, without
+// traps: x / 0 gives 0, INT_MIN / -1 wraps.
+Value* Lowering::int_divmod(Op op, Scalar t, Value* a, Value* b) {
+  Value* zero = int_const(t, 0);
+  Value* one = int_const(t, 1);
+  Value* b_zero = b_.CreateICmpEQ(b, zero);
+  if (!ir::is_signed(t)) {
+    Value* d = b_.CreateSelect(b_zero, one, b);
+    Value* r = op == Op::FloorDiv ? b_.CreateUDiv(a, d) : b_.CreateURem(a, d);
+    return b_.CreateSelect(b_zero, zero, r);
+  }
+  Value* b_minus_one = b_.CreateICmpEQ(b, int_const(t, -1));
+  Value* d = b_.CreateSelect(b_.CreateOr(b_zero, b_minus_one), one, b);
+  Value* q = b_.CreateSDiv(a, d);
+  Value* r = b_.CreateSRem(a, d);
+  if (op != Op::Fmod) {
+    // Round toward negative infinity: adjust when the remainder's sign differs from b's.
+    Value* adjust = b_.CreateAnd(b_.CreateICmpNE(r, zero),
+                                 b_.CreateICmpNE(b_.CreateICmpSLT(r, zero), b_.CreateICmpSLT(b, zero)));
+    q = b_.CreateSelect(adjust, b_.CreateSub(q, one), q);
+    r = b_.CreateSelect(adjust, b_.CreateAdd(r, b), r);
+  }
+  Value* result = op == Op::FloorDiv ? b_.CreateSelect(b_minus_one, b_.CreateNeg(a), q)
+                                     : b_.CreateSelect(b_minus_one, zero, r);
+  return b_.CreateSelect(b_zero, zero, result);
+}
+
+// NumPy's npy_divmod for floats, branch-free so loops stay vectorizable.
+Value* Lowering::float_divmod(Op op, Value* a, Value* b) {
+  namespace I = llvm::Intrinsic;
+  llvm::Type* t = a->getType();
+  Value* zero = llvm::ConstantFP::get(t, 0.0);
+  Value* one = llvm::ConstantFP::get(t, 1.0);
+  Value* mod = b_.CreateFRem(a, b);
+  Value* b_zero = b_.CreateFCmpOEQ(b, zero);
+  Value* mod_set = b_.CreateFCmpUNE(mod, zero);  // NaN counts as set, like C's `if (mod)`
+  Value* adjust = b_.CreateAnd(mod_set, b_.CreateICmpNE(b_.CreateFCmpOLT(b, zero),
+                                                        b_.CreateFCmpOLT(mod, zero)));
+  if (op == Op::Mod) {
+    Value* fixed = b_.CreateSelect(
+        adjust, b_.CreateFAdd(mod, b),
+        b_.CreateSelect(mod_set, mod, intrinsic(I::copysign, {zero, b})));
+    return b_.CreateSelect(b_zero, mod, fixed);
+  }
+  Value* div = b_.CreateFDiv(b_.CreateFSub(a, mod), b);
+  div = b_.CreateSelect(adjust, b_.CreateFSub(div, one), div);
+  Value* fl = intrinsic(I::floor, {div});
+  Value* round_up = b_.CreateFCmpOGT(b_.CreateFSub(div, fl), llvm::ConstantFP::get(t, 0.5));
+  fl = b_.CreateSelect(round_up, b_.CreateFAdd(fl, one), fl);
+  Value* quotient = b_.CreateFDiv(a, b);
+  Value* result = b_.CreateSelect(b_.CreateFCmpUNE(div, zero), fl,
+                                  intrinsic(I::copysign, {zero, quotient}));
+  return b_.CreateSelect(b_zero, quotient, result);
+}
+
+// Shifts by a negative amount or by the width or more give 0 (or -1 for an
+// arithmetic right shift of a negative value), as NumPy's do.
+Value* Lowering::shift(Op op, Scalar t, Value* a, Value* b) {
+  int bits = ir::bits_of(t);
+  Value* too_far = b_.CreateICmpUGE(b, int_const(t, bits));
+  Value* amount = b_.CreateSelect(too_far, int_const(t, 0), b);
+  if (op == Op::Shl) return b_.CreateSelect(too_far, int_const(t, 0), b_.CreateShl(a, amount));
+  if (!ir::is_signed(t)) return b_.CreateSelect(too_far, int_const(t, 0), b_.CreateLShr(a, amount));
+  Value* far = b_.CreateAShr(a, int_const(t, bits - 1));
+  return b_.CreateSelect(too_far, far, b_.CreateAShr(a, amount));
+}
+
+// Integer power by squaring in a helper function (one per type); a negative
+// exponent gives 0 except for bases 1 and -1 (NumPy raises instead).
+Value* Lowering::int_pow(Scalar t, Value* a, Value* b) {
+  std::string name = std::string("ember.ipow.") + std::string(ir::short_name(t));
+  llvm::Function* f = m_.getFunction(name);
+  if (!f) {
+    llvm::Type* it = ty(t);
+    f = llvm::Function::Create(llvm::FunctionType::get(it, {it, it}, false),
+                               llvm::Function::InternalLinkage, name, m_);
+    f->addFnAttr(llvm::Attribute::NoUnwind);
+    IRBuilder<> fb(llvm::BasicBlock::Create(c_, "entry", f));
+    Value* base = f->getArg(0);
+    Value* exp = f->getArg(1);
+    auto* loop = llvm::BasicBlock::Create(c_, "loop", f);
+    auto* done = llvm::BasicBlock::Create(c_, "done", f);
+    auto* negative = llvm::BasicBlock::Create(c_, "negative", f);
+    Value* zero = llvm::ConstantInt::get(it, 0);
+    Value* one = llvm::ConstantInt::get(it, 1);
+    Value* is_neg = ir::is_signed(t) ? fb.CreateICmpSLT(exp, zero) : fb.getFalse();
+    auto* entry = fb.GetInsertBlock();
+    fb.CreateCondBr(is_neg, negative, loop);
+
+    fb.SetInsertPoint(negative);
+    Value* minus_one = llvm::ConstantInt::get(it, -1, true);
+    Value* odd = fb.CreateICmpNE(fb.CreateAnd(exp, one), zero);
+    Value* from_minus_one = fb.CreateSelect(odd, minus_one, one);
+    Value* r_neg = fb.CreateSelect(fb.CreateICmpEQ(base, one), one,
+                                   fb.CreateSelect(fb.CreateICmpEQ(base, minus_one),
+                                                   from_minus_one, zero));
+    fb.CreateRet(r_neg);
+
+    fb.SetInsertPoint(loop);
+    auto* acc = fb.CreatePHI(it, 2);
+    auto* sq = fb.CreatePHI(it, 2);
+    auto* e = fb.CreatePHI(it, 2);
+    Value* take = fb.CreateICmpNE(fb.CreateAnd(e, one), zero);
+    Value* acc2 = fb.CreateSelect(take, fb.CreateMul(acc, sq), acc);
+    Value* sq2 = fb.CreateMul(sq, sq);
+    Value* e2 = fb.CreateLShr(e, one);
+    acc->addIncoming(one, entry);
+    sq->addIncoming(base, entry);
+    e->addIncoming(exp, entry);
+    acc->addIncoming(acc2, loop);
+    sq->addIncoming(sq2, loop);
+    e->addIncoming(e2, loop);
+    fb.CreateCondBr(fb.CreateICmpEQ(e2, zero), done, loop);
+    fb.SetInsertPoint(done);
+    // exp == 0 exits after one trip with acc == 1 (the bit test was false).
+    fb.CreateRet(acc2);
+  }
+  return b_.CreateCall(f, {a, b});
+}
+
+Value* Lowering::load(Scalar s, Value* ptr) {
+  Value* v = b_.CreateLoad(memory_type(c_, s), ptr);
+  return s == Scalar::Bool ? b_.CreateICmpNE(v, b_.getInt8(0)) : v;
+}
+
+void Lowering::store(Scalar s, Value* value, Value* ptr) {
+  if (s == Scalar::Bool) value = b_.CreateZExt(value, b_.getInt8Ty());
+  b_.CreateStore(value, ptr);
+}
+
+void Lowering::elementwise_loop(llvm::Function* scalar, const Layout& layout,
+                                const std::string& name, bool strided) {
+  llvm::Type* ptr_ty = b_.getPtrTy();
+  llvm::Type* i64 = b_.getInt64Ty();
+  std::vector<llvm::Type*> params = {ptr_ty};
+  if (strided) params.push_back(ptr_ty);
+  params.push_back(i64);
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), params, false),
+                                   llvm::Function::ExternalLinkage, name, m_);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  Value* ptrs = f->getArg(0);
+  Value* strides = strided ? f->getArg(1) : nullptr;
+  Value* n = f->getArg(strided ? 2 : 1);
+
+  auto* entry = llvm::BasicBlock::Create(c_, "entry", f);
+  auto* body = llvm::BasicBlock::Create(c_, "body", f);
+  auto* exit = llvm::BasicBlock::Create(c_, "exit", f);
+  b_.SetInsertPoint(entry);
+  size_t count = fn_.params.size() + 1;  // parameters, then the output
+  std::vector<Value*> base(count), step(count), invariant(count, nullptr);
+  for (size_t i = 0; i < count; ++i) {
+    base[i] = b_.CreateLoad(ptr_ty, b_.CreateConstGEP1_64(ptr_ty, ptrs, i));
+    if (strided) step[i] = b_.CreateLoad(i64, b_.CreateConstGEP1_64(i64, strides, i));
+    bool is_param = i < fn_.params.size();
+    if (is_param && !strided && layout.scalar[i])
+      invariant[i] = load(fn_.params[i].type.scalar, base[i]);
+  }
+  b_.CreateCondBr(b_.CreateICmpSGT(n, b_.getInt64(0)), body, exit);
+
+  b_.SetInsertPoint(body);
+  auto* k = b_.CreatePHI(i64, 2);
+  k->addIncoming(b_.getInt64(0), entry);
+  auto address = [&](size_t i, Scalar s) -> Value* {
+    if (strided) return b_.CreateGEP(b_.getInt8Ty(), base[i], b_.CreateMul(k, step[i]));
+    return b_.CreateGEP(memory_type(c_, s), base[i], k);
+  };
+  std::vector<Value*> args;
+  for (size_t i = 0; i < fn_.params.size(); ++i) {
+    Scalar s = fn_.params[i].type.scalar;
+    args.push_back(invariant[i] ? invariant[i] : load(s, address(i, s)));
+  }
+  Value* result = b_.CreateCall(scalar, args);
+  store(fn_.result.scalar, result, address(count - 1, fn_.result.scalar));
+  Value* next = b_.CreateAdd(k, b_.getInt64(1), "", true, true);
+  k->addIncoming(next, body);
+  b_.CreateCondBr(b_.CreateICmpSLT(next, n), body, exit);
+  b_.SetInsertPoint(exit);
+  b_.CreateRetVoid();
+}
+
+}  // namespace
+
+std::unique_ptr<llvm::Module> lower_elementwise(const ir::Function& fn, const Layout& layout,
+                                                const Options& options, llvm::LLVMContext& ctx,
+                                                const std::string& prefix) {
+  auto m = std::make_unique<llvm::Module>(prefix, ctx);
+  Lowering lowering(fn, *m, options);
+  llvm::Function* scalar = lowering.scalar_function(prefix + "_scalar");
+  lowering.elementwise_loop(scalar, layout, prefix + "_contig", false);
+  lowering.elementwise_loop(scalar, layout, prefix + "_strided", true);
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  if (llvm::verifyModule(*m, &os))
+    throw std::logic_error("codegen produced invalid LLVM IR: " + os.str());
+  return m;
+}
+
+}  // namespace ember::codegen

@@ -1,0 +1,197 @@
+// Invariant checks of a Function at the Frontend or Strict level.
+#include "ir/verifier.h"
+
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include "ir/builder.h"
+
+namespace ember::ir {
+namespace {
+
+std::string quoted(Op op) { return std::string("'") + op_name(op) + "'"; }
+
+// Operators whose result type is bool whatever the operand type.
+bool has_bool_result(Op op) {
+  return op == Op::Not || op == Op::IsNan || op == Op::IsInf || op == Op::IsFinite ||
+         op == Op::SignBit || is_comparison(op);
+}
+
+size_t arity(Op op) {
+  switch (op) {
+    case Op::Const:
+    case Op::Param:
+    case Op::Var: return 0;
+    case Op::Select: return 3;
+    default: return is_binary(op) ? 2 : 1;
+  }
+}
+
+class Verifier {
+ public:
+  Verifier(const Function& fn, Level level) : fn_(fn), strict_(level == Level::Strict) {}
+
+  std::vector<std::string> run() {
+    if (strict_) {
+      for (const Variable& p : fn_.params) no_weak(p.type, fn_.loc, "parameter '" + p.name + "'");
+      for (const Variable& v : fn_.locals) no_weak(v.type, fn_.loc, "local '" + v.name + "'");
+      no_weak(fn_.result, fn_.loc, "the result of '" + fn_.name + "'");
+    }
+    block(fn_.body);
+    if (!always_returns(fn_.body))
+      report(fn_.loc, "function '" + fn_.name + "' does not return on every path");
+    return std::move(problems_);
+  }
+
+ private:
+  void report(Loc loc, const std::string& msg) {
+    problems_.push_back(std::to_string(loc.line) + ":" + std::to_string(loc.col) + ": " + msg);
+  }
+
+  std::nullopt_t rejected(Loc loc, const std::string& msg) {
+    report(loc, msg);
+    return std::nullopt;
+  }
+
+  void no_weak(Type t, Loc loc, const std::string& what) {
+    if (t.weak) report(loc, what + " has weak type " + to_string(t) + " at the Strict level");
+  }
+
+  // --- statements -----------------------------------------------------------
+
+  void block(const Block& b) {
+    for (const StmtPtr& s : b) {
+      if (s)
+        stmt(*s);
+      else
+        report(fn_.loc, "null statement");
+    }
+  }
+
+  void stmt(const Stmt& s) {
+    if (!s.value) return report(s.loc, "statement without a value");
+    expr(s.value);
+    Type t = s.value->type;
+    switch (s.kind) {
+      case StmtKind::Assign: return assign(s, t);
+      case StmtKind::If:
+        if (t != Type{Scalar::Bool, t.weak, 0})
+          report(s.loc, "'if' condition has type " + to_string(t) + ", not bool");
+        block(s.then_body);
+        block(s.else_body);
+        return;
+      case StmtKind::Return:
+        if (strict_ ? t != fn_.result : promote(t, fn_.result) != fn_.result)
+          report(s.loc, "returned value of type " + to_string(t) +
+                            (strict_ ? " is not " : " does not promote to ") + "the result type " +
+                            to_string(fn_.result));
+        return;
+    }
+  }
+
+  void assign(const Stmt& s, Type t) {
+    if (s.var < 0 || s.var >= static_cast<int>(fn_.locals.size()))
+      return report(s.loc, "assignment to local variable " + std::to_string(s.var) + " of " +
+                               std::to_string(fn_.locals.size()));
+    const Variable& v = fn_.locals[s.var];
+    if (strict_ ? t != v.type : concrete(t) != concrete(v.type))
+      report(s.loc, "value of type " + to_string(t) + " assigned to local '" + v.name +
+                        "' of type " + to_string(v.type));
+  }
+
+  // --- expressions ----------------------------------------------------------
+
+  // A node shared by several parents (after CSE) is checked once.
+  void expr(const ExprPtr& e) {
+    if (!seen_.insert(e.get()).second) return;
+    if (e->args.size() != arity(e->op))
+      return report(e->loc, quoted(e->op) + " has " + std::to_string(e->args.size()) +
+                                " operands, not " + std::to_string(arity(e->op)));
+    for (const ExprPtr& a : e->args)
+      if (!a) return report(e->loc, quoted(e->op) + " has a null operand");
+    for (const ExprPtr& a : e->args) expr(a);
+    node_type(*e);
+    if (strict_) strict_node(*e);
+  }
+
+  // The type builder.h gives this node.
+  void node_type(const Expr& e) {
+    try {
+      if (auto want = expected_type(e); want && *want != e.type)
+        report(e.loc, quoted(e.op) + " has type " + to_string(e.type) + ", builder.h gives " +
+                          to_string(*want));
+    } catch (const CompileError& err) {
+      report(e.loc, quoted(e.op) + ": " + err.what());
+    }
+  }
+
+  // nullopt where the node is wrong in a way already reported.
+  std::optional<Type> expected_type(const Expr& e) {
+    switch (e.op) {
+      case Op::Const:
+        if (e.type.is_array()) return rejected(e.loc, "array-typed constant");
+        if (normalize(e.value, e.type) != e.value)
+          report(e.loc, "constant value does not fit its type " + to_string(e.type));
+        return e.type;
+      case Op::Param: return declared(e, fn_.params, "parameter");
+      case Op::Var: return declared(e, fn_.locals, "local variable");
+      case Op::Cast:
+        if (e.type.is_array() || e.args[0]->type.is_array())
+          return rejected(e.loc, "cast from or to an array type");
+        return e.type;
+      case Op::Select: {
+        Type c = e.args[0]->type;
+        if (c != Type{Scalar::Bool, c.weak, 0})
+          report(e.loc, "'select' condition has type " + to_string(c) + ", not bool");
+        return promote(e.args[1]->type, e.args[2]->type);
+      }
+      default:
+        if (is_unary(e.op)) return unary_result(e.op, e.args[0]->type, e.loc);
+        return binary_result(e.op, e.args[0]->type, e.args[1]->type, e.loc);
+    }
+  }
+
+  std::optional<Type> declared(const Expr& e, const std::vector<Variable>& vars,
+                               const std::string& what) {
+    if (e.index < 0 || e.index >= static_cast<int>(vars.size()))
+      return rejected(e.loc, what + " index " + std::to_string(e.index) + " out of range (" +
+                                 std::to_string(vars.size()) + " declared)");
+    return vars[e.index].type;
+  }
+
+  // After `promote`: every conversion is an explicit cast.
+  void strict_node(const Expr& e) {
+    no_weak(e.type, e.loc, quoted(e.op));
+    if (is_binary(e.op)) {
+      Type a = e.args[0]->type, b = e.args[1]->type;
+      if (a != b)
+        report(e.loc,
+               "operands of " + quoted(e.op) + " differ: " + to_string(a) + " and " + to_string(b));
+      else if (!has_bool_result(e.op) && e.type != a)
+        report(e.loc, quoted(e.op) + " has type " + to_string(e.type) + " but operands of type " +
+                          to_string(a));
+    } else if (is_unary(e.op) && !has_bool_result(e.op) && e.args[0]->type != e.type) {
+      report(e.loc, quoted(e.op) + " has type " + to_string(e.type) + " but an operand of type " +
+                        to_string(e.args[0]->type));
+    } else if (e.op == Op::Select) {
+      for (int i : {1, 2})
+        if (e.args[i]->type != e.type)
+          report(e.loc, "'select' arm of type " + to_string(e.args[i]->type) +
+                            " differs from its type " + to_string(e.type));
+    }
+  }
+
+  const Function& fn_;
+  bool strict_;
+  std::vector<std::string> problems_;
+  std::unordered_set<const Expr*> seen_;
+};
+
+}  // namespace
+
+std::vector<std::string> verify(const Function& fn, Level level) {
+  return Verifier(fn, level).run();
+}
+
+}  // namespace ember::ir

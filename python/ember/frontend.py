@@ -1,0 +1,766 @@
+"""Python frontend: turns a decorated Python function into ember IR.
+
+The function's source is read with `inspect`, parsed with `ast`, and each
+node is translated into a call on the C++ `ember._core.FunctionBuilder`,
+which does all typing and checking (NumPy 2 promotion, weak Python scalars).
+This module only decides *what* the Python code means:
+
+  - names: parameters, local variables, then closure values, globals and
+    builtins, read once at compile time (a global number becomes a constant);
+  - calls: a table maps the Python callables themselves (math.sqrt, np.clip,
+    abs, np.float32 ...) to IR operations, so any import alias works;
+  - everything else raises `CompileError` pointing at the offending code.
+
+Locations passed to the builder are (absolute file line, 1-based column).
+"""
+
+import ast
+import builtins
+import inspect
+import math
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _core
+from .errors import CompileError, from_build_error
+
+__all__ = ["build_function", "check_signature"]
+
+# dtypes the IR has; NumPy scalar types outside this set are rejected.
+_DTYPES = frozenset(
+    ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+     "float32", "float64"])
+
+# The float type NumPy computes math on integers in (ember uses float32 where
+# NumPy would use float16), mirroring ir::float_for.
+_FLOAT_FOR = {"bool": "float32", "int8": "float32", "uint8": "float32",
+              "int16": "float32", "uint16": "float32"}
+
+_LOOPS = "loops are not supported in @vectorize"
+
+# Names for the error "unsupported Python construct: ...".
+_CONSTRUCTS = {
+    ast.List: "list display", ast.Tuple: "tuple", ast.Dict: "dict display",
+    ast.Set: "set display", ast.ListComp: "list comprehension",
+    ast.SetComp: "set comprehension", ast.DictComp: "dict comprehension",
+    ast.GeneratorExp: "generator expression", ast.Subscript: "subscript",
+    ast.Slice: "slice", ast.Starred: "starred expression", ast.Lambda: "lambda",
+    ast.NamedExpr: "assignment expression (:=)", ast.JoinedStr: "f-string",
+    ast.FormattedValue: "f-string", ast.Await: "await", ast.Yield: "yield",
+    ast.YieldFrom: "yield from",
+    ast.For: f"for loop ({_LOOPS})", ast.AsyncFor: f"for loop ({_LOOPS})",
+    ast.While: f"while loop ({_LOOPS})", ast.Break: "break", ast.Continue: "continue",
+    ast.FunctionDef: "nested function definition",
+    ast.AsyncFunctionDef: "nested function definition", ast.ClassDef: "class definition",
+    ast.Try: "try statement", ast.With: "with statement", ast.AsyncWith: "with statement",
+    ast.Raise: "raise statement", ast.Assert: "assert statement", ast.Delete: "del statement",
+    ast.Global: "global statement", ast.Nonlocal: "nonlocal statement",
+    ast.Import: "import statement (import modules at the top of the file)",
+    ast.ImportFrom: "import statement (import modules at the top of the file)",
+    ast.AnnAssign: "annotated assignment", ast.Match: "match statement",
+}
+if hasattr(ast, "TryStar"):
+    _CONSTRUCTS[ast.TryStar] = "try statement"
+
+_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
+           ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow", ast.BitAnd: "and",
+           ast.BitOr: "or", ast.BitXor: "xor", ast.LShift: "shl", ast.RShift: "shr"}
+_UNARY = {ast.USub: "neg", ast.Not: "not", ast.Invert: "invert"}
+_COMPARE = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt",
+            ast.GtE: "ge"}
+_COMPARE_NAMES = {ast.Is: "'is' comparison", ast.IsNot: "'is not' comparison",
+                  ast.In: "'in' comparison", ast.NotIn: "'not in' comparison"}
+
+
+# --- the function table ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Fn:
+    """How a Python callable becomes IR.
+
+    kind: the suffix of the `_Translator.call_<kind>` method that emits it;
+    op: the IR op (or dtype for casts); nargs: (min, max), max None = any;
+    to_float: Python's math module computes in float64, so integer and bool
+    arguments are converted first (NumPy functions follow NumPy's rules,
+    which the builder applies).
+    """
+    kind: str
+    op: str = ""
+    nargs: tuple = (1, 1)
+    to_float: bool = False
+
+
+_MATH_UNARY = {n: n for n in (
+    "sqrt cbrt exp exp2 expm1 log2 log10 log1p sin cos tan asin acos atan sinh cosh tanh "
+    "asinh acosh atanh erf erfc isnan isinf isfinite").split()}
+_NP_UNARY = {n: n for n in (
+    "sqrt cbrt exp exp2 expm1 log log2 log10 log1p sin cos tan sinh cosh tanh erf erfc "
+    "floor ceil trunc rint isnan isinf isfinite signbit").split()}
+_NP_UNARY.update(arcsin="asin", arccos="acos", arctan="atan", arcsinh="asinh",
+                 arccosh="acosh", arctanh="atanh", abs="abs", absolute="abs",
+                 negative="neg", invert="invert", logical_not="not", round="rint",
+                 around="rint")
+_MATH_BINARY = {"atan2": "atan2", "pow": "pow", "hypot": "hypot", "fmod": "fmod",
+                "copysign": "copysign"}
+_NP_BINARY = {
+    "arctan2": "atan2", "power": "pow", "hypot": "hypot", "fmod": "fmod",
+    "copysign": "copysign", "minimum": "minimum", "maximum": "maximum", "add": "add",
+    "subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
+    "floor_divide": "floordiv", "remainder": "mod", "mod": "mod", "bitwise_and": "and",
+    "bitwise_or": "or", "bitwise_xor": "xor", "left_shift": "shl", "right_shift": "shr",
+    "equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "le", "greater": "gt",
+    "greater_equal": "ge"}
+
+
+def _base_table():
+    table = {
+        builtins.abs: _Fn("unary", "abs"),
+        builtins.round: _Fn("unary", "rint"),
+        builtins.min: _Fn("fold", "min", (2, None)),
+        builtins.max: _Fn("fold", "max", (2, None)),
+        builtins.pow: _Fn("binary", "pow", (2, 2)),
+        int: _Fn("cast", "int64"),
+        float: _Fn("cast", "float64"),
+        bool: _Fn("truth"),
+        math.log: _Fn("log", "log", (1, 2), to_float=True),
+        math.fabs: _Fn("fabs", to_float=True),
+        np.fabs: _Fn("fabs"),
+        np.square: _Fn("square"),
+        np.positive: _Fn("identity"),
+        np.clip: _Fn("clip", nargs=(3, 3)),
+        np.where: _Fn("where", nargs=(3, 3)),
+        np.logical_and: _Fn("logical", "and", (2, 2)),
+        np.logical_or: _Fn("logical", "or", (2, 2)),
+        np.logical_xor: _Fn("logical", "xor", (2, 2)),
+    }
+    # math.floor/ceil/trunc keep integers integers (Python returns an int).
+    for name in ("floor", "ceil", "trunc"):
+        table[getattr(math, name)] = _Fn("unary", name)
+    groups = ((math, _MATH_UNARY, "unary", (1, 1), True),
+              (math, _MATH_BINARY, "binary", (2, 2), True),
+              (np, _NP_UNARY, "unary", (1, 1), False),
+              (np, _NP_BINARY, "binary", (2, 2), False))
+    for module, names, kind, nargs, to_float in groups:
+        for name, op in names.items():
+            fn = getattr(module, name, None)  # math.cbrt/exp2 are Python 3.11+
+            if fn is not None:
+                table[fn] = _Fn(kind, op, nargs, to_float)
+    return table
+
+
+_TABLE = _base_table()
+
+
+def _lookup_function(obj):
+    """The _Fn for a Python callable, or None."""
+    if isinstance(obj, type) and issubclass(obj, np.generic):
+        name = np.dtype(obj).name
+        if name == "bool":
+            return _Fn("truth")
+        return _Fn("cast", name) if name in _DTYPES else None
+    special = sys.modules.get("scipy.special")  # optional: erf/erfc if scipy is in use
+    if special is not None and getattr(special, "erf", None) not in _TABLE:
+        _TABLE[special.erf] = _Fn("unary", "erf")
+        _TABLE[special.erfc] = _Fn("unary", "erfc")
+    try:
+        return _TABLE.get(obj)
+    except TypeError:  # unhashable objects are not functions we know
+        return None
+
+
+# --- reading the source -------------------------------------------------------------
+
+@dataclass
+class _Source:
+    """A parsed function plus what maps its nodes back to file positions."""
+    filename: str
+    node: ast.AST            # the FunctionDef or Lambda
+    first_line: int          # absolute line of line 1 of the parsed text
+    lines: list              # the parsed text's lines
+    shifts: list             # characters of indentation removed from each line
+
+    def loc(self, node):
+        """(absolute line, 1-based character column) of an AST node."""
+        i = node.lineno - 1
+        line, col = self.lines[i], node.col_offset  # col_offset counts UTF-8 bytes
+        if not line.isascii():
+            col = len(line.encode("utf-8")[:col].decode("utf-8", "replace"))
+        return self.first_line + i, self.shifts[i] + col + 1
+
+
+def _dedent(lines):
+    """Removes the first line's indentation from every line that has it.
+
+    Unlike textwrap.dedent this survives continuation lines indented less
+    than the def (legal inside brackets), and it reports what it removed so
+    that columns stay exact.
+    """
+    indent = lines[0][: len(lines[0]) - len(lines[0].lstrip())]
+    out = [ln[len(indent):] if ln.startswith(indent) else ln for ln in lines]
+    return out, [len(a) - len(b) for a, b in zip(lines, out)]
+
+
+def _source_error(pyfunc, why):
+    code = pyfunc.__code__
+    return CompileError(
+        f"could not read the source of function '{code.co_name}' ({why}); ember compiles "
+        "a kernel from its Python source, so define it in a file or notebook cell, not in "
+        "exec() or an interactive prompt", code.co_filename, code.co_firstlineno)
+
+
+def _parse_snippet(pyfunc):
+    """The source lines inspect finds for `pyfunc`, parsed (None if they do not parse)."""
+    try:
+        lines, start = inspect.getsourcelines(pyfunc)
+    except (OSError, TypeError) as e:
+        raise _source_error(pyfunc, str(e)) from None
+    text, shifts = _dedent(lines)
+    try:
+        tree = ast.parse("".join(text))
+    except SyntaxError:
+        return None
+    return _Source(pyfunc.__code__.co_filename, tree, max(start, 1), text, shifts)
+
+
+def _parse_file(pyfunc):
+    """The whole file holding `pyfunc`, parsed (for lambdas inside larger expressions)."""
+    try:
+        lines, _ = inspect.findsource(pyfunc)
+        tree = ast.parse("".join(lines))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    return _Source(pyfunc.__code__.co_filename, tree, 1, lines, [0] * len(lines))
+
+
+def _arg_names(args):
+    return [a.arg for a in args.posonlyargs + args.args]
+
+
+def _span(src, node):
+    """((line, byte col), (end line, end byte col)) of a node, absolute, as co_positions."""
+    lo, hi = node.lineno - 1, node.end_lineno - 1
+    return ((src.first_line + lo, src.shifts[lo] + node.col_offset),
+            (src.first_line + hi, src.shifts[hi] + node.end_col_offset))
+
+
+def _find_lambda(src, code):
+    """The Lambda node in `src` whose code object is `code`, or None."""
+    want = list(code.co_varnames[: code.co_argcount])
+    found = [n for n in ast.walk(src.node)
+             if isinstance(n, ast.Lambda) and src.loc(n)[0] == code.co_firstlineno
+             and _arg_names(n.args) == want]
+    if len(found) > 1:
+        # Several look-alikes on one line: keep those whose span holds the code's
+        # instructions (positions are absolute lines and byte columns), innermost.
+        spots = [p for p in code.co_positions() if None not in p and (p[0], p[2]) != (p[1], p[3])]
+        spans = {id(n): _span(src, n) for n in found}
+
+        def covers(n):
+            start, end = spans[id(n)]
+            return all(start <= (p[0], p[2]) and (p[1], p[3]) <= end for p in spots)
+
+        found = [n for n in found if covers(n)] or found
+        found.sort(key=lambda n: (spans[id(n)][1][0] - spans[id(n)][0][0],
+                                  spans[id(n)][1][1] - spans[id(n)][0][1]))
+    return found[0] if found else None
+
+
+def _parse(pyfunc):
+    """Reads and parses the source of a function or lambda into a _Source."""
+    if not inspect.isfunction(pyfunc):
+        raise TypeError(f"ember can only compile Python functions, not {type(pyfunc).__name__}")
+    code = pyfunc.__code__
+    if code.co_name == "<lambda>":
+        for src in (_parse_snippet(pyfunc), _parse_file(pyfunc)):
+            node = _find_lambda(src, code) if src else None
+            if node is not None:
+                src.node = node
+                return src
+        raise _source_error(pyfunc, "the lambda could not be located in its source line")
+    src = _parse_snippet(pyfunc)
+    node = src.node.body[0] if src and src.node.body else None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name != code.co_name:
+        raise _source_error(pyfunc, "its source does not parse as a function definition")
+    if isinstance(node, ast.AsyncFunctionDef):
+        raise _error(src, node, "unsupported Python construct: async function")
+    src.node = node
+    return src
+
+
+def _error(src, node, message):
+    line, col = src.loc(node)
+    return CompileError(message, src.filename, line, col)
+
+
+def _signature(src):
+    """Parameter names of the parsed function; CompileError for what kernels lack."""
+    args = src.node.args
+    for arg, what in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
+        if arg is not None:
+            raise _error(src, arg, f"unsupported Python construct: {what} parameter "
+                                   f"'{arg.arg}' (kernels take a fixed number of arguments)")
+    if args.kwonlyargs:
+        raise _error(src, args.kwonlyargs[0], "unsupported Python construct: keyword-only "
+                                              f"parameter '{args.kwonlyargs[0].arg}'")
+    if args.defaults:
+        raise _error(src, args.defaults[0], "default argument values are not supported in "
+                                            "kernels")
+    return _arg_names(args)
+
+
+def check_signature(pyfunc):
+    """The parameter names of `pyfunc`; CompileError if it cannot be a kernel."""
+    return _signature(_parse(pyfunc))
+
+
+# --- translation ------------------------------------------------------------------------
+
+# What `resolve` returns for names that are values computed by the kernel.
+_KERNEL_VALUE = object()
+
+
+def _describe(obj):
+    """'a list', 'None', 'a module' ... for error messages."""
+    if obj is None:
+        return "None"
+    if isinstance(obj, np.ndarray):
+        return "a NumPy array (pass arrays as arguments instead)"
+    if inspect.ismodule(obj):
+        return "a module"
+    if callable(obj) and not isinstance(obj, type):
+        return "a function"
+    name = obj.__name__ if isinstance(obj, type) else type(obj).__name__
+    if isinstance(obj, type):
+        return f"the type '{name}'"
+    return ("an " if name[0] in "aeiou" else "a ") + name
+
+
+def _stored_names(body):
+    """Names assigned anywhere in the function: Python makes them local throughout."""
+    return {n.id for stmt in body for n in ast.walk(stmt)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _read_names(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+class _Translator(ast.NodeVisitor):
+    """Walks one function's AST and drives the builder.
+
+    Statement visitors return None; expression visitors return a `_core.Expr`.
+    """
+
+    def __init__(self, pyfunc, src, arg_types):
+        self.pyfunc = pyfunc
+        self.src = src
+        fn = src.node
+        body = fn.body if isinstance(fn.body, list) else []
+        self.locals = _stored_names(body)  # user variables, in the IR under their own names
+        self.defined = set()               # locals assigned on every path so far
+        self.returned = False              # the current block has returned
+        self.params = {}                   # parameter name -> its Expr, when never reassigned
+        self.ir_names = set(self.locals)   # every name in use in the IR
+        name = "lambda" if isinstance(fn, ast.Lambda) else fn.name
+        self.b = _core.FunctionBuilder(name, src.filename, *src.loc(fn))
+        self._add_params(_signature(src), arg_types)
+
+    # -- helpers
+
+    def loc(self, node):
+        return self.src.loc(node)
+
+    def error(self, node, message):
+        return _error(self.src, node, message)
+
+    def fresh(self, base):
+        """A name not yet used in the IR, for temporaries and renamed parameters."""
+        k = 0
+        while f"{base}_{k}" in self.ir_names:
+            k += 1
+        self.ir_names.add(f"{base}_{k}")
+        return f"{base}_{k}"
+
+    def expr(self, node):
+        value = self.visit(node)
+        if value is None:  # a statement-only node in expression position
+            raise self.error(node, f"unsupported Python construct: {type(node).__name__}")
+        return value
+
+    def block(self, stmts):
+        for stmt in stmts:
+            if self.returned:
+                break  # unreachable code after a return is ignored, as Python never runs it
+            self.visit(stmt)
+
+    def generic_visit(self, node):
+        what = _CONSTRUCTS.get(type(node), type(node).__name__)
+        raise self.error(node, f"unsupported Python construct: {what}")
+
+    # -- the function
+
+    def _add_params(self, names, arg_types):
+        if len(arg_types) != len(names):
+            raise TypeError(f"{self.pyfunc.__name__}() takes {len(names)} arguments, "
+                            f"got {len(arg_types)}")
+        nodes = self.src.node.args.posonlyargs + self.src.node.args.args
+        reassigned = []
+        for name, node, (dtype, weak) in zip(names, nodes, arg_types):
+            if name in self.locals:
+                # Assigned in the body: the IR keeps a local of that name, so the
+                # parameter itself gets another name, copied in on entry.
+                expr = self.b.param(self.fresh(name), dtype, weak, *self.loc(node))
+                reassigned.append((name, node, expr))
+            else:
+                self.ir_names.add(name)
+                self.params[name] = self.b.param(name, dtype, weak, *self.loc(node))
+        for name, node, expr in reassigned:
+            self.b.assign(name, expr, *self.loc(node))
+            self.defined.add(name)
+
+    def build(self):
+        fn = self.src.node
+        if isinstance(fn, ast.Lambda):
+            self.b.ret(self.expr(fn.body), *self.loc(fn.body))
+        else:
+            self.block(fn.body)
+        return self.b.finish()
+
+    # -- statements
+
+    def visit_Pass(self, node):
+        pass
+
+    def visit_Expr(self, node):
+        if isinstance(node.value, ast.Constant):
+            return  # docstrings and other bare constants
+        self.expr(node.value)  # no side effects in a kernel, but errors must surface
+
+    def visit_Return(self, node):
+        if node.value is None:
+            raise self.error(node, "return without a value: a kernel must return a number")
+        self.b.ret(self.expr(node.value), *self.loc(node))
+        self.returned = True
+
+    def visit_Assign(self, node):
+        pairs = []
+        for target in node.targets:
+            pairs += self._pair_targets(target, node.value)
+        self._assign(pairs, node)
+
+    def visit_AugAssign(self, node):
+        if not isinstance(node.target, ast.Name):
+            raise self.error(node.target, "unsupported Python construct: augmented "
+                                          f"assignment to {_CONSTRUCTS.get(type(node.target))}")
+        op = self._binary_op(node.op, node)
+        value = self.b.binary(op, self.visit_Name(node.target),
+                              self.expr(node.value), *self.loc(node))
+        self._assign([(node.target, node.value, value)], node)
+
+    def _pair_targets(self, target, value):
+        """[(Name target, value node, None)] for `target = value`, tuples unpacked."""
+        if isinstance(target, ast.Name):
+            return [(target, value, None)]
+        if isinstance(target, (ast.Tuple, ast.List)):
+            if any(isinstance(t, ast.Starred) for t in target.elts):
+                raise self.error(target, "unsupported Python construct: starred assignment")
+            if not isinstance(value, (ast.Tuple, ast.List)) or len(value.elts) != len(
+                    target.elts):
+                raise self.error(value, "tuple assignment needs a tuple of "
+                                        f"{len(target.elts)} values on the right-hand side")
+            return [p for t, v in zip(target.elts, value.elts) for p in self._pair_targets(t, v)]
+        what = _CONSTRUCTS.get(type(target), type(target).__name__.lower())
+        raise self.error(target, f"unsupported Python construct: assignment to {what}")
+
+    def _assign(self, pairs, node):
+        """Assigns every pair, all right-hand sides evaluated first (Python semantics).
+
+        An Expr reads variables when its statement runs, so a value that reads
+        a variable assigned earlier in this same statement (`a, b = b, a`) is
+        saved in a temporary first.
+        """
+        values = {}
+        for target, value_node, value in pairs:
+            if value is None and id(value_node) not in values:
+                values[id(value_node)] = self.expr(value_node)
+        plan, written = [], set()
+        for target, value_node, value in pairs:
+            value = values[id(value_node)] if value is None else value
+            if _read_names(value_node) & written:
+                temp = self.fresh(target.id)
+                self.b.assign(temp, value, *self.loc(value_node))
+                value = self.b.read_var(temp, *self.loc(value_node))
+            plan.append((target, value))
+            written.add(target.id)
+        for target, value in plan:
+            self.b.assign(target.id, value, *self.loc(target))
+            self.defined.add(target.id)
+
+    def visit_If(self, node):
+        self.b.begin_if(self.expr(node.test), *self.loc(node))
+        before = set(self.defined)
+        then = self._branch(node.body, before)
+        if node.orelse:
+            self.b.begin_else()
+            other = self._branch(node.orelse, before)
+        else:
+            other = (before, False)
+        self.b.end_if()
+        # Only branches that fall through reach the code after the if.
+        live = [d for d, returned in (then, other) if not returned]
+        self.defined = set.intersection(*live) if live else before
+        self.returned = not live
+
+    def _branch(self, stmts, before):
+        self.defined, self.returned = set(before), False
+        self.block(stmts)
+        return self.defined, self.returned
+
+    # -- names and values
+
+    def visit_Name(self, node):
+        name = node.id
+        if name in self.locals:
+            if name not in self.defined:
+                why = ("is not assigned on every path to this point" if self.b.has_var(name)
+                       else "is read before it is assigned")
+                raise self.error(node, f"local variable '{name}' {why}")
+            return self.b.read_var(name, *self.loc(node))
+        if name in self.params:
+            return self.params[name]
+        obj, where = self.lookup(name, node)
+        return self.value(obj, f"{where} '{name}'", node)
+
+    def lookup(self, name, node):
+        """(object, 'global' / 'closure variable' / 'builtin') a free name is bound to."""
+        code = self.pyfunc.__code__
+        if name in code.co_freevars:
+            cell = self.pyfunc.__closure__[code.co_freevars.index(name)]
+            try:
+                return cell.cell_contents, "closure variable"
+            except ValueError:
+                raise self.error(node, f"closure variable '{name}' is not assigned yet in "
+                                       "its enclosing function") from None
+        if name in self.pyfunc.__globals__:
+            return self.pyfunc.__globals__[name], "global"
+        if hasattr(builtins, name):
+            return getattr(builtins, name), "builtin"
+        raise self.error(node, f"name '{name}' is not defined")
+
+    def value(self, obj, label, node):
+        """A compile-time Python value as an IR constant."""
+        line, col = self.loc(node)
+        if isinstance(obj, (bool, np.bool_)):
+            return self.b.const_bool(bool(obj), line, col)
+        if isinstance(obj, int):
+            if -2**63 <= obj < 2**63:
+                return self.b.const_int(obj, "int64", True, line, col)
+            if 0 <= obj < 2**64:  # only uint64 holds it; NumPy 2 would reject it with int64
+                return self.b.const_int(obj, "uint64", False, line, col)
+            raise self.error(node, f"{label} {obj} does not fit in int64 or uint64")
+        if isinstance(obj, float):
+            return self.b.const_float(obj, "float64", True, line, col)
+        if isinstance(obj, np.generic) and obj.dtype.name in _DTYPES:
+            if obj.dtype.kind == "f":
+                return self.b.const_float(float(obj), obj.dtype.name, False, line, col)
+            return self.b.const_int(int(obj), obj.dtype.name, False, line, col)
+        raise self.error(node, f"{label} is {_describe(obj)}; only numbers and NumPy scalars "
+                               "can be used inside a kernel")
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, (bool, int, float)):
+            return self.value(node.value, "integer literal", node)
+        what = {str: "string", bytes: "bytes", complex: "complex number"}.get(
+            type(node.value), repr(node.value))
+        raise self.error(node, f"unsupported Python construct: {what}")
+
+    def visit_Attribute(self, node):
+        return self.value(self.resolve(node), f"'{ast.unparse(node)}'", node)
+
+    def resolve(self, node):
+        """The Python object a name or dotted name (np.pi, math.sqrt) denotes at
+        compile time, or _KERNEL_VALUE for a parameter or local variable."""
+        if isinstance(node, ast.Name):
+            if node.id in self.locals or node.id in self.params:
+                return _KERNEL_VALUE
+            return self.lookup(node.id, node)[0]
+        base = self.resolve(node.value) if isinstance(node.value, (ast.Name, ast.Attribute)) \
+            else _KERNEL_VALUE
+        if not inspect.ismodule(base):
+            raise self.error(node, f"unsupported Python construct: attribute "
+                                   f"'{ast.unparse(node)}' (only attributes of modules, such "
+                                   "as math.pi, can be used in a kernel)")
+        if not hasattr(base, node.attr):
+            raise self.error(node, f"module '{ast.unparse(node.value)}' has no attribute "
+                                   f"'{node.attr}'")
+        return getattr(base, node.attr)
+
+    # -- operators
+
+    def _binary_op(self, op, node):
+        if type(op) not in _BINARY:
+            raise self.error(node, "unsupported Python construct: matrix multiplication "
+                                   "operator '@'")
+        return _BINARY[type(op)]
+
+    def visit_BinOp(self, node):
+        op = self._binary_op(node.op, node)
+        return self.b.binary(op, self.expr(node.left), self.expr(node.right), *self.loc(node))
+
+    def visit_UnaryOp(self, node):
+        if isinstance(node.op, ast.UAdd):
+            return self.expr(node.operand)
+        number = node.operand
+        if isinstance(node.op, ast.USub) and isinstance(number, ast.Constant) and type(
+                number.value) in (int, float):
+            return self.value(-number.value, "integer literal", node)  # -1 is a literal, not neg(1)
+        return self.b.unary(_UNARY[type(node.op)], self.expr(node.operand), *self.loc(node))
+
+    def visit_Compare(self, node):
+        loc = self.loc(node)
+        left, result = self.expr(node.left), None
+        for op, right_node in zip(node.ops, node.comparators):
+            if type(op) not in _COMPARE:
+                raise self.error(node, f"unsupported Python construct: {_COMPARE_NAMES[type(op)]}")
+            right = self.expr(right_node)
+            test = self.b.binary(_COMPARE[type(op)], left, right, *loc)
+            result = test if result is None else self.b.binary("and", result, test, *loc)
+            left = right
+        return result
+
+    def visit_BoolOp(self, node):
+        # Python returns an operand, not a bool: `a and b` is `b if a else a`.
+        loc = self.loc(node)
+        result = self.expr(node.values[0])
+        for value_node in node.values[1:]:
+            value = self.expr(value_node)
+            truth = self.b.truth(result, *loc)
+            if isinstance(node.op, ast.And):
+                result = self.b.select(truth, value, result, *loc)
+            else:
+                result = self.b.select(truth, result, value, *loc)
+        return result
+
+    def visit_IfExp(self, node):
+        return self.b.select(self.expr(node.test), self.expr(node.body), self.expr(node.orelse),
+                             *self.loc(node))
+
+    # -- calls
+
+    def visit_Call(self, node):
+        name = ast.unparse(node.func)
+        if node.keywords:
+            kw = node.keywords[0]
+            raise self.error(kw, f"keyword arguments are not supported in kernels "
+                                 f"('{kw.arg or '**'}' in the call to {name})")
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.error(arg, "unsupported Python construct: starred argument")
+        if not isinstance(node.func, (ast.Name, ast.Attribute)):
+            self.expr(node.func)  # names the construct (lambda, subscript ...) if unsupported
+            raise self.error(node, f"'{name}' is not a function")
+        obj = self.resolve(node.func)
+        if obj is _KERNEL_VALUE:
+            raise self.error(node, f"'{name}' is a kernel variable, not a function")
+        fn = _lookup_function(obj)
+        if fn is None:
+            raise self.error(node, self._unknown_call(obj, name, node))
+        low, high = fn.nargs
+        if not low <= len(node.args) <= (high if high is not None else len(node.args)):
+            raise self.error(node, f"{name} takes {self._arity(fn.nargs)}, got {len(node.args)}")
+        args = [self.expr(a) for a in node.args]
+        if fn.to_float:
+            args = [self.to_float(x, a) for x, a in zip(args, node.args)]
+        return getattr(self, "call_" + fn.kind)(fn, args, node)
+
+    def _unknown_call(self, obj, name, node):
+        if not callable(obj):
+            return f"'{name}' is {_describe(obj)}, not a function"
+        module = (getattr(obj, "__module__", None) or "").split(".")[0]
+        if isinstance(node.func, ast.Attribute) or module in ("math", "numpy", "builtins",
+                                                              "scipy"):
+            return f"'{name}' is not supported in kernels"
+        return f"call to unknown function '{name}'"
+
+    @staticmethod
+    def _arity(nargs):
+        low, high = nargs
+        if high is None:
+            return f"at least {low} arguments"
+        if low == high:
+            return f"{low} argument" + ("s" if low != 1 else "")
+        return f"{low} or {high} arguments" if high == low + 1 else f"{low} to {high} arguments"
+
+    def to_float(self, x, node, dtype="float64"):
+        """`x` converted to float the way Python's math module does (ints -> float64)."""
+        if x.dtype.startswith("float"):
+            return x
+        line, col = self.loc(node)
+        if x.weak and x.dtype != "bool":
+            # A Python int stays a weak Python float (math.sqrt(2) * f32 is f32);
+            # the cast binding has no weak flag, so add a weak 0.0 instead.
+            return self.b.binary("add", x, self.b.const_float(0.0, "float64", True, line, col),
+                                 line, col)
+        return self.b.cast(x, dtype, line, col)
+
+    def call_unary(self, fn, args, node):
+        return self.b.unary(fn.op, args[0], *self.loc(node))
+
+    def call_binary(self, fn, args, node):
+        return self.b.binary(fn.op, args[0], args[1], *self.loc(node))
+
+    def call_fold(self, fn, args, node):
+        result = args[0]
+        for x in args[1:]:
+            result = self.b.binary(fn.op, result, x, *self.loc(node))
+        return result
+
+    def call_cast(self, fn, args, node):
+        return self.b.cast(args[0], fn.op, *self.loc(node))
+
+    def call_truth(self, fn, args, node):
+        return self.b.truth(args[0], *self.loc(node))
+
+    def call_identity(self, fn, args, node):
+        return args[0]
+
+    def call_log(self, fn, args, node):
+        logs = [self.b.unary("log", x, *self.loc(node)) for x in args]
+        return logs[0] if len(logs) == 1 else self.b.binary("div", *logs, *self.loc(node))
+
+    def call_fabs(self, fn, args, node):
+        x = args[0]
+        if not fn.to_float:  # np.fabs: NumPy's float type for the integer
+            x = self.to_float(x, node.args[0], _FLOAT_FOR.get(x.dtype, "float64"))
+        return self.b.unary("abs", x, *self.loc(node))
+
+    def call_square(self, fn, args, node):
+        return self.b.binary("mul", args[0], args[0], *self.loc(node))
+
+    def call_clip(self, fn, args, node):
+        x, low, high = args
+        return self.b.binary("minimum", self.b.binary("maximum", x, low, *self.loc(node)), high,
+                             *self.loc(node))
+
+    def call_where(self, fn, args, node):
+        return self.b.select(*args, *self.loc(node))
+
+    def call_logical(self, fn, args, node):
+        a, b = (self.b.truth(x, *self.loc(node)) for x in args)
+        return self.b.binary(fn.op, a, b, *self.loc(node))
+
+
+def build_function(pyfunc, arg_types):
+    """Builds the IR of `pyfunc` for arguments of the given types.
+
+    arg_types: one (dtype name, weak) pair per parameter; Python scalars are
+    weak, NumPy arrays and scalars are not. Returns a `_core.Function`;
+    raises CompileError for code a kernel cannot contain.
+    """
+    src = _parse(pyfunc)
+    try:
+        return _Translator(pyfunc, src, list(arg_types)).build()
+    except _core.BuildError as e:
+        raise from_build_error(e, src.filename) from None

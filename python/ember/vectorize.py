@@ -1,0 +1,116 @@
+"""@ember.vectorize: a scalar Python function compiled into a NumPy-style ufunc.
+
+The call path lives in C++ (`_core.Dispatcher`): it converts the arguments,
+looks the specialization up by (dtype, weak, layout) of each argument and
+launches it with the GIL released. Only on a miss does it come back here, to
+`_compile`, which runs the frontend and the compiler for that key.
+"""
+
+import re
+
+from . import _core, frontend
+from .errors import CompileError
+
+__all__ = ["vectorize", "Vectorized"]
+
+_STAGES = ("ir", "source-ir", "llvm", "asm")
+
+
+def _type_name(dtype, weak):
+    # Python scalars are "weak" (NEP 50): shown as the Python type they came from.
+    if weak:
+        return {"int64": "int", "float64": "float", "bool": "bool"}[dtype]
+    return dtype
+
+
+class Vectorized(_core.Dispatcher):
+    """A compiled elementwise function; call it like a NumPy ufunc."""
+
+    def __init__(self, py_func, signatures=(), fastmath=False):
+        names = frontend.check_signature(py_func)
+        super().__init__(py_func.__name__, len(names), self._compile)
+        self.py_func = py_func
+        self.fastmath = bool(fastmath)
+        self.__name__ = py_func.__name__
+        self.__qualname__ = getattr(py_func, "__qualname__", py_func.__name__)
+        self.__doc__ = py_func.__doc__
+        self.__wrapped__ = py_func
+        self._compiled = []  # (signature text, arg types, Kernel), in compile order
+        for signature in signatures:
+            self._specialize_text(signature)
+
+    def _compile(self, arg_types):
+        fn = frontend.build_function(self.py_func, [(d, w) for d, w, _ in arg_types])
+        kernel = _core.compile_elementwise(fn, [s for _, _, s in arg_types], self.fastmath)
+        args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
+        self._compiled.append((f"{kernel.result_dtype}({args})", list(arg_types), kernel))
+        return kernel
+
+    @property
+    def signatures(self):
+        """The specializations compiled so far, as 'result(arg, ...)' strings."""
+        seen = []
+        for text, _, _ in self._compiled:
+            if text not in seen:
+                seen.append(text)
+        return seen
+
+    def _specialize_text(self, signature):
+        match = re.fullmatch(r"\s*(?:(\w+)\s*)?\(([^()]*)\)\s*", signature)
+        if not match:
+            raise ValueError(f"bad signature {signature!r}; expected e.g. "
+                             "'float32(float32, float32)'")
+        result, args = match.group(1), [a.strip() for a in match.group(2).split(",") if a.strip()]
+        weak_names = {"int": "int64", "float": "float64"}
+        types = [(weak_names.get(a, a), a in weak_names, False) for a in args]
+        if len(types) != len(frontend.check_signature(self.py_func)):
+            raise TypeError(f"signature {signature!r} has {len(types)} arguments but "
+                            f"{self.__name__}() takes {len(frontend.check_signature(self.py_func))}")
+        kernel = self.specialize(types)
+        if result and result != kernel.result_dtype:
+            raise TypeError(f"signature {signature!r} declares a {result} result but "
+                            f"{self.__name__}() returns {kernel.result_dtype} for these arguments")
+        return kernel
+
+    def inspect(self, stage="ir", signature=None):
+        """The code of one specialization at one stage.
+
+        stage: "ir" (after the compiler's passes), "source-ir" (as the
+        frontend built it), "llvm" (optimized LLVM IR) or "asm" (host
+        assembly). signature: e.g. "float64(float64, float64)" or just
+        "(float64, float64)"; compiled on demand. Default: the latest
+        specialization.
+        """
+        if stage not in _STAGES:
+            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(_STAGES)}")
+        if signature is not None:
+            kernel = self._specialize_text(signature)
+        elif self._compiled:
+            kernel = self._compiled[-1][2]
+        else:
+            raise ValueError(f"{self.__name__} has no compiled specialization yet: call it "
+                             "first or pass signature='float64(float64, ...)'")
+        return {"ir": kernel.ir, "source-ir": kernel.source_ir, "llvm": kernel.llvm_ir,
+                "asm": kernel.asm}[stage]()
+
+    def __repr__(self):
+        return f"<ember.vectorize {self.__qualname__} {self.signatures}>"
+
+
+def vectorize(func=None, signatures=(), *, fastmath=False):
+    """Compile a scalar function into an elementwise, broadcasting kernel.
+
+    Use as `@ember.vectorize`, `@ember.vectorize(fastmath=True)` or
+    `@ember.vectorize(["float32(float32, float32)"])` to compile eagerly.
+    """
+    if isinstance(func, (list, tuple, str)):
+        func, signatures = None, func
+    if isinstance(signatures, str):
+        signatures = [signatures]
+
+    def wrap(f):
+        if not callable(f):
+            raise TypeError(f"@ember.vectorize needs a function, got {type(f).__name__}")
+        return Vectorized(f, signatures, fastmath)
+
+    return wrap if func is None else wrap(func)

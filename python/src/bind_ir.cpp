@@ -1,0 +1,79 @@
+// Bindings of the IR builder, Function and text form (no logic here).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "ir/builder.h"
+#include "ir/printer.h"
+#include "python/src/convert.h"
+
+namespace py = pybind11;
+using namespace ember;
+
+namespace {
+// pybind11 holders cannot be shared_ptr<const T>; IR nodes stay immutable
+// because no binding exposes a mutator.
+using PyExpr = std::shared_ptr<ir::Expr>;
+PyExpr py_expr(ir::ExprPtr e) { return std::const_pointer_cast<ir::Expr>(std::move(e)); }
+}  // namespace
+
+void bind_ir(py::module_& m) {
+  py::class_<ir::Expr, PyExpr>(m, "Expr")
+      .def_property_readonly("dtype", [](const ir::Expr& e) { return py_dtype_name(e.type); })
+      .def_property_readonly("weak", [](const ir::Expr& e) { return e.type.weak; });
+
+  py::class_<ir::Function>(m, "Function")
+      .def_readonly("name", &ir::Function::name)
+      .def_property_readonly("result_dtype",
+                             [](const ir::Function& f) { return py_dtype_name(f.result); })
+      .def("text", [](const ir::Function& f, bool loc) { return ir::print(f, loc); },
+           py::arg("locations") = false)
+      .def("__str__", [](const ir::Function& f) { return ir::print(f); });
+
+  py::class_<ir::FunctionBuilder>(m, "FunctionBuilder")
+      .def(py::init([](std::string name, std::string file, int line, int col) {
+        return new ir::FunctionBuilder(std::move(name), std::move(file), {line, col});
+      }))
+      .def("param", [](ir::FunctionBuilder& b, const std::string& name, const std::string& dtype,
+                       bool weak, int line, int col) {
+        return py_expr(b.add_param(name, to_type(dtype, weak), {line, col}));
+      })
+      .def("const_int", [](ir::FunctionBuilder&, py::int_ v, const std::string& dtype, bool weak,
+                           int line, int col) {
+        return py_expr(ir::make_const(to_type(dtype, weak), int_literal(v), {line, col}));
+      })
+      .def("const_float", [](ir::FunctionBuilder&, double v, const std::string& dtype, bool weak,
+                             int line, int col) {
+        return py_expr(ir::make_float(v, to_type(dtype, weak), {line, col}));
+      })
+      .def("const_bool", [](ir::FunctionBuilder&, bool v, int line, int col) {
+        return py_expr(ir::make_bool(v, {line, col}));
+      })
+      .def("unary", [](ir::FunctionBuilder&, const std::string& op, PyExpr x, int line,
+                       int col) { return py_expr(ir::make_unary(to_op(op), x, {line, col})); })
+      .def("binary", [](ir::FunctionBuilder&, const std::string& op, PyExpr a,
+                        PyExpr b, int line, int col) {
+        return py_expr(ir::make_binary(to_op(op), a, b, {line, col}));
+      })
+      .def("cast", [](ir::FunctionBuilder&, PyExpr x, const std::string& dtype, int line,
+                      int col) { return py_expr(ir::make_cast(x, to_type(dtype, false), {line, col})); })
+      .def("truth", [](ir::FunctionBuilder&, PyExpr x, int line, int col) {
+        return py_expr(ir::make_truth(x, {line, col}));
+      })
+      .def("select", [](ir::FunctionBuilder&, PyExpr c, PyExpr a, PyExpr b,
+                        int line, int col) { return py_expr(ir::make_select(c, a, b, {line, col})); })
+      .def("has_var", &ir::FunctionBuilder::has_var)
+      .def("read_var", [](ir::FunctionBuilder& b, const std::string& name, int line, int col) {
+        return py_expr(b.read_var(name, {line, col}));
+      })
+      .def("assign", [](ir::FunctionBuilder& b, const std::string& name, PyExpr x, int line,
+                        int col) { b.assign(name, x, {line, col}); })
+      .def("begin_if", [](ir::FunctionBuilder& b, PyExpr c, int line, int col) {
+        b.begin_if(c, {line, col});
+      })
+      .def("begin_else", &ir::FunctionBuilder::begin_else)
+      .def("end_if", &ir::FunctionBuilder::end_if)
+      .def("ret", [](ir::FunctionBuilder& b, PyExpr x, int line, int col) {
+        b.ret(x, {line, col});
+      })
+      .def("finish", &ir::FunctionBuilder::finish);
+}

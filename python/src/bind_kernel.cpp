@@ -1,0 +1,52 @@
+// Bindings of compiled kernels, the @vectorize dispatcher and the
+// interpreter (no logic here).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "codegen/codegen.h"
+#include "compiler/passes.h"
+#include "ir/interpreter.h"
+#include "ir/printer.h"
+#include "python/src/convert.h"
+#include "python/src/dispatcher.h"
+#include "runtime/kernel.h"
+
+namespace py = pybind11;
+using namespace ember;
+
+void bind_kernel(py::module_& m) {
+  py::class_<runtime::Kernel, std::shared_ptr<runtime::Kernel>>(m, "Kernel")
+      .def_property_readonly("result_dtype",
+                             [](const runtime::Kernel& k) { return py_dtype_name(k.optimized.result); })
+      .def("ir", &runtime::Kernel::ir_text)
+      .def("source_ir", [](const runtime::Kernel& k) { return ir::print(k.source); })
+      .def("llvm_ir", &runtime::Kernel::llvm_ir, py::call_guard<py::gil_scoped_release>())
+      .def("asm", &runtime::Kernel::assembly, py::call_guard<py::gil_scoped_release>());
+
+  m.def("compile_elementwise",
+        [](const ir::Function& fn, std::vector<bool> scalar, bool fastmath) {
+          return std::const_pointer_cast<runtime::Kernel>(
+              runtime::compile_elementwise(fn, {std::move(scalar)}, {fastmath}));
+        },
+        py::arg("fn"), py::arg("scalar_layout"), py::arg("fastmath") = false,
+        py::call_guard<py::gil_scoped_release>());
+
+  m.def("interpret",
+        [](const ir::Function& fn, const py::sequence& args) {
+          ir::Function strict = compiler::promote(fn);
+          if (args.size() != strict.params.size())
+            throw py::type_error("interpret: wrong number of arguments");
+          std::vector<ir::Literal> values;
+          for (size_t i = 0; i < args.size(); ++i)
+            values.push_back(to_literal(args[i], strict.params[i].type));
+          return from_literal(ir::interpret(strict, values), strict.result);
+        });
+
+  m.def("host_cpu", &codegen::host_cpu);
+
+  py::class_<Dispatcher>(m, "Dispatcher")
+      .def(py::init<std::string, int, py::function>())
+      .def("__call__", &Dispatcher::call)
+      .def("specialize", &Dispatcher::specialize)
+      .def("__len__", &Dispatcher::size);
+}

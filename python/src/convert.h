@@ -1,0 +1,26 @@
+// Conversions between Python values and C++ ones, shared by the bindings.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "ir/ir.h"
+#include "runtime/launch.h"
+
+namespace ember {
+
+std::string py_dtype_name(ir::Type t);
+ir::Type to_type(const std::string& dtype, bool weak);  // NumPy dtype name; ValueError if unknown
+ir::Op to_op(const std::string& name);                  // IR operator name; ValueError if unknown
+ir::Literal int_literal(const pybind11::int_& v);       // int64 or uint64 range; OverflowError
+// The ember scalar of a NumPy dtype; TypeError naming the dtype if unsupported.
+ir::Scalar scalar_of(const pybind11::dtype& dtype, const std::string& what);
+// A view of a NumPy array's memory.
+runtime::Operand operand_of(const pybind11::array& a);
+// Python value <-> literal of an IR type (for the interpreter).
+ir::Literal to_literal(const pybind11::handle& value, ir::Type t);
+pybind11::object from_literal(ir::Literal v, ir::Type t);
+
+}  // namespace ember

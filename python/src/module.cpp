@@ -1,0 +1,28 @@
+// The ember._core extension module: registers every binding file and maps
+// C++ exceptions to Python ones.
+#include <pybind11/pybind11.h>
+
+#include "ir/ir.h"
+#include "ir/parser.h"
+
+namespace py = pybind11;
+
+void bind_ir(py::module_& m);
+void bind_kernel(py::module_& m);
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "ember's C++ core: IR builder, compiler and JIT";
+  static py::exception<ember::ir::CompileError> build_error(m, "BuildError");
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ember::ir::CompileError& e) {
+      py::object args = py::make_tuple(e.what(), e.loc.line, e.loc.col);
+      PyErr_SetObject(build_error.ptr(), args.ptr());
+    } catch (const ember::ir::ParseError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+  bind_ir(m);
+  bind_kernel(m);
+}
