@@ -51,6 +51,7 @@ class Lowering {
   bool block(const ir::Block& body);
   Value* expr(const ir::Expr& e);
   Value* cast(Value* x, Scalar from, Scalar to);
+  Value* x86_truncate(Value* x, int bits);
   Value* unary(Op op, Scalar t, Value* x);
   Value* binary(Op op, Scalar t, Value* a, Value* b);
   Value* compare(Op op, Scalar t, Value* a, Value* b);
@@ -151,17 +152,29 @@ Value* Lowering::cast(Value* x, Scalar from, Scalar to) {
     if (ir::is_float(to)) return is_signed ? b_.CreateSIToFP(x, target) : b_.CreateUIToFP(x, target);
     return b_.CreateIntCast(x, target, is_signed);
   }
-  // float -> int: exact for values in int64's range, then wrapped to the
-  // target width (NumPy's behaviour on x86-64). Outside that range (and NaN)
-  // NumPy's result is unspecified; saturation keeps ours defined (NaN -> 0).
-  llvm::Type* i64 = b_.getInt64Ty();
-  Value* as_signed = b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {i64, x->getType()}, {x});
+  // float -> int as NumPy's C casts run on x86-64 (ir/eval.cpp does the same):
+  // narrow types go through int32, uint32 through int64, uint64 splits at 2^63.
   if (to == Scalar::U64) {
-    Value* as_unsigned = b_.CreateIntrinsic(llvm::Intrinsic::fptoui_sat, {i64, x->getType()}, {x});
-    Value* big = b_.CreateFCmpOGE(x, fp_const(from, 9223372036854775808.0));
-    return b_.CreateSelect(big, as_unsigned, as_signed);
+    Value* half = fp_const(from, 0x1p63);
+    Value* big = b_.CreateFCmpOGE(x, half);
+    Value* high = b_.CreateXor(x86_truncate(b_.CreateFSub(x, half), 64),
+                               b_.getInt64(uint64_t{1} << 63));
+    return b_.CreateSelect(big, high, x86_truncate(x, 64));
   }
-  return b_.CreateTrunc(as_signed, target);
+  int via = ir::bits_of(to) == 64 || to == Scalar::U32 ? 64 : 32;
+  return b_.CreateTrunc(x86_truncate(x, via), target);
+}
+
+// cvttsd2si: truncation toward zero, or INT_MIN for NaN and values out of
+// range; written out so that LLVM never sees a conversion that is poison.
+Value* Lowering::x86_truncate(Value* x, int bits) {
+  Scalar from = x->getType()->isFloatTy() ? Scalar::F32 : Scalar::F64;
+  double limit = std::ldexp(1.0, bits - 1);
+  Value* in_range = b_.CreateAnd(b_.CreateFCmpOGE(x, fp_const(from, -limit)),
+                                 b_.CreateFCmpOLT(x, fp_const(from, limit)));
+  Value* safe = b_.CreateSelect(in_range, x, fp_const(from, 0.0));
+  Value* value = b_.CreateFPToSI(safe, b_.getIntNTy(bits));
+  return b_.CreateSelect(in_range, value, llvm::ConstantInt::get(b_.getIntNTy(bits), llvm::APInt::getSignedMinValue(bits)));
 }
 
 Value* Lowering::intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args) {
@@ -259,11 +272,12 @@ Value* Lowering::binary(Op op, Scalar t, Value* a, Value* b) {
     case Op::Min: return b_.CreateSelect(compare(Op::Lt, t, b, a), b, a);  // Python's min()
     case Op::Max: return b_.CreateSelect(compare(Op::Gt, t, b, a), b, a);
     case Op::Minimum:
-      if (fp) return intrinsic(I::minimum, {a, b});
-      return b_.CreateSelect(compare(Op::Lt, t, a, b), a, b);
-    case Op::Maximum:
-      if (fp) return intrinsic(I::maximum, {a, b});
-      return b_.CreateSelect(compare(Op::Gt, t, a, b), a, b);
+    case Op::Maximum: {
+      // NumPy's loops: a when it wins or is NaN, else b (a -0.0/0.0 tie gives b).
+      Value* first = compare(op == Op::Minimum ? Op::Lt : Op::Gt, t, a, b);
+      if (fp) first = b_.CreateOr(first, b_.CreateFCmpUNO(a, a));
+      return b_.CreateSelect(first, a, b);
+    }
     case Op::Atan2: return libm("atan2", t, {a, b});
     case Op::Hypot: return libm("hypot", t, {a, b});
     case Op::CopySign: return intrinsic(I::copysign, {a, b});

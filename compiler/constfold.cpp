@@ -1,4 +1,4 @@
-// constfold: evaluates constant operators with ir/eval.h and keeps only the taken side of constant conditions.
+// constfold: evaluates constant operators (ir/eval.h) and keeps the taken side of constant ifs.
 #include <algorithm>
 
 #include "compiler/passes.h"

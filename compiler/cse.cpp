@@ -115,7 +115,8 @@ class Cse {
     // Each hoist removes at least one copy of a non-leaf expression: it ends.
     while (auto c = best_candidate(run)) {
       ExprPtr var = ir::make_var(new_local(c->expr->type), c->expr->type, c->expr->loc);
-      for (size_t i = c->first; i <= c->last; ++i) run[i].value = replace(run[i].value, *c->expr, var);
+      for (size_t i = c->first; i <= c->last; ++i)
+        run[i].value = replace(run[i].value, *c->expr, var);
       StmtPtr def = ir::make_assign(var->index, c->expr, run[c->first].stmt->loc);
       run.insert(run.begin() + c->first, Item{def, c->expr, var->index});
     }

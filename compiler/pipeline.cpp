@@ -38,8 +38,8 @@ void check(const ir::Function& fn, ir::Level level, const std::string& after) {
 
 const std::vector<Pass>& passes() {
   static const std::vector<Pass> kPasses = {
-      {"promote", promote}, {"constfold", constant_fold}, {"simplify", simplify},
-      {"cse", cse},         {"dce", dce},
+      {"promote", promote}, {"constfold", constant_fold}, {"simplify", simplify}, {"cse", cse},
+      {"dce", dce},
   };
   return kPasses;
 }
@@ -53,7 +53,8 @@ ir::Function optimize(const ir::Function& fn) {
     auto start = std::chrono::steady_clock::now();
     cur = pass.run(cur);
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::steady_clock::now() - start).count();
+                  std::chrono::steady_clock::now() - start)
+                  .count();
     if (log.should_log(spdlog::level::debug))
       log.debug("{} on '{}': {} us\n{}", pass.name, cur.name, us, ir::print(cur));
     if (verify) check(cur, ir::Level::Strict, std::string("after pass '") + pass.name + "'");

@@ -51,16 +51,18 @@ bool out_of_range_result(Op op, bool above) {
 // NumPy 2 compares a Python int that does not fit the other operand's integer
 // type by its true value (uint8 < 300 is true) instead of wrapping it; the
 // answer does not depend on the other operand. Empty when the literal fits.
-std::optional<bool> compare_out_of_range(Op op, const ir::Expr& e, Type t) {
+std::optional<bool> compare_out_of_range(const ir::Expr& e, Type t) {
   for (int side = 0; side < 2; ++side) {
     const ir::Expr& lit = *e.args[side];
-    if (lit.op != Op::Const || !lit.type.weak || !ir::is_int(lit.type.scalar) || !ir::is_int(t.scalar))
+    if (lit.op != Op::Const || !lit.type.weak || !ir::is_int(lit.type.scalar) ||
+        !ir::is_int(t.scalar))
       continue;
     int bits = ir::bits_of(t.scalar);
     int64_t v = lit.value.i;
     bool above = false, below = false;
     if (ir::is_signed(t.scalar)) {
-      int64_t hi = bits == 64 ? std::numeric_limits<int64_t>::max() : (int64_t{1} << (bits - 1)) - 1;
+      int64_t hi =
+          bits == 64 ? std::numeric_limits<int64_t>::max() : (int64_t{1} << (bits - 1)) - 1;
       above = v > hi;
       below = v < -hi - 1;
     } else {
@@ -69,28 +71,38 @@ std::optional<bool> compare_out_of_range(Op op, const ir::Expr& e, Type t) {
     }
     if (!above && !below) continue;
     // With the literal on the left, `c op x` is `x mirrored(op) c`.
-    return out_of_range_result(side == 1 ? op : mirrored(op), above);
+    return out_of_range_result(side == 1 ? e.op : mirrored(e.op), above);
   }
   return std::nullopt;
 }
 
 // NumPy promotes int64 with uint64 to float64, which rounds large values;
 // comparing exactly instead: a negative signed value is below every uint64,
-// and a non-negative one converts to uint64 without loss.
+// and a non-negative one converts to uint64 without loss. (A Python int
+// argument against uint64 lands here too, compared by its true value.)
 ExprPtr compare_signed_with_u64(Op op, ExprPtr a, ExprPtr b, ir::Loc loc) {
   bool signed_left = ir::is_signed(a->type.scalar);
   ExprPtr s = signed_left ? a : b;
   ExprPtr s_u64 = cast_to(s, Type{Scalar::U64}, loc);
-  ExprPtr exact = signed_left ? ir::make_binary(op, s_u64, b, loc) : ir::make_binary(op, a, s_u64, loc);
+  ExprPtr exact =
+      signed_left ? ir::make_binary(op, s_u64, b, loc) : ir::make_binary(op, a, s_u64, loc);
   ExprPtr negative = ir::make_binary(Op::Lt, s, ir::make_int(0, s->type, loc), loc);
   // `s op u` is `u mirrored(op) s`, with s below every value of u.
   bool if_negative = out_of_range_result(signed_left ? mirrored(op) : op, /*above=*/false);
   return ir::make_select(negative, ir::make_bool(if_negative, loc), exact, loc);
 }
 
+bool is_weak_int(Type t) { return t.weak && ir::is_int(t.scalar); }
+
 ExprPtr promote_compare(const ir::Expr& e, ExprPtr a, ExprPtr b) {
-  Type t = ir::concrete(ir::promote(e.args[0]->type, e.args[1]->type));
-  if (auto r = compare_out_of_range(e.op, e, t)) return ir::make_bool(*r, e.loc);
+  Type ta = e.args[0]->type, tb = e.args[1]->type;
+  Type t = ir::concrete(ir::promote(ta, tb));
+  if (auto r = compare_out_of_range(e, t)) return ir::make_bool(*r, e.loc);
+  // A Python int argument may not fit the other operand's type either: compare
+  // in int64, which holds both (and exactly against uint64, below).
+  bool weak_vs_int = (is_weak_int(ta) && e.args[0]->op != Op::Const && ir::is_int(tb.scalar)) ||
+                     (is_weak_int(tb) && e.args[1]->op != Op::Const && ir::is_int(ta.scalar));
+  if (weak_vs_int && t.scalar != Scalar::U64) t = Type{Scalar::I64};
   bool mixed = (ir::is_signed(a->type.scalar) && b->type.scalar == Scalar::U64) ||
                (a->type.scalar == Scalar::U64 && ir::is_signed(b->type.scalar));
   if (mixed) return compare_signed_with_u64(e.op, a, b, e.loc);
@@ -98,7 +110,7 @@ ExprPtr promote_compare(const ir::Expr& e, ExprPtr a, ExprPtr b) {
 }
 
 // These look at their operand as it is; every other unary op computes in its
-// result type (math on integers in float_for, floor of a bool in float32).
+// result type (math on integers and bools computes in float_for).
 bool keeps_operand(Op op) {
   return op == Op::Not || op == Op::IsNan || op == Op::IsInf || op == Op::IsFinite ||
          op == Op::SignBit;
@@ -115,7 +127,8 @@ ExprPtr promote_node(const ExprPtr& node, std::vector<ExprPtr> args) {
     case Op::Var: return node;  // locals are never weak
     case Op::Cast: return cast_to(args[0], t, e.loc);
     case Op::Select:
-      return ir::make_select(args[0], cast_to(args[1], t, e.loc), cast_to(args[2], t, e.loc), e.loc);
+      return ir::make_select(args[0], cast_to(args[1], t, e.loc), cast_to(args[2], t, e.loc),
+                             e.loc);
     default: break;
   }
   if (ir::is_comparison(e.op)) return promote_compare(e, args[0], args[1]);
@@ -135,9 +148,12 @@ ir::Function promote(const ir::Function& fn) {
   // Stored values take the type of their destination.
   auto fix_stmt = [&out](ir::StmtPtr s) -> ir::Block {
     Type want;
-    if (s->kind == ir::StmtKind::Assign) want = out.locals.at(s->var).type;
-    else if (s->kind == ir::StmtKind::Return) want = out.result;
-    else return {s};
+    if (s->kind == ir::StmtKind::Assign)
+      want = out.locals.at(s->var).type;
+    else if (s->kind == ir::StmtKind::Return)
+      want = out.result;
+    else
+      return {s};
     return {ir::remake(*s, cast_to(s->value, want, s->loc), {}, {})};
   };
   out.body = rewrite(fn.body, promote_node, fix_stmt);

@@ -67,8 +67,7 @@ ir::Function renumber_locals(const ir::Function& fn, const std::vector<int>& new
 
 bool same_expr(const Expr& a, const Expr& b) {
   if (&a == &b) return true;
-  if (a.op != b.op || a.type != b.type || a.index != b.index || a.value.i != b.value.i ||
-      std::bit_cast<uint64_t>(a.value.f) != std::bit_cast<uint64_t>(b.value.f) ||
+  if (a.op != b.op || a.type != b.type || a.index != b.index || a.value != b.value ||
       a.args.size() != b.args.size())
     return false;
   for (size_t k = 0; k < a.args.size(); ++k)
@@ -77,7 +76,9 @@ bool same_expr(const Expr& a, const Expr& b) {
 }
 
 std::size_t hash_expr(const Expr& e) {
-  auto mix = [](std::size_t h, uint64_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); };
+  auto mix = [](std::size_t h, uint64_t v) {
+    return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  };
   std::size_t h = static_cast<std::size_t>(e.op);
   h = mix(h, static_cast<uint64_t>(e.type.scalar) | uint64_t{e.type.weak} << 8 |
                  uint64_t{e.type.ndim} << 16);

@@ -48,6 +48,34 @@ ExprPtr round_again(const Expr& e) {
   return integral && x->type == e.type ? x : nullptr;
 }
 
+// op(x, x) is x for and, or, min, max, minimum, maximum: the same value on
+// both sides, NaN and signed zeros included.
+ExprPtr idempotent(const Expr& e) { return same_operands(e) ? e.args[0] : nullptr; }
+
+// x op 0 is x for sub, shl and shr in every type they exist in (for floats
+// x - (+0.0) is x + -0.0, see add).
+ExprPtr zero_on_right(const Expr& e) { return is_lit(e.args[1], 0.0) ? e.args[0] : nullptr; }
+
+// x op 1 is x for div (floats: exact like x * 1.0), pow (IEEE 754 pow(x, 1)
+// is x) and integer floordiv (float x // 1 would be floor(x)).
+ExprPtr one_on_right(const Expr& e) {
+  bool ok = e.op != Op::FloorDiv || !is_float_type(e.args[0]);
+  return ok && is_lit(e.args[1], 1.0) ? e.args[0] : nullptr;
+}
+
+// 0 op x and x op 0 are x for or and xor, bitwise.
+ExprPtr zero_either_side(const Expr& e) {
+  return other_if(e, [](const ExprPtr& x) { return is_lit(x, 0.0); });
+}
+
+// An integer or bool compared with itself: its value equals itself (floats
+// are excluded because NaN != NaN).
+ExprPtr compare_self(const Expr& e) {
+  if (is_float_type(e.args[0]) || !same_operands(e)) return nullptr;
+  bool equal_holds = e.op == Op::Eq || e.op == Op::Le || e.op == Op::Ge;
+  return ir::make_bool(equal_holds, e.loc);
+}
+
 // Each rule gets a node whose operands are already simplified and returns its
 // replacement, or null. Every replacement has the node's type (Strict IR:
 // arithmetic operands share the result type). Operands are pure and total,
@@ -62,100 +90,111 @@ const Rule kRules[] = {
     {Op::Cast, [](const Expr& e) { return e.args[0]->type == e.type ? e.args[0] : nullptr; }},
     // Integers (and bools, where add is or): x + 0 wraps to x. Floats: x + -0.0
     // is x for every x, signed zeros included; x + 0.0 is not (-0.0 + 0.0 = 0.0).
-    {Op::Add, [](const Expr& e) {
-       return other_if(e, [](const ExprPtr& x) { return is_lit(x, is_float_type(x) ? -0.0 : 0.0); });
+    {Op::Add,
+     [](const Expr& e) {
+       return other_if(e,
+                       [](const ExprPtr& x) { return is_lit(x, is_float_type(x) ? -0.0 : 0.0); });
      }},
-    // x - 0 is x; for floats only x - (+0.0), which is x + -0.0 above.
-    {Op::Sub, [](const Expr& e) { return is_lit(e.args[1], 0.0) ? e.args[0] : nullptr; }},
+    {Op::Sub, zero_on_right},
     // x - x is 0 for integers; for floats inf - inf and NaN - NaN are NaN.
-    {Op::Sub, [](const Expr& e) {
-       return !is_float_type(e.args[0]) && same_operands(e) ? ir::make_int(0, e.type, e.loc) : nullptr;
+    {Op::Sub,
+     [](const Expr& e) {
+       return !is_float_type(e.args[0]) && same_operands(e) ? ir::make_int(0, e.type, e.loc)
+                                                            : nullptr;
      }},
     // x * 1 is x in every type: the exact product needs no rounding, and IEEE
     // keeps the sign of zero and infinities and propagates NaN.
-    {Op::Mul, [](const Expr& e) { return other_if(e, [](const ExprPtr& x) { return is_lit(x, 1.0); }); }},
+    {Op::Mul,
+     [](const Expr& e) { return other_if(e, [](const ExprPtr& x) { return is_lit(x, 1.0); }); }},
     // x * 0 is 0 for integers only: for floats NaN * 0, inf * 0 and -1 * 0 differ.
-    {Op::Mul, [](const Expr& e) {
+    {Op::Mul,
+     [](const Expr& e) {
        return other_if(e, [](const ExprPtr& x) { return !is_float_type(x) && is_lit(x, 0.0); })
                   ? ir::make_int(0, e.type, e.loc)
                   : nullptr;
      }},
-    // x / 1.0 is x, exactly as x * 1.0 (div is float-only in Strict IR).
-    {Op::Div, [](const Expr& e) { return is_lit(e.args[1], 1.0) ? e.args[0] : nullptr; }},
-    // Integer x // 1 is x and x % 1 is 0 (no rounding, no sign rule involved);
-    // float floor division by 1 would be floor(x) and is left alone.
-    {Op::FloorDiv, [](const Expr& e) {
-       return !is_float_type(e.args[0]) && is_lit(e.args[1], 1.0) ? e.args[0] : nullptr;
-     }},
-    {Op::Mod, [](const Expr& e) {
+    {Op::Div, one_on_right},
+    {Op::FloorDiv, one_on_right},
+    // Integer x % 1 is 0 (float x % 1 is the fractional part).
+    {Op::Mod,
+     [](const Expr& e) {
        return !is_float_type(e.args[0]) && is_lit(e.args[1], 1.0) ? ir::make_int(0, e.type, e.loc)
-                                                                 : nullptr;
+                                                                  : nullptr;
      }},
-    // Bitwise identities (bitwise ops exist on integers and bools only).
-    {Op::BitOr, [](const Expr& e) { return other_if(e, [](const ExprPtr& x) { return is_lit(x, 0.0); }); }},
-    {Op::BitXor, [](const Expr& e) { return other_if(e, [](const ExprPtr& x) { return is_lit(x, 0.0); }); }},
+    // Bitwise ops (integers and bools only); x & ~0 is x, x ^ x is 0.
+    {Op::BitOr, zero_either_side},
+    {Op::BitXor, zero_either_side},
     {Op::BitAnd, [](const Expr& e) { return other_if(e, is_all_ones); }},
-    {Op::Shl, [](const Expr& e) { return is_lit(e.args[1], 0.0) ? e.args[0] : nullptr; }},
-    {Op::Shr, [](const Expr& e) { return is_lit(e.args[1], 0.0) ? e.args[0] : nullptr; }},
-    // x ^ x is 0; x & x, x | x are x.
-    {Op::BitXor, [](const Expr& e) { return same_operands(e) ? ir::make_int(0, e.type, e.loc) : nullptr; }},
-    {Op::BitAnd, [](const Expr& e) { return same_operands(e) ? e.args[0] : nullptr; }},
-    {Op::BitOr, [](const Expr& e) { return same_operands(e) ? e.args[0] : nullptr; }},
-    // min/max of a value with itself is that value, NaN and signed zero included.
-    {Op::Min, [](const Expr& e) { return same_operands(e) ? e.args[0] : nullptr; }},
-    {Op::Max, [](const Expr& e) { return same_operands(e) ? e.args[0] : nullptr; }},
-    {Op::Minimum, [](const Expr& e) { return same_operands(e) ? e.args[0] : nullptr; }},
-    {Op::Maximum, [](const Expr& e) { return same_operands(e) ? e.args[0] : nullptr; }},
-    // pow(x, 1) is x and pow(x, 0) is 1 for every x (IEEE 754 pow, NaN included).
-    {Op::Pow, [](const Expr& e) { return is_lit(e.args[1], 1.0) ? e.args[0] : nullptr; }},
-    {Op::Pow, [](const Expr& e) {
+    {Op::Shl, zero_on_right},
+    {Op::Shr, zero_on_right},
+    {Op::BitXor,
+     [](const Expr& e) { return same_operands(e) ? ir::make_int(0, e.type, e.loc) : nullptr; }},
+    {Op::BitAnd, idempotent},
+    {Op::BitOr, idempotent},
+    {Op::Min, idempotent},
+    {Op::Max, idempotent},
+    {Op::Minimum, idempotent},
+    {Op::Maximum, idempotent},
+    {Op::Pow, one_on_right},
+    // pow(x, 0) is 1 for every x (IEEE 754 pow, NaN included; integer pow too).
+    {Op::Pow,
+     [](const Expr& e) {
        if (!is_lit(e.args[1], 0.0)) return ExprPtr();
-       return is_float_type(e.args[0]) ? ir::make_float(1.0, e.type, e.loc) : ir::make_int(1, e.type, e.loc);
+       return is_float_type(e.args[0]) ? ir::make_float(1.0, e.type, e.loc)
+                                       : ir::make_int(1, e.type, e.loc);
      }},
     // pow(x, 2) is x * x: one correctly rounded product, exactly what LLVM
     // turns pow(x, 2.0) into without fast-math. Not pow(x, 0.5) -> sqrt(x):
     // pow(-0.0, 0.5) is 0.0 but sqrt(-0.0) is -0.0, pow(-inf, 0.5) is inf.
-    {Op::Pow, [](const Expr& e) {
-       return is_lit(e.args[1], 2.0) ? ir::make_binary(Op::Mul, e.args[0], e.args[0], e.loc) : nullptr;
+    // A compound x now appears twice; cse computes it once again.
+    {Op::Pow,
+     [](const Expr& e) {
+       return is_lit(e.args[1], 2.0) ? ir::make_binary(Op::Mul, e.args[0], e.args[0], e.loc)
+                                     : nullptr;
      }},
     // not(not(b)) is b for a bool b (for an integer it would be b != 0).
-    {Op::Not, [](const Expr& e) {
+    {Op::Not,
+     [](const Expr& e) {
        const ExprPtr& x = e.args[0];
-       return x->op == Op::Not && x->args[0]->type.scalar == ir::Scalar::Bool ? x->args[0] : nullptr;
+       return x->op == Op::Not && x->args[0]->type.scalar == ir::Scalar::Bool ? x->args[0]
+                                                                              : nullptr;
      }},
     // Negation and bitwise inversion are involutions, wrapping included
     // (-(-INT_MIN) is INT_MIN).
-    {Op::Neg, [](const Expr& e) { return e.args[0]->op == Op::Neg ? e.args[0]->args[0] : nullptr; }},
-    {Op::Invert, [](const Expr& e) { return e.args[0]->op == Op::Invert ? e.args[0]->args[0] : nullptr; }},
+    {Op::Neg,
+     [](const Expr& e) { return e.args[0]->op == Op::Neg ? e.args[0]->args[0] : nullptr; }},
+    {Op::Invert,
+     [](const Expr& e) { return e.args[0]->op == Op::Invert ? e.args[0]->args[0] : nullptr; }},
     // Rounding an integer changes nothing (NumPy 2 keeps integer types), nor
     // does rounding a float that is already integral: -0.0, inf and NaN included.
-    {Op::Floor, round_again}, {Op::Ceil, round_again}, {Op::Trunc, round_again},
+    {Op::Floor, round_again},
+    {Op::Ceil, round_again},
+    {Op::Trunc, round_again},
     {Op::Rint, round_again},
+    {Op::Eq, compare_self},
+    {Op::Ne, compare_self},
+    {Op::Lt, compare_self},
+    {Op::Le, compare_self},
+    {Op::Gt, compare_self},
+    {Op::Ge, compare_self},
     // Both arms equal: the condition does not matter.
-    {Op::Select, [](const Expr& e) { return same_expr(*e.args[1], *e.args[2]) ? e.args[1] : nullptr; }},
+    {Op::Select,
+     [](const Expr& e) { return same_expr(*e.args[1], *e.args[2]) ? e.args[1] : nullptr; }},
     // select(not c, a, b) is select(c, b, a) for a bool c: one op fewer.
-    {Op::Select, [](const Expr& e) {
+    {Op::Select,
+     [](const Expr& e) {
        const ExprPtr& c = e.args[0];
        if (c->op != Op::Not || c->args[0]->type.scalar != ir::Scalar::Bool) return ExprPtr();
        return ir::make_select(c->args[0], e.args[2], e.args[1], e.loc);
      }},
 };
 
-// An integer or bool compared with itself: its value equals itself (floats
-// are excluded because NaN != NaN).
-ExprPtr compare_self(const Expr& e) {
-  if (is_float_type(e.args[0]) || !same_operands(e)) return nullptr;
-  bool equal_holds = e.op == Op::Eq || e.op == Op::Le || e.op == Op::Ge;
-  return ir::make_bool(equal_holds, e.loc);
-}
-
 ExprPtr simplify_node(const ExprPtr& node, std::vector<ExprPtr> args) {
   ExprPtr e = rebuilt(node, std::move(args));
-  // A replacement may itself match a rule (its operands are already simple);
-  // every rule makes the tree smaller or is select's swap, so this ends.
+  // A replacement may itself match a rule (its operands are already simple).
+  // No rule undoes another; the bound only guards against a future one that does.
   for (int round = 0; round < 8; ++round) {
     ExprPtr next;
-    if (ir::is_comparison(e->op)) next = compare_self(*e);
     for (const Rule& r : kRules)
       if (!next && r.op == e->op) next = r.apply(*e);
     if (!next) break;

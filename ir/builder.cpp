@@ -57,7 +57,7 @@ Type unary_result(Op op, Type x, Loc loc) {
     case Op::Abs: return x;
     case Op::Floor:
     case Op::Ceil:
-    case Op::Trunc: return k == Kind::Bool ? float_result(x) : x;  // NumPy 2 keeps integers
+    case Op::Trunc: return x;  // NumPy 2 keeps integers and bools
     case Op::IsNan:
     case Op::IsInf:
     case Op::IsFinite:
@@ -98,8 +98,7 @@ Type binary_result(Op op, Type a, Type b, Loc loc) {
     case Op::Shl:
     case Op::Shr:
       if (k == Kind::Float)
-        fail("'" + symbol(op) + "' needs integer or bool operands, got " +
-                 operand_names(a, b),
+        fail("'" + symbol(op) + "' needs integer or bool operands, got " + operand_names(a, b),
              loc);
       if (k == Kind::Bool && (op == Op::Shl || op == Op::Shr)) return scalar_type(Scalar::I8);
       return t;
@@ -285,6 +284,8 @@ void FunctionBuilder::assign(const std::string& name, ExprPtr value, Loc loc) {
   if (value->type.is_array()) fail("cannot assign an array to local variable '" + name + "'", loc);
   auto it = vars_.find(name);
   if (it == vars_.end()) {
+    for (const Variable& p : fn_.params)
+      if (p.name == name) fail("internal: local variable '" + name + "' shadows a parameter", loc);
     int index = static_cast<int>(fn_.locals.size());
     fn_.locals.push_back({name, concrete(value->type)});
     it = vars_.emplace(name, index).first;
@@ -296,7 +297,7 @@ void FunctionBuilder::assign(const std::string& name, ExprPtr value, Loc loc) {
       fail("local variable '" + name + "' changes type from " +
                std::string(numpy_name(have.scalar)) + " to " +
                std::string(numpy_name(got.scalar)) +
-               "; convert explicitly, e.g. " + std::string(numpy_name(have.scalar)) + "(...)",
+               "; convert explicitly, e.g. np." + std::string(numpy_name(have.scalar)) + "(...)",
            loc);
     value = make_cast(value, have, loc);
   }

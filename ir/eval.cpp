@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -36,15 +37,19 @@ constexpr bool kFloat = std::is_floating_point_v<T>;
 // stores uint64 values above INT64_MAX as their bits and `get` of a bool is x != 0.
 template <class T>
 T get(Literal x) {
-  if constexpr (kFloat<T>) return static_cast<T>(x.f);
-  else return static_cast<T>(x.i);
+  if constexpr (kFloat<T>)
+    return static_cast<T>(x.f);
+  else
+    return static_cast<T>(x.i);
 }
 
 template <class T>
 Literal put(T v) {
   Literal r;
-  if constexpr (kFloat<T>) r.f = v;
-  else r.i = static_cast<int64_t>(v);
+  if constexpr (kFloat<T>)
+    r.f = v;
+  else
+    r.i = static_cast<int64_t>(v);
   return r;
 }
 
@@ -55,16 +60,23 @@ Literal put(T v) {
 
 template <class T>
 bool is_neg(T x) {
-  if constexpr (std::is_signed_v<T>) return x < 0;
-  else return false;
+  if constexpr (std::is_signed_v<T>)
+    return x < 0;
+  else
+    return false;
 }
 
 // Integer arithmetic goes through uint64, where overflow is defined, and wraps
 // back to T. For bool the conversion is x != 0, which makes add `or` and mul `and`.
 template <class T>
-T wrap(uint64_t v) { return static_cast<T>(v); }
+T wrap(uint64_t v) {
+  return static_cast<T>(v);
+}
+
 template <class T>
-uint64_t bits(T v) { return static_cast<uint64_t>(v); }
+uint64_t bits(T v) {
+  return static_cast<uint64_t>(v);
+}
 
 // Python's floor division and modulo. By zero both give 0; x // -1 is spelled as
 // a wrapping negation because INT_MIN / -1 is undefined behaviour in C++.
@@ -171,12 +183,11 @@ T float_binary(Op op, Scalar t, T a, T b) {
 // NumPy's minimum/maximum: NaN wins; between zeros -0.0 is the smaller.
 template <class T>
 T nan_min_max(bool max, T a, T b) {
-  if constexpr (kFloat<T>) {
-    if (std::isnan(a)) return a;
-    if (std::isnan(b)) return b;
-    if (a == b) return std::signbit(a) == max ? b : a;
-  }
-  return (max ? b > a : b < a) ? b : a;
+  // NumPy's loops: the first operand when it wins or is NaN, else the second
+  // (so a tie between -0.0 and 0.0 gives the second).
+  bool first = max ? a > b : a < b;
+  if constexpr (kFloat<T>) first = first || std::isnan(a);
+  return first ? a : b;
 }
 
 bool compare(Op op, auto a, auto b) {
@@ -201,8 +212,10 @@ Literal binary(Op op, Scalar t, T a, T b) {
     case Op::Maximum: return put(nan_min_max(op == Op::Maximum, a, b));
     default: break;
   }
-  if constexpr (kFloat<T>) return put(float_binary(op, t, a, b));
-  else return put(int_binary(op, t, a, b));
+  if constexpr (kFloat<T>)
+    return put(float_binary(op, t, a, b));
+  else
+    return put(int_binary(op, t, a, b));
 }
 
 template <class T>
@@ -211,8 +224,10 @@ T int_unary(Op op, Scalar t, T x) {
     case Op::Neg: return wrap<T>(0 - bits(x));
     case Op::Abs: return is_neg(x) ? wrap<T>(0 - bits(x)) : x;  // abs(INT_MIN) == INT_MIN
     case Op::Invert:
-      if constexpr (std::is_same_v<T, bool>) return !x;
-      else return static_cast<T>(~x);
+      if constexpr (std::is_same_v<T, bool>)
+        return !x;
+      else
+        return static_cast<T>(~x);
     case Op::Floor:
     case Op::Ceil:
     case Op::Trunc:
@@ -268,8 +283,10 @@ Literal unary(Op op, Scalar t, T x) {
     case Op::SignBit: return put(kFloat<T> ? std::signbit(static_cast<double>(x)) : is_neg(x));
     default: break;
   }
-  if constexpr (kFloat<T>) return put(float_unary(op, t, x));
-  else return put(int_unary(op, t, x));
+  if constexpr (kFloat<T>)
+    return put(float_unary(op, t, x));
+  else
+    return put(int_unary(op, t, x));
 }
 
 // What x86-64's cvttsd2si gives: truncation, or INT_MIN for NaN and out of range.
@@ -281,7 +298,8 @@ I truncate_x86(double v) {
 
 // Float to integer as C's casts compile on x86-64 (and so NumPy's scalar loops);
 // unspecified, as in NumPy (its SIMD loops differ), for NaN, inf and values out
-// of range, but never undefined behaviour here.
+// of range, but never undefined behaviour here. Compiled code (codegen/lower.cpp)
+// emits the same steps.
 template <class T>
 T float_to_int(double v) {
   if constexpr (std::is_same_v<T, uint64_t>) {
@@ -302,7 +320,8 @@ template <class To, class From>
 To convert(From v) {
   if constexpr (std::is_same_v<To, bool> || kFloat<To> || !kFloat<From>)
     return static_cast<To>(v);  // x != 0 (NaN true), rounding, or modular wrap
-  else return float_to_int<To>(static_cast<double>(v));
+  else
+    return float_to_int<To>(static_cast<double>(v));
 }
 
 }  // namespace
@@ -320,9 +339,8 @@ Literal eval_unary(Op op, Scalar t, Literal x) {
 
 Literal eval_binary(Op op, Scalar t, Literal a, Literal b) {
   if (!is_binary(op)) throw std::invalid_argument(std::string("eval: not binary: ") + op_name(op));
-  return visit(t, [&]<class T>(std::type_identity<T>) {
-    return binary(op, t, get<T>(a), get<T>(b));
-  });
+  return visit(t,
+               [&]<class T>(std::type_identity<T>) { return binary(op, t, get<T>(a), get<T>(b)); });
 }
 
 }  // namespace ember::ir

@@ -54,7 +54,8 @@ Literal interpret(const Function& fn, const std::vector<Literal>& args) {
                                 std::to_string(args.size()));
   Frame f{{}, std::vector<Literal>(fn.locals.size())};
   // Normalized so that a caller's sloppy literal (300 for a uint8) cannot leak through.
-  for (size_t i = 0; i < args.size(); ++i) f.params.push_back(normalize(args[i], fn.params[i].type));
+  for (size_t i = 0; i < args.size(); ++i)
+    f.params.push_back(normalize(args[i], fn.params[i].type));
   std::optional<Literal> r = run(fn.body, f);
   if (!r) throw std::logic_error("interpret: '" + fn.name + "' ended without a return");
   return *r;

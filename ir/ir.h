@@ -12,6 +12,7 @@
 // The verifier checks either level.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -75,7 +76,10 @@ bool op_from_name(const std::string& name, Op* out);
 struct Literal {
   int64_t i = 0;
   double f = 0.0;
-  bool operator==(const Literal&) const = default;
+  // Bitwise: NaN equals itself and -0.0 differs from 0.0, as IR identity needs.
+  bool operator==(const Literal& o) const {
+    return i == o.i && std::bit_cast<uint64_t>(f) == std::bit_cast<uint64_t>(o.f);
+  }
 };
 
 struct Expr;

@@ -1,10 +1,12 @@
-// ember-opt: runs compiler passes on a text IR file and prints the result (golden tests, debugging).
+// ember-opt: runs compiler passes on a text IR file and prints the result (tests, debugging).
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "compiler/log.h"
 #include "compiler/pipeline.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
@@ -31,7 +33,8 @@ const Pass* find_pass(const std::string& name) {
 }
 
 // Input to `promote` is frontend IR; every other pass takes and gives Strict IR.
-void verify_or_throw(const ember::ir::Function& fn, ember::ir::Level level, const std::string& what) {
+void verify_or_throw(const ember::ir::Function& fn, ember::ir::Level level,
+                     const std::string& what) {
   std::vector<std::string> problems = ember::ir::verify(fn, level);
   if (problems.empty()) return;
   std::string msg = "invalid IR " + what + ":";
@@ -88,8 +91,15 @@ int main(int argc, char** argv) {
     bool frontend = std::string(pipeline.front()->name) == "promote";
     verify_or_throw(fn, frontend ? ember::ir::Level::Frontend : ember::ir::Level::Strict,
                     frontend ? "(input, frontend level)" : "(input, strict level)");
+    spdlog::logger& log = ember::logger("compiler");
     for (const Pass* p : pipeline) {
+      auto start = std::chrono::steady_clock::now();
       fn = p->run(fn);
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+      if (log.should_log(spdlog::level::debug))
+        log.debug("{}: {} us\n{}", p->name, us, ember::ir::print(fn));
       verify_or_throw(fn, ember::ir::Level::Strict, std::string("after pass '") + p->name + "'");
     }
     std::cout << ember::ir::print(fn, locations);

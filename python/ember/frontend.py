@@ -59,10 +59,17 @@ _CONSTRUCTS = {
     ast.Global: "global statement", ast.Nonlocal: "nonlocal statement",
     ast.Import: "import statement (import modules at the top of the file)",
     ast.ImportFrom: "import statement (import modules at the top of the file)",
-    ast.AnnAssign: "annotated assignment", ast.Match: "match statement",
+    ast.AnnAssign: "annotated assignment",
 }
-if hasattr(ast, "TryStar"):
-    _CONSTRUCTS[ast.TryStar] = "try statement"
+# Newer syntax, where this Python has it (ember supports 3.9+).
+for _name, _what in (("Match", "match statement"), ("TryStar", "try statement")):
+    if hasattr(ast, _name):
+        _CONSTRUCTS[getattr(ast, _name)] = _what
+
+
+def _construct(node):
+    """The name of a node's construct for error messages."""
+    return _CONSTRUCTS.get(type(node)) or type(node).__name__.lower()
 
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
            ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow", ast.BitAnd: "and",
@@ -161,7 +168,7 @@ def _lookup_function(obj):
             return _Fn("truth")
         return _Fn("cast", name) if name in _DTYPES else None
     special = sys.modules.get("scipy.special")  # optional: erf/erfc if scipy is in use
-    if special is not None and getattr(special, "erf", None) not in _TABLE:
+    if special is not None and hasattr(special, "erfc") and special.erf not in _TABLE:
         _TABLE[special.erf] = _Fn("unary", "erf")
         _TABLE[special.erfc] = _Fn("unary", "erfc")
     try:
@@ -254,7 +261,8 @@ def _find_lambda(src, code):
     if len(found) > 1:
         # Several look-alikes on one line: keep those whose span holds the code's
         # instructions (positions are absolute lines and byte columns), innermost.
-        spots = [p for p in code.co_positions() if None not in p and (p[0], p[2]) != (p[1], p[3])]
+        positions = code.co_positions() if hasattr(code, "co_positions") else ()  # 3.11+
+        spots = [p for p in positions if None not in p and (p[0], p[2]) != (p[1], p[3])]
         spans = {id(n): _span(src, n) for n in found}
 
         def covers(n):
@@ -312,7 +320,11 @@ def _signature(src):
 
 def check_signature(pyfunc):
     """The parameter names of `pyfunc`; CompileError if it cannot be a kernel."""
-    return _signature(_parse(pyfunc))
+    try:
+        return _signature(_parse(pyfunc))
+    except CompileError as e:
+        error = e.with_traceback(None)
+    raise error from None
 
 
 # --- translation ------------------------------------------------------------------------
@@ -386,7 +398,7 @@ class _Translator(ast.NodeVisitor):
     def expr(self, node):
         value = self.visit(node)
         if value is None:  # a statement-only node in expression position
-            raise self.error(node, f"unsupported Python construct: {type(node).__name__}")
+            raise self.error(node, f"unsupported Python construct: {_construct(node)}")
         return value
 
     def block(self, stmts):
@@ -396,8 +408,7 @@ class _Translator(ast.NodeVisitor):
             self.visit(stmt)
 
     def generic_visit(self, node):
-        what = _CONSTRUCTS.get(type(node), type(node).__name__)
-        raise self.error(node, f"unsupported Python construct: {what}")
+        raise self.error(node, f"unsupported Python construct: {_construct(node)}")
 
     # -- the function
 
@@ -453,7 +464,7 @@ class _Translator(ast.NodeVisitor):
     def visit_AugAssign(self, node):
         if not isinstance(node.target, ast.Name):
             raise self.error(node.target, "unsupported Python construct: augmented "
-                                          f"assignment to {_CONSTRUCTS.get(type(node.target))}")
+                                          f"assignment to {_construct(node.target)}")
         op = self._binary_op(node.op, node)
         value = self.b.binary(op, self.visit_Name(node.target),
                               self.expr(node.value), *self.loc(node))
@@ -471,8 +482,8 @@ class _Translator(ast.NodeVisitor):
                 raise self.error(value, "tuple assignment needs a tuple of "
                                         f"{len(target.elts)} values on the right-hand side")
             return [p for t, v in zip(target.elts, value.elts) for p in self._pair_targets(t, v)]
-        what = _CONSTRUCTS.get(type(target), type(target).__name__.lower())
-        raise self.error(target, f"unsupported Python construct: assignment to {what}")
+        raise self.error(target, f"unsupported Python construct: assignment to "
+                                 f"{_construct(target)}")
 
     def _assign(self, pairs, node):
         """Assigns every pair, all right-hand sides evaluated first (Python semantics).
@@ -552,20 +563,24 @@ class _Translator(ast.NodeVisitor):
     def value(self, obj, label, node):
         """A compile-time Python value as an IR constant."""
         line, col = self.loc(node)
-        if isinstance(obj, (bool, np.bool_)):
-            return self.b.const_bool(bool(obj), line, col)
+        if isinstance(obj, np.generic) and obj.dtype.name in _DTYPES:
+            # Checked first: np.float64 subclasses float, yet is not weak.
+            if obj.dtype.kind == "b":
+                return self.b.const_bool(bool(obj), line, col)
+            if obj.dtype.kind == "f":
+                return self.b.const_float(float(obj), obj.dtype.name, False, line, col)
+            return self.b.const_int(int(obj), obj.dtype.name, False, line, col)
+        if isinstance(obj, bool):
+            return self.b.const_bool(obj, line, col)
         if isinstance(obj, int):
             if -2**63 <= obj < 2**63:
                 return self.b.const_int(obj, "int64", True, line, col)
             if 0 <= obj < 2**64:  # only uint64 holds it; NumPy 2 would reject it with int64
                 return self.b.const_int(obj, "uint64", False, line, col)
-            raise self.error(node, f"{label} {obj} does not fit in int64 or uint64")
+            shown = f"{label} = {obj}" if "'" in label else f"{label} {obj}"
+            raise self.error(node, f"{shown} does not fit in int64 or uint64")
         if isinstance(obj, float):
             return self.b.const_float(obj, "float64", True, line, col)
-        if isinstance(obj, np.generic) and obj.dtype.name in _DTYPES:
-            if obj.dtype.kind == "f":
-                return self.b.const_float(float(obj), obj.dtype.name, False, line, col)
-            return self.b.const_int(int(obj), obj.dtype.name, False, line, col)
         raise self.error(node, f"{label} is {_describe(obj)}; only numbers and NumPy scalars "
                                "can be used inside a kernel")
 
@@ -615,7 +630,8 @@ class _Translator(ast.NodeVisitor):
         number = node.operand
         if isinstance(node.op, ast.USub) and isinstance(number, ast.Constant) and type(
                 number.value) in (int, float):
-            return self.value(-number.value, "integer literal", node)  # -1 is a literal, not neg(1)
+            # -1 is a literal, not neg(1)
+            return self.value(-number.value, "integer literal", node)
         return self.b.unary(_UNARY[type(node.op)], self.expr(node.operand), *self.loc(node))
 
     def visit_Compare(self, node):
@@ -623,7 +639,8 @@ class _Translator(ast.NodeVisitor):
         left, result = self.expr(node.left), None
         for op, right_node in zip(node.ops, node.comparators):
             if type(op) not in _COMPARE:
-                raise self.error(node, f"unsupported Python construct: {_COMPARE_NAMES[type(op)]}")
+                raise self.error(node, "unsupported Python construct: "
+                                       f"{_COMPARE_NAMES[type(op)]}")
             right = self.expr(right_node)
             test = self.b.binary(_COMPARE[type(op)], left, right, *loc)
             result = test if result is None else self.b.binary("and", result, test, *loc)
@@ -678,11 +695,12 @@ class _Translator(ast.NodeVisitor):
     def _unknown_call(self, obj, name, node):
         if not callable(obj):
             return f"'{name}' is {_describe(obj)}, not a function"
-        module = (getattr(obj, "__module__", None) or "").split(".")[0]
-        if isinstance(node.func, ast.Attribute) or module in ("math", "numpy", "builtins",
-                                                              "scipy"):
-            return f"'{name}' is not supported in kernels"
-        return f"call to unknown function '{name}'"
+        module = getattr(obj, "__module__", None) or ""
+        if module.split(".")[0] not in ("math", "numpy", "builtins", "scipy"):
+            return f"call to unknown function '{name}'"
+        full = f"{module}.{getattr(obj, '__name__', '?')}"
+        origin = f" ({full})" if "." not in name and module != "builtins" else ""
+        return f"'{name}'{origin} is not supported in kernels"
 
     @staticmethod
     def _arity(nargs):
@@ -759,8 +777,13 @@ def build_function(pyfunc, arg_types):
     weak, NumPy arrays and scalars are not. Returns a `_core.Function`;
     raises CompileError for code a kernel cannot contain.
     """
-    src = _parse(pyfunc)
     try:
+        src = _parse(pyfunc)
         return _Translator(pyfunc, src, list(arg_types)).build()
     except _core.BuildError as e:
-        raise from_build_error(e, src.filename) from None
+        error = from_build_error(e, src.filename)
+    except CompileError as e:
+        error = e.with_traceback(None)
+    # The user's mistake is in their code, not in the frontend's frames: keep
+    # the traceback short (the message already points at the line).
+    raise error from None

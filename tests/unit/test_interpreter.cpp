@@ -146,16 +146,16 @@ const BinaryCase kBinary[] = {
     {Op::Min, S::U64, U(UINT64_MAX), I(0), I(0)},
     {Op::Max, S::I8, I(-128), I(127), I(127)},
     {Op::Min, S::Bool, B(true), B(false), B(false)},
-    // minimum/maximum propagate NaN; -0.0 is below 0.0.
+    // minimum/maximum propagate NaN; a -0.0/0.0 tie gives the second operand (NumPy 2.4).
     {Op::Minimum, S::F64, F(kNaN), F(1), F(kNaN)},
     {Op::Minimum, S::F64, F(1), F(kNaN), F(kNaN)},
     {Op::Maximum, S::F64, F(kNaN), F(1), F(kNaN)},
     {Op::Maximum, S::F64, F(1), F(kNaN), F(kNaN)},
     {Op::Minimum, S::F32, F(-kInf), F(kNaN), F(kNaN)},
-    {Op::Minimum, S::F64, F(-0.0), F(0.0), F(-0.0)},
+    {Op::Minimum, S::F64, F(-0.0), F(0.0), F(0.0)},
     {Op::Minimum, S::F64, F(0.0), F(-0.0), F(-0.0)},
     {Op::Maximum, S::F64, F(-0.0), F(0.0), F(0.0)},
-    {Op::Maximum, S::F64, F(0.0), F(-0.0), F(0.0)},
+    {Op::Maximum, S::F64, F(0.0), F(-0.0), F(-0.0)},
     {Op::Minimum, S::F64, F(-kInf), F(1), F(-kInf)},
     {Op::Maximum, S::F32, F(-1), F(-2), F(-1)},
     {Op::Maximum, S::U64, U(UINT64_MAX), I(1), U(UINT64_MAX)},
@@ -219,7 +219,8 @@ TEST(Eval, FloatFloorDivAndModMatchNumPy) {
         {kInf, -kInf, 5.0, -6.0, 1.0, -3.0, 54.0, 0.0, -5.499999999999999e+30, 0.0, -1.0, kNaN},
         {-kInf, kInf, -3.0, 2.0, -1.0, 1.0, -25.0, -1.0, 2.5e+30, -1.0, 0.0, kNaN},
         {kInf, -kInf, 0.0, -1.0, 0.0, -1.0, 1.0, 0.0, -1e+29, 0.0, -1.0, kNaN},
-        {kInf, -kInf, 1e+30, -1e+30, 1.8181818181818183e+29, -4.0000000000000004e+29, 1e+31, 1.0, -1e+60, 0.0, -1.0, kNaN},
+        {kInf, -kInf, 1e+30, -1e+30, 1.8181818181818183e+29, -4.0000000000000004e+29, 1e+31, 1.0,
+         -1e+60, 0.0, -1.0, kNaN},
         {-kInf, kInf, -1.0, 0.0, -1.0, 0.0, -1.0, -1.0, 1.0, -1.0, 0.0, kNaN},
         {kInf, -kInf, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN},
         {-kInf, kInf, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN},
@@ -228,12 +229,17 @@ TEST(Eval, FloatFloorDivAndModMatchNumPy) {
     {Op::Mod, S::F64, {
         {kNaN, kNaN, 0.0, -0.0, 0.0, -0.0, 0.0, 0.0, -0.0, 0.0, -0.0, kNaN},
         {kNaN, kNaN, 0.0, -0.0, 0.0, -0.0, 0.0, 0.0, -0.0, 0.0, -0.0, kNaN},
-        {kNaN, kNaN, 0.0, -0.0, 1.0, -1.5, 0.09999999999999995, 1.0, -9.784059723363425e-31, 1.0, -kInf, kNaN},
-        {kNaN, kNaN, 0.0, -0.0, 4.5, -1.0, 5.551115123125783e-17, 1e+30, -2.1594027663657615e-32, kInf, -1.0, kNaN},
-        {kNaN, kNaN, 0.5, -0.5, 0.0, -2.0, 0.0999999999999997, 5.5, -8.812328478498832e-31, 5.5, -kInf, kNaN},
-        {kNaN, kNaN, 0.5, -0.5, 3.0, -0.0, 1.3877787807814457e-16, 1e+30, -5.398506915914404e-32, kInf, -2.5, kNaN},
+        {kNaN, kNaN, 0.0, -0.0, 1.0, -1.5, 0.09999999999999995, 1.0, -9.784059723363425e-31, 1.0,
+         -kInf, kNaN},
+        {kNaN, kNaN, 0.0, -0.0, 4.5, -1.0, 5.551115123125783e-17, 1e+30, -2.1594027663657615e-32,
+         kInf, -1.0, kNaN},
+        {kNaN, kNaN, 0.5, -0.5, 0.0, -2.0, 0.0999999999999997, 5.5, -8.812328478498832e-31, 5.5,
+         -kInf, kNaN},
+        {kNaN, kNaN, 0.5, -0.5, 3.0, -0.0, 1.3877787807814457e-16, 1e+30, -5.398506915914404e-32,
+         kInf, -2.5, kNaN},
         {kNaN, kNaN, 0.1, -0.9, 0.1, -2.4, 0.0, 0.1, -8.156010891400358e-31, 0.1, -kInf, kNaN},
-        {kNaN, kNaN, 0.0, -0.0, 1.5, -1.5, 0.07495648791101958, 0.0, -8.350102741677975e-32, 1e+30, -kInf, kNaN},
+        {kNaN, kNaN, 0.0, -0.0, 1.5, -1.5, 0.07495648791101958, 0.0, -8.350102741677975e-32, 1e+30,
+         -kInf, kNaN},
         {kNaN, kNaN, 1.0, -1e-30, 5.5, -1e-30, 0.1, 1e+30, -0.0, kInf, -1e-30, kNaN},
         {kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN},
         {kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN},
@@ -247,7 +253,8 @@ TEST(Eval, FloatFloorDivAndModMatchNumPy) {
         {kInf, -kInf, 5.0, -6.0, 1.0, -3.0, 54.0, 0.0, -5.500000158318928e+30, 0.0, -1.0, kNaN},
         {-kInf, kInf, -3.0, 2.0, -1.0, 1.0, -25.0, -1.0, 2.4999999620608018e+30, -1.0, 0.0, kNaN},
         {kInf, -kInf, 0.0, -1.0, 0.0, -1.0, 1.0, 0.0, -1.0000000150474662e+29, 0.0, -1.0, kNaN},
-        {kInf, -kInf, 1.0000000150474662e+30, -1.0000000150474662e+30, 1.8181819314020565e+29, -4.000000060189865e+29, 9.999999848243207e+30, 1.0, -kInf, 0.0, -1.0, kNaN},
+        {kInf, -kInf, 1.0000000150474662e+30, -1.0000000150474662e+30, 1.8181819314020565e+29,
+         -4.000000060189865e+29, 9.999999848243207e+30, 1.0, -kInf, 0.0, -1.0, kNaN},
         {-kInf, kInf, -1.0, 0.0, -1.0, 0.0, -1.0, -1.0, 1.0, -1.0, 0.0, kNaN},
         {kInf, -kInf, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN},
         {-kInf, kInf, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN},
@@ -256,13 +263,21 @@ TEST(Eval, FloatFloorDivAndModMatchNumPy) {
     {Op::Mod, S::F32, {
         {kNaN, kNaN, 0.0, -0.0, 0.0, -0.0, 0.0, 0.0, -0.0, 0.0, -0.0, kNaN},
         {kNaN, kNaN, 0.0, -0.0, 0.0, -0.0, 0.0, 0.0, -0.0, 0.0, -0.0, kNaN},
-        {kNaN, kNaN, 0.0, -0.0, 1.0, -1.5, 0.09999998658895493, 1.0, -2.7278992102922333e-31, 1.0, -kInf, kNaN},
-        {kNaN, kNaN, 0.0, -0.0, 4.5, -1.0, 1.4901161193847656e-08, 1.0000000150474662e+30, -7.272100821418535e-31, kInf, -1.0, kNaN},
-        {kNaN, kNaN, 0.5, -0.5, 0.0, -2.0, 0.09999991953372955, 5.5, -5.0034456248965145e-31, 5.5, -kInf, kNaN},
-        {kNaN, kNaN, 0.5, -0.5, 3.0, -0.0, 3.725290298461914e-08, 1.0000000150474662e+30, -3.1802520059801853e-31, kInf, -2.5, kNaN},
-        {kNaN, kNaN, 0.10000000149011612, -0.8999999761581421, 0.10000000149011612, -2.4000000953674316, 0.0, 0.10000000149011612, -4.701345457526148e-31, 0.10000000149011612, -kInf, kNaN},
-        {kNaN, kNaN, 0.0, -0.0, 4.0, -0.0, 0.0493038073182106, 0.0, -1.833184380502838e-31, 1.0000000150474662e+30, -kInf, kNaN},
-        {kNaN, kNaN, 1.0, -1.0000000031710769e-30, 5.5, -1.0000000031710769e-30, 0.10000000149011612, 1.0000000150474662e+30, -0.0, kInf, -1.0000000031710769e-30, kNaN},
+        {kNaN, kNaN, 0.0, -0.0, 1.0, -1.5, 0.09999998658895493, 1.0, -2.7278992102922333e-31, 1.0,
+         -kInf, kNaN},
+        {kNaN, kNaN, 0.0, -0.0, 4.5, -1.0, 1.4901161193847656e-08, 1.0000000150474662e+30,
+         -7.272100821418535e-31, kInf, -1.0, kNaN},
+        {kNaN, kNaN, 0.5, -0.5, 0.0, -2.0, 0.09999991953372955, 5.5, -5.0034456248965145e-31, 5.5,
+         -kInf, kNaN},
+        {kNaN, kNaN, 0.5, -0.5, 3.0, -0.0, 3.725290298461914e-08, 1.0000000150474662e+30,
+         -3.1802520059801853e-31, kInf, -2.5, kNaN},
+        {kNaN, kNaN, 0.10000000149011612, -0.8999999761581421, 0.10000000149011612,
+         -2.4000000953674316, 0.0, 0.10000000149011612, -4.701345457526148e-31, 0.10000000149011612,
+         -kInf, kNaN},
+        {kNaN, kNaN, 0.0, -0.0, 4.0, -0.0, 0.0493038073182106, 0.0, -1.833184380502838e-31,
+         1.0000000150474662e+30, -kInf, kNaN},
+        {kNaN, kNaN, 1.0, -1.0000000031710769e-30, 5.5, -1.0000000031710769e-30,
+         0.10000000149011612, 1.0000000150474662e+30, -0.0, kInf, -1.0000000031710769e-30, kNaN},
         {kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN},
         {kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN},
         {kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN},
@@ -653,9 +668,9 @@ TEST(Eval, MathIsLibmInTheOperandPrecision) {
       {Op::Erf, [](double x) { return std::erf(x); }, [](float x) { return std::erf(x); }},
       {Op::Erfc, [](double x) { return std::erfc(x); }, [](float x) { return std::erfc(x); }},
   };
-  const float inputs[] = {0.0f,     -0.0f,         0.5f,          -0.75f,
-                          1.0f,     2.0f,          7.25f,         100.0f,
-                          1e-20f,   0x1.00046p-3f, 0x1.0000fcp-3f, 0x1.00134ep-3f,
+  const float inputs[] = {0.0f,           -0.0f,          0.5f,           -0.75f,
+                          1.0f,           2.0f,           7.25f,          100.0f,
+                          1e-20f,         0x1.00046p-3f,  0x1.0000fcp-3f, 0x1.00134ep-3f,
                           0x1.0001dcp-3f, 0x1.01006ep-3f, 0x1.000268p-3f, 0x1p-3f};
   for (const Fn& fn : fns)
     for (float constant : inputs) {
@@ -696,7 +711,7 @@ TEST(Eval, FloatToIntCastsMatchNumPy) {
       {S::F64, 70000.0, {112, 4464, 70000, 70000, 112, 4464, 70000, 70000u}},
       {S::F64, 3000000000.0, {0, 0, INT32_MIN, 3000000000, 0, 0, 3000000000, 3000000000u}},
       {S::F64, 5000000000.0, {0, 0, INT32_MIN, 5000000000, 0, 0, 705032704, 5000000000u}},
-      {S::F64, -10000000000.0, {0, 0, INT32_MIN, -10000000000, 0, 0, 2884901888, 18446744063709551616u}},
+      {S::F64, -1e10, {0, 0, INT32_MIN, -10000000000, 0, 0, 2884901888, 18446744063709551616u}},
       {S::F64, 9.223372036854776e+18, {0, 0, INT32_MIN, INT64_MIN, 0, 0, 0, 9223372036854775808u}},
       {S::F64, -9.223372036854776e+18, {0, 0, INT32_MIN, INT64_MIN, 0, 0, 0, 9223372036854775808u}},
       {S::F64, 1e+19, {0, 0, INT32_MIN, INT64_MIN, 0, 0, 0, 10000000000000000000u}},
@@ -857,11 +872,11 @@ TEST(Interpreter, NestedIfsAndLocals) {
     int32_t x, y, want;
   };
   const Case cases[] = {
-      {5, 4, 3},                  // (5 + 4) // 3
-      {5, -4, -7},                // (5 * -4) // 3 floors
-      {INT32_MAX, 1, -715827883}, // INT32_MIN // 3 after the wrap
-      {65536, -65536, 0},         // the product wraps to 0
-      {-5, 4, 0},                 // r is never assigned: locals start at zero
+      {5, 4, 3},                   // (5 + 4) // 3
+      {5, -4, -7},                 // (5 * -4) // 3 floors
+      {INT32_MAX, 1, -715827883},  // INT32_MIN // 3 after the wrap
+      {65536, -65536, 0},          // the product wraps to 0
+      {-5, 4, 0},                  // r is never assigned: locals start at zero
       {-5, 0, 0},
   };
   for (const Case& c : cases)
