@@ -1,6 +1,8 @@
 // Conversions between Python values and C++ ones.
 #include "python/src/convert.h"
 
+#include <bit>
+
 #include "ir/builder.h"
 
 namespace py = pybind11;
@@ -40,26 +42,45 @@ ir::Literal int_literal(const py::int_& v) {
   return l;
 }
 
-ir::Scalar scalar_of(const py::dtype& dtype, const std::string& what) {
-  char kind = dtype.kind();
+std::optional<ir::Scalar> scalar_of(const py::dtype& dtype) {
+  using S = ir::Scalar;
   int size = static_cast<int>(dtype.itemsize());
-  std::string name;
-  if (kind == 'b') name = "bool";
-  if (kind == 'i') name = "int" + std::to_string(8 * size);
-  if (kind == 'u') name = "uint" + std::to_string(8 * size);
-  if (kind == 'f') name = "float" + std::to_string(8 * size);
-  auto s = ir::scalar_from_numpy_name(name);
-  if (!s)
-    throw py::type_error(what + " has dtype " + py::str(dtype).cast<std::string>() +
-                         ", which ember does not support (supported: bool, int8..int64, "
-                         "uint8..uint64, float32, float64)");
-  return *s;
+  int log2 = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : size == 8 ? 3 : -1;
+  if (log2 < 0) return std::nullopt;
+  switch (dtype.kind()) {
+    case 'b': return S::Bool;
+    case 'i': return static_cast<S>(static_cast<int>(S::I8) + log2);
+    case 'u': return static_cast<S>(static_cast<int>(S::U8) + log2);
+    case 'f':
+      if (size == 4) return S::F32;
+      if (size == 8) return S::F64;
+      return std::nullopt;
+    default: return std::nullopt;
+  }
+}
+
+ir::Scalar require_scalar(const py::dtype& dtype, const std::string& what) {
+  if (auto s = scalar_of(dtype)) return *s;
+  throw py::type_error(what + " has dtype " + py::str(dtype).cast<std::string>() +
+                       ", which ember does not support (supported: bool, int8..int64, "
+                       "uint8..uint64, float32, float64)");
+}
+
+bool is_native(const py::dtype& dtype) {
+  char order = dtype.byteorder();
+  return order == '=' || order == '|' || order == (std::endian::native == std::endian::little ? '<' : '>');
+}
+
+py::dtype dtype_of(ir::Scalar s) {
+  // NumPy's type numbers (NPY_BOOL ... NPY_DOUBLE) on an LP64 platform.
+  static constexpr int kTypeNum[] = {0, 1, 3, 5, 7, 2, 4, 6, 8, 11, 12};
+  return py::dtype(kTypeNum[static_cast<int>(s)]);
 }
 
 runtime::Operand operand_of(const py::array& a) {
   runtime::Operand op;
   op.data = static_cast<char*>(const_cast<void*>(a.data()));
-  op.dtype = scalar_of(a.dtype(), "an argument");
+  op.dtype = require_scalar(a.dtype(), "an argument");
   op.shape.assign(a.shape(), a.shape() + a.ndim());
   op.strides.assign(a.strides(), a.strides() + a.ndim());
   return op;

@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <optional>
 #include <string>
 
 #include "ir/ir.h"
@@ -15,8 +16,12 @@ std::string py_dtype_name(ir::Type t);
 ir::Type to_type(const std::string& dtype, bool weak);  // NumPy dtype name; ValueError if unknown
 ir::Op to_op(const std::string& name);                  // IR operator name; ValueError if unknown
 ir::Literal int_literal(const pybind11::int_& v);       // int64 or uint64 range; OverflowError
-// The ember scalar of a NumPy dtype; TypeError naming the dtype if unsupported.
-ir::Scalar scalar_of(const pybind11::dtype& dtype, const std::string& what);
+// The ember scalar of a NumPy dtype (nullopt if unsupported; no allocation).
+std::optional<ir::Scalar> scalar_of(const pybind11::dtype& dtype);
+// The same, or a TypeError naming `what` and the dtype.
+ir::Scalar require_scalar(const pybind11::dtype& dtype, const std::string& what);
+bool is_native(const pybind11::dtype& dtype);  // in the machine's byte order
+pybind11::dtype dtype_of(ir::Scalar s);
 // A view of a NumPy array's memory.
 runtime::Operand operand_of(const pybind11::array& a);
 // Python value <-> literal of an IR type (for the interpreter).

@@ -45,10 +45,12 @@ void convert(const py::handle& obj, size_t index, Arg& arg) {
     if (!a) throw py::type_error("argument " + std::to_string(index + 1) + " of type '" +
                                  std::string(Py_TYPE(obj.ptr())->tp_name) +
                                  "' is not an array or a number");
-    if (a.dtype().attr("isnative").cast<bool>() == false)
+    if (!scalar_of(a.dtype())) require_scalar(a.dtype(), "argument " + std::to_string(index + 1));
+    if (!is_native(a.dtype()))
       a = py::reinterpret_steal<py::array>(
-          py::module_::import("numpy").attr("ascontiguousarray")(a, a.dtype().attr("newbyteorder")("=")).release());
-    scalar_of(a.dtype(), "argument " + std::to_string(index + 1));
+          py::module_::import("numpy")
+              .attr("ascontiguousarray")(a, a.dtype().attr("newbyteorder")("="))
+              .release());
     arg.op = operand_of(a);
     arg.keep = a;
     return;
@@ -159,7 +161,7 @@ py::object Dispatcher::call(const py::args& args, const py::kwargs& kwargs) {
     throw py::value_error(e.what());
   }
   ir::Scalar result = kernel->optimized.result.scalar;
-  py::dtype result_dtype(std::string(ir::numpy_name(result)));
+  py::dtype result_dtype = dtype_of(result);
 
   py::array out;
   bool direct = false;
@@ -176,7 +178,7 @@ py::object Dispatcher::call(const py::args& args, const py::kwargs& kwargs) {
       throw py::value_error("out= has shape " + py::str(out.attr("shape")).cast<std::string>() +
                             " but the broadcast shape of the arguments is " +
                             py::str(py::tuple(py::cast(shape))).cast<std::string>());
-    direct = out.dtype().equal(result_dtype) && out.dtype().attr("isnative").cast<bool>();
+    direct = out.dtype().equal(result_dtype) && is_native(out.dtype());
     for (const runtime::Operand& in : inputs)
       if (overlaps(in, o) && !same_view(in, o)) direct = false;
   }
