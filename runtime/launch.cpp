@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "runtime/thread_pool.h"
+
 namespace ember::runtime {
 namespace {
 
@@ -16,6 +18,10 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 }
 
 int64_t itemsize(ir::Scalar s) { return ir::bits_of(s) / 8; }
+
+// Below this many elements a call stays on the calling thread: waking the
+// pool costs more than it saves (measured with tools/bench.py).
+constexpr int64_t kMinParallelElements = 1 << 15;
 
 // The index space after broadcasting and merging dimensions that are
 // contiguous in every operand; strides[i][d] for operand i.
@@ -88,33 +94,41 @@ void launch_elementwise(const Kernel& kernel, const std::vector<Operand>& inputs
   Space space = collapse(ops, out.shape);
   size_t inner = space.shape.size() - 1;
   int64_t n = space.shape[inner];
+  int64_t rows = total / n;
 
-  std::vector<void*> ptrs(ops.size());
   std::vector<int64_t> inner_strides(ops.size());
   bool contiguous = inner == 0;
   for (size_t i = 0; i < ops.size(); ++i) {
-    ptrs[i] = ops[i]->data;
     inner_strides[i] = space.strides[i][inner];
     bool scalar = i < inputs.size() && kernel.layout.scalar[i];
     int64_t want = scalar ? 0 : itemsize(ops[i]->dtype);
     contiguous = contiguous && (inner_strides[i] == want || n == 1);
   }
-  if (contiguous) return kernel.entry.contig(ptrs.data(), n);
 
-  // Odometer over the outer dimensions, one strided row call per step.
-  std::vector<int64_t> index(inner, 0);
-  std::vector<void*> row(ops.size());
-  while (true) {
-    for (size_t i = 0; i < ops.size(); ++i) {
-      char* p = static_cast<char*>(ptrs[i]);
-      for (size_t d = 0; d < inner; ++d) p += index[d] * space.strides[i][d];
-      row[i] = p;
+  // Work items are (row, slice of the row): whole rows when there are enough
+  // of them, else each row cut into slices so that every thread gets work.
+  int threads = total >= kMinParallelElements ? num_threads() : 1;
+  int64_t slices = rows >= threads ? 1 : (threads + rows - 1) / rows;
+  auto run = [&](int64_t first, int64_t last) {
+    std::vector<int64_t> index(inner);  // odometer over the outer dimensions
+    for (int64_t r = first / slices, d = inner; d-- > 0; r /= space.shape[d])
+      index[d] = r % space.shape[d];
+    std::vector<void*> ptrs(ops.size());
+    for (int64_t item = first; item < last; ++item) {
+      int64_t slice = item % slices;
+      int64_t begin = n * slice / slices, count = n * (slice + 1) / slices - begin;
+      for (size_t i = 0; i < ops.size(); ++i) {
+        char* p = ops[i]->data + begin * inner_strides[i];
+        for (size_t d = 0; d < inner; ++d) p += index[d] * space.strides[i][d];
+        ptrs[i] = p;
+      }
+      if (contiguous) kernel.entry.contig(ptrs.data(), count);
+      else kernel.entry.strided(ptrs.data(), inner_strides.data(), count);
+      if (slice + 1 == slices)
+        for (size_t d = inner; d > 0 && ++index[d - 1] == space.shape[d - 1]; --d) index[d - 1] = 0;
     }
-    kernel.entry.strided(row.data(), inner_strides.data(), n);
-    size_t d = inner;
-    while (d > 0 && ++index[d - 1] == space.shape[d - 1]) index[--d] = 0;
-    if (d == 0) return;
-  }
+  };
+  parallel_for(rows * slices, threads, run);
 }
 
 }  // namespace ember::runtime

@@ -11,7 +11,8 @@ with, broadcasting NumPy arrays the way a ufunc does.
 from .errors import CompileError
 from .vectorize import Vectorized, vectorize
 
-__all__ = ["CompileError", "Vectorized", "vectorize", "host_cpu"]
+__all__ = ["CompileError", "Vectorized", "vectorize", "host_cpu", "set_num_threads",
+           "get_num_threads"]
 __version__ = "0.1.0"
 
 
@@ -19,3 +20,17 @@ def host_cpu():
     """The CPU ember compiles for, with the features LLVM enabled."""
     from . import _core
     return _core.host_cpu()
+
+
+def set_num_threads(n):
+    """Use n threads (the calling one included) for large kernel calls."""
+    from . import _core
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"set_num_threads needs an int >= 1, got {n!r}")
+    _core.set_num_threads(n)
+
+
+def get_num_threads():
+    """Threads used for large kernel calls (EMBER_NUM_THREADS, default: all cores)."""
+    from . import _core
+    return _core.get_num_threads()

@@ -10,6 +10,7 @@
 #include "python/src/convert.h"
 #include "python/src/dispatcher.h"
 #include "runtime/kernel.h"
+#include "runtime/thread_pool.h"
 
 namespace py = pybind11;
 using namespace ember;
@@ -43,6 +44,8 @@ void bind_kernel(py::module_& m) {
         });
 
   m.def("host_cpu", &codegen::host_cpu);
+  m.def("set_num_threads", &runtime::set_num_threads);
+  m.def("get_num_threads", &runtime::num_threads);
 
   py::class_<Dispatcher>(m, "Dispatcher")
       .def(py::init<std::string, int, py::function>())

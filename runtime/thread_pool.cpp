@@ -1,0 +1,180 @@
+// A fixed set of workers taking ranges of jobs from one queue. The calling
+// thread works on its own job too, so a job finishes even when every worker
+// is busy with other callers' jobs, and concurrent callers share the cores.
+#include "runtime/thread_pool.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace ember::runtime {
+namespace {
+
+thread_local bool in_parallel_region = false;
+
+struct Job {
+  const std::function<void(int64_t, int64_t)>* body;
+  int64_t n;
+  int64_t pieces;
+  std::atomic<int64_t> next{0};  // the next piece to hand out
+  std::atomic<int64_t> left;     // pieces not finished yet
+  std::mutex mu;
+  std::condition_variable finished;
+  std::exception_ptr error;
+  int users = 0;  // workers holding a pointer to this job (guarded by the pool's mutex)
+
+  // Runs one piece; false when none is left to take.
+  bool run_one() {
+    int64_t piece = next.fetch_add(1);
+    if (piece >= pieces) return false;
+    int64_t begin = n * piece / pieces, end = n * (piece + 1) / pieces;
+    try {
+      (*body)(begin, end);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!error) error = std::current_exception();
+    }
+    if (left.fetch_sub(1) == 1) {
+      std::lock_guard<std::mutex> lock(mu);
+      finished.notify_all();
+    }
+    return true;
+  }
+};
+
+class Pool {
+ public:
+  explicit Pool(int threads) : threads_(threads) {
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
+  int threads() const { return threads_; }
+
+  void run(Job& job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(&job);
+    }
+    wake_.notify_all();
+    in_parallel_region = true;
+    while (job.run_one()) {
+    }
+    in_parallel_region = false;
+    {
+      std::unique_lock<std::mutex> lock(job.mu);
+      job.finished.wait(lock, [&] { return job.left.load() == 0; });
+    }
+    // The job lives on the caller's stack: wait until no worker can touch it.
+    std::unique_lock<std::mutex> lock(mu_);
+    queue_.erase(std::remove(queue_.begin(), queue_.end(), &job), queue_.end());
+    released_.wait(lock, [&] { return job.users == 0; });
+  }
+
+ private:
+  void work() {
+    in_parallel_region = true;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      Job* job = queue_.front();
+      if (job->next.load() >= job->pieces) {  // all handed out: retire it from the queue
+        queue_.pop_front();
+        continue;
+      }
+      ++job->users;
+      lock.unlock();
+      while (job->run_one()) {
+      }
+      lock.lock();
+      if (--job->users == 0) released_.notify_all();
+    }
+  }
+
+  int threads_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable released_;
+  std::deque<Job*> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+};
+
+int default_threads() {
+  if (const char* env = std::getenv("EMBER_NUM_THREADS")) {
+    int n = std::atoi(env);
+    if (n >= 1) return n;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::mutex pool_mu;
+std::shared_ptr<Pool> pool;  // created on first use, replaced by set_num_threads
+int wanted_threads = 0;
+
+// A forked child has none of the pool's threads: abandon the pool (joining
+// would wait forever) and the mutex (a vanished thread may hold it).
+void after_fork_in_child() {
+  new std::shared_ptr<Pool>(std::move(pool));  // leaked on purpose
+  new (&pool_mu) std::mutex();
+}
+
+std::shared_ptr<Pool> get_pool() {
+  static bool registered = (pthread_atfork(nullptr, nullptr, after_fork_in_child), true);
+  (void)registered;
+  std::lock_guard<std::mutex> lock(pool_mu);
+  if (!wanted_threads) wanted_threads = default_threads();
+  if (!pool) pool = std::make_shared<Pool>(wanted_threads);
+  return pool;
+}
+
+}  // namespace
+
+int num_threads() {
+  std::lock_guard<std::mutex> lock(pool_mu);
+  if (!wanted_threads) wanted_threads = default_threads();
+  return wanted_threads;
+}
+
+void set_num_threads(int n) {
+  if (n < 1) n = 1;
+  std::lock_guard<std::mutex> lock(pool_mu);
+  wanted_threads = n;
+  // Running jobs keep the old pool alive; its last user joins its workers.
+  if (pool && pool->threads() != n) pool.reset();
+}
+
+void parallel_for(int64_t n, int64_t pieces, const std::function<void(int64_t, int64_t)>& body) {
+  pieces = std::min(pieces, n);
+  if (pieces <= 1 || in_parallel_region) {
+    if (n > 0) body(0, n);
+    return;
+  }
+  Job job;
+  job.body = &body;
+  job.n = n;
+  job.pieces = pieces;
+  job.left = pieces;
+  get_pool()->run(job);
+  if (job.error) std::rethrow_exception(job.error);
+}
+
+}  // namespace ember::runtime

@@ -1,0 +1,198 @@
+"""Threads: results independent of the thread count, the GIL released during
+calls, concurrent callers, fork safety, EMBER_NUM_THREADS."""
+
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import ember
+
+
+@ember.vectorize
+def heavy(x, y):
+    s = 0.0
+    s = math.sin(x) * math.cos(y) + math.sqrt(abs(x * y))
+    return s + math.log1p(abs(s)) * math.tanh(x - y)
+
+
+def heavy_numpy(x, y):
+    s = np.sin(x) * np.cos(y) + np.sqrt(np.abs(x * y))
+    return s + np.log1p(np.abs(s)) * np.tanh(x - y)
+
+
+@pytest.fixture
+def restore_threads():
+    before = ember.get_num_threads()
+    yield
+    ember.set_num_threads(before)
+
+
+@pytest.mark.parametrize("shape, view", [
+    ((1_000_003,), lambda a: a),
+    ((3, 200_001), lambda a: a),
+    ((200_001, 3), lambda a: a.T),          # non-contiguous: rows of 3 strided elements
+    ((1000, 1000), lambda a: a[::-2, ::3]),  # negative and non-unit strides
+    ((2, 300_000), lambda a: a[:, ::-1]),   # few long rows: rows are cut into slices
+])
+@pytest.mark.parametrize("threads", [1, 2, 3, 4])
+def test_result_does_not_depend_on_thread_count(shape, view, threads, restore_threads):
+    rng = np.random.default_rng(1)
+    x = view(rng.uniform(-3, 3, shape))
+    y = view(rng.uniform(-3, 3, shape))
+    ember.set_num_threads(1)
+    serial = heavy(x, y)
+    ember.set_num_threads(threads)
+    parallel = heavy(x, y)
+    np.testing.assert_array_equal(parallel, serial)
+    np.testing.assert_allclose(parallel, heavy_numpy(x, y), rtol=1e-12, atol=1e-12)
+
+
+def test_broadcast_output_is_split_correctly(restore_threads):
+    ember.set_num_threads(2)
+    x = np.arange(300_000.0).reshape(3, 100_000)
+    y = np.arange(100_000.0)
+    out = np.empty((3, 100_000))
+    heavy(x, y, out=out)
+    np.testing.assert_allclose(out, heavy_numpy(x, y), rtol=1e-12, atol=1e-12)
+
+
+def test_set_num_threads_validates():
+    with pytest.raises(ValueError, match="int >= 1"):
+        ember.set_num_threads(0)
+    with pytest.raises(ValueError):
+        ember.set_num_threads(1.5)
+
+
+def test_env_var_sets_default_threads():
+    code = "import ember; print(ember.get_num_threads())"
+    env = dict(os.environ, EMBER_NUM_THREADS="3", PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "3"
+
+
+def _timed(fn, *args):
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
+def test_gil_is_released_two_threads_run_in_parallel(restore_threads):
+    # One thread per call, so two concurrent calls can only overlap if the
+    # GIL is released while the kernel runs.
+    ember.set_num_threads(1)
+    x = np.random.default_rng(2).uniform(-3, 3, 2_000_000)
+    heavy(x, x)
+    single = min(_timed(heavy, x, x) for _ in range(3))
+
+    def two_at_once():
+        threads = [threading.Thread(target=heavy, args=(x, x)) for _ in range(2)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return time.perf_counter() - t0
+
+    both = min(two_at_once() for _ in range(5))
+    assert both < 1.6 * single, f"two concurrent calls took {both:.3f}s, one took {single:.3f}s"
+
+
+def test_python_threads_run_during_a_kernel_call(restore_threads):
+    # Holds on one core too: another Python thread makes progress only if
+    # the kernel call does not hold the GIL.
+    ember.set_num_threads(1)
+    x = np.random.default_rng(6).uniform(-3, 3, 3_000_000)
+    heavy(x[:10], x[:10])
+    started, counter = threading.Event(), [0]
+
+    def spin():
+        started.set()
+        while started.is_set():
+            counter[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    started.wait()
+    sys.setswitchinterval(1e-4)
+    try:
+        before = counter[0]
+        heavy(x, x)
+        during = counter[0] - before
+    finally:
+        started.clear()
+        t.join()
+        sys.setswitchinterval(0.005)
+    assert during > 100_000, f"the other thread ran only {during} steps during the call"
+
+
+def test_many_python_threads_share_the_pool(restore_threads):
+    ember.set_num_threads(2)
+    x = np.random.default_rng(3).uniform(-3, 3, 400_000)
+    want = heavy(x, x)
+    results, errors = [None] * 8, []
+
+    def call(i):
+        try:
+            for _ in range(5):
+                results[i] = heavy(x, x)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a kernel call deadlocked"
+    assert not errors
+    for r in results:
+        np.testing.assert_array_equal(r, want)
+
+
+def test_set_num_threads_while_other_threads_call(restore_threads):
+    x = np.random.default_rng(4).uniform(-3, 3, 300_000)
+    want = heavy(x, x)
+    stop = threading.Event()
+    bad = []
+
+    def caller():
+        while not stop.is_set():
+            if not np.array_equal(heavy(x, x), want):
+                bad.append(1)
+
+    t = threading.Thread(target=caller)
+    t.start()
+    for n in (1, 3, 2, 4, 1, 2) * 3:
+        ember.set_num_threads(n)
+        time.sleep(0.01)
+    stop.set()
+    t.join(timeout=120)
+    assert not t.is_alive()
+    assert not bad
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_can_call_kernels(restore_threads):
+    ember.set_num_threads(2)
+    x = np.random.default_rng(5).uniform(-3, 3, 500_000)
+    want = heavy(x, x)  # the pool's threads exist in the parent now
+    pid = os.fork()
+    if pid == 0:  # child: a fresh pool must start, and a new kernel must compile
+        code = 1
+        try:
+            ok = np.array_equal(heavy(x, x), want)
+            twice = ember.vectorize(lambda v: v * 2.0)
+            ok = ok and np.array_equal(twice(x), x * 2.0)
+            code = 0 if ok else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
