@@ -14,6 +14,7 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -35,6 +36,19 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The widest libmvec variant per register width the host can run.
+VectorIsa vector_isa(const std::vector<std::string>& features) {
+  auto has = [&](const char* f) {
+    return std::find(features.begin(), features.end(), std::string("+") + f) != features.end();
+  };
+  VectorIsa isa;
+  if (has("sse4.2")) isa.levels.push_back({'b', 128});
+  if (has("avx2")) isa.levels.push_back({'d', 256});
+  else if (has("avx")) isa.levels.push_back({'c', 256});
+  if (has("avx512f")) isa.levels.push_back({'e', 512});
+  return isa;
+}
+
 class HostTarget {
  public:
   static HostTarget& get() {
@@ -42,8 +56,8 @@ class HostTarget {
     return target;
   }
 
-  // Runs LLVM's O3 pipeline with glibc's vector math library available to
-  // the loop vectorizer.
+  // Runs LLVM's O3 pipeline (vector math comes from the call-site variants
+  // lower.cpp attaches).
   void optimize(llvm::Module& m) {
     std::lock_guard<std::mutex> lock(tm_mu_);
     m.setDataLayout(tm_->createDataLayout());
@@ -56,10 +70,6 @@ class HostTarget {
     tuning.LoopVectorization = true;
     tuning.SLPVectorization = true;
     llvm::PassBuilder pb(tm_.get(), tuning);
-    llvm::TargetLibraryInfoImpl tlii(tm_->getTargetTriple());
-    tlii.addVectorizableFunctionsFromVecLib(llvm::TargetLibraryInfoImpl::LIBMVEC_X86,
-                                            tm_->getTargetTriple());
-    fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cgam);
     pb.registerFunctionAnalyses(fam);
@@ -93,6 +103,7 @@ class HostTarget {
 
   std::string next_prefix() { return "ember_k" + std::to_string(counter_++); }
   std::string cpu() const { return cpu_; }
+  const VectorIsa& isa() const { return isa_; }
 
  private:
   HostTarget() {
@@ -105,6 +116,7 @@ class HostTarget {
     builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
     tm_ = check(builder.createTargetMachine(), "target machine");
     cpu_ = builder.getCPU() + " (" + builder.getFeatures().getString() + ")";
+    isa_ = vector_isa(builder.getFeatures().getFeatures());
     jit_ = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(builder).create(), "JIT");
     jit_->getMainJITDylib().addGenerator(
         check(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
@@ -117,6 +129,7 @@ class HostTarget {
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   std::atomic<int> counter_{0};
   std::string cpu_;
+  VectorIsa isa_;
 };
 
 }  // namespace
@@ -126,7 +139,7 @@ Entry compile_elementwise(const ir::Function& fn, const Layout& layout, const Op
   auto t0 = std::chrono::steady_clock::now();
   auto ctx = std::make_unique<llvm::LLVMContext>();
   std::string prefix = target.next_prefix();
-  auto module = lower_elementwise(fn, layout, options, *ctx, prefix);
+  auto module = lower_elementwise(fn, layout, options, target.isa(), *ctx, prefix);
   double lowered = ms_since(t0);
   target.optimize(*module);
   double optimized = ms_since(t0);
@@ -141,7 +154,7 @@ Entry compile_elementwise(const ir::Function& fn, const Layout& layout, const Op
 std::string llvm_ir_elementwise(const ir::Function& fn, const Layout& layout,
                                 const Options& options) {
   llvm::LLVMContext ctx;
-  auto module = lower_elementwise(fn, layout, options, ctx, fn.name);
+  auto module = lower_elementwise(fn, layout, options, HostTarget::get().isa(), ctx, fn.name);
   HostTarget::get().optimize(*module);
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -151,7 +164,7 @@ std::string llvm_ir_elementwise(const ir::Function& fn, const Layout& layout,
 
 std::string asm_elementwise(const ir::Function& fn, const Layout& layout, const Options& options) {
   llvm::LLVMContext ctx;
-  auto module = lower_elementwise(fn, layout, options, ctx, fn.name);
+  auto module = lower_elementwise(fn, layout, options, HostTarget::get().isa(), ctx, fn.name);
   HostTarget::get().optimize(*module);
   return HostTarget::get().assembly(*module);
 }

@@ -10,6 +10,7 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Transforms/Utils/ModuleUtils.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <cmath>
@@ -37,12 +38,14 @@ llvm::Type* memory_type(llvm::LLVMContext& c, Scalar s) {
 
 class Lowering {
  public:
-  Lowering(const ir::Function& fn, llvm::Module& m, const Options& options)
-      : fn_(fn), m_(m), c_(m.getContext()), b_(c_) {
+  Lowering(const ir::Function& fn, llvm::Module& m, const Options& options, const VectorIsa& isa)
+      : fn_(fn), m_(m), c_(m.getContext()), b_(c_), isa_(isa) {
     if (options.fastmath) b_.setFastMathFlags(llvm::FastMathFlags::getFast());
   }
 
   llvm::Function* scalar_function(const std::string& name);
+  // Keeps the vector math declarations alive until the vectorizer has run.
+  void keep_vector_declarations() { llvm::appendToCompilerUsed(m_, vector_decls_); }
   void elementwise_loop(llvm::Function* scalar, const Layout& layout, const std::string& name,
                         bool strided);
 
@@ -71,6 +74,8 @@ class Lowering {
   llvm::Module& m_;
   llvm::LLVMContext& c_;
   IRBuilder<> b_;
+  const VectorIsa& isa_;
+  std::vector<llvm::GlobalValue*> vector_decls_;
   llvm::Function* f_ = nullptr;
   std::vector<Value*> params_;
   std::vector<llvm::AllocaInst*> slots_;
@@ -181,6 +186,9 @@ Value* Lowering::intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args) 
   return b_.CreateIntrinsic(id, {args[0]->getType()}, args);
 }
 
+// A call of libm's `name` (the `f` variant for float32), marked pure and
+// given the SIMD variants glibc's libmvec has for the host's vector ISAs, so
+// that the loop vectorizer can replace it by a vector call.
 Value* Lowering::libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args) {
   std::string symbol = std::string(name) + (t == Scalar::F32 ? "f" : "");
   std::vector<llvm::Type*> params(args.size(), ty(t));
@@ -192,7 +200,26 @@ Value* Lowering::libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args) {
     f->setDoesNotThrow();
     f->setWillReturn();
   }
-  return b_.CreateCall(callee, args);
+  llvm::CallInst* call = b_.CreateCall(callee, args);
+  std::string variants;
+  int lanes_per_128 = t == Scalar::F32 ? 4 : 2;
+  std::string vs(args.size(), 'v');
+  for (const VectorIsa::Level& level : isa_.levels) {
+    int lanes = lanes_per_128 * level.width_bits / 128;
+    std::string vector_name =
+        "_ZGV" + std::string(1, level.letter) + "N" + std::to_string(lanes) + vs + "_" + symbol;
+    auto* vec = llvm::FixedVectorType::get(ty(t), lanes);
+    std::vector<llvm::Type*> vec_params(args.size(), vec);
+    auto decl = m_.getOrInsertFunction(vector_name, llvm::FunctionType::get(vec, vec_params, false));
+    if (auto* f = llvm::dyn_cast<llvm::Function>(decl.getCallee())) {
+      if (f->use_empty()) vector_decls_.push_back(f);
+    }
+    variants += (variants.empty() ? "" : ",") + std::string("_ZGV_LLVM_N") +
+                std::to_string(lanes) + vs + "_" + symbol + "(" + vector_name + ")";
+  }
+  if (!variants.empty())
+    call->addFnAttr(llvm::Attribute::get(c_, "vector-function-abi-variant", variants));
+  return call;
 }
 
 Value* Lowering::unary(Op op, Scalar t, Value* x) {
@@ -224,13 +251,13 @@ Value* Lowering::unary(Op op, Scalar t, Value* x) {
       return b_.CreateICmpSLT(b_.CreateBitCast(x, b_.getIntNTy(ir::bits_of(t))),
                               llvm::ConstantInt::get(b_.getIntNTy(ir::bits_of(t)), 0));
     case Op::Sqrt: return intrinsic(I::sqrt, {x});
-    case Op::Exp: return intrinsic(I::exp, {x});
-    case Op::Exp2: return intrinsic(I::exp2, {x});
-    case Op::Log: return intrinsic(I::log, {x});
-    case Op::Log2: return intrinsic(I::log2, {x});
-    case Op::Log10: return intrinsic(I::log10, {x});
-    case Op::Sin: return intrinsic(I::sin, {x});
-    case Op::Cos: return intrinsic(I::cos, {x});
+    case Op::Exp: return libm("exp", t, {x});
+    case Op::Exp2: return libm("exp2", t, {x});
+    case Op::Log: return libm("log", t, {x});
+    case Op::Log2: return libm("log2", t, {x});
+    case Op::Log10: return libm("log10", t, {x});
+    case Op::Sin: return libm("sin", t, {x});
+    case Op::Cos: return libm("cos", t, {x});
     case Op::Rint: return intrinsic(I::roundeven, {x});
     case Op::Cbrt: return libm("cbrt", t, {x});
     case Op::Expm1: return libm("expm1", t, {x});
@@ -263,7 +290,7 @@ Value* Lowering::binary(Op op, Scalar t, Value* a, Value* b) {
     case Op::FloorDiv:
     case Op::Mod: return fp ? float_divmod(op, a, b) : int_divmod(op, t, a, b);
     case Op::Fmod: return fp ? b_.CreateFRem(a, b) : int_divmod(op, t, a, b);
-    case Op::Pow: return fp ? intrinsic(I::pow, {a, b}) : int_pow(t, a, b);
+    case Op::Pow: return fp ? libm("pow", t, {a, b}) : int_pow(t, a, b);
     case Op::BitAnd: return b_.CreateAnd(a, b);
     case Op::BitOr: return b_.CreateOr(a, b);
     case Op::BitXor: return b_.CreateXor(a, b);
@@ -478,13 +505,14 @@ void Lowering::elementwise_loop(llvm::Function* scalar, const Layout& layout,
 }  // namespace
 
 std::unique_ptr<llvm::Module> lower_elementwise(const ir::Function& fn, const Layout& layout,
-                                                const Options& options, llvm::LLVMContext& ctx,
-                                                const std::string& prefix) {
+                                                const Options& options, const VectorIsa& isa,
+                                                llvm::LLVMContext& ctx, const std::string& prefix) {
   auto m = std::make_unique<llvm::Module>(prefix, ctx);
-  Lowering lowering(fn, *m, options);
+  Lowering lowering(fn, *m, options, isa);
   llvm::Function* scalar = lowering.scalar_function(prefix + "_scalar");
   lowering.elementwise_loop(scalar, layout, prefix + "_contig", false);
   lowering.elementwise_loop(scalar, layout, prefix + "_strided", true);
+  lowering.keep_vector_declarations();
   std::string errors;
   llvm::raw_string_ostream os(errors);
   if (llvm::verifyModule(*m, &os))

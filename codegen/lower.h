@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
@@ -11,10 +12,21 @@
 
 namespace ember::codegen {
 
+// The SIMD variants of libm that calls may use: glibc libmvec's vector ISA
+// letters ('b' SSE4, 'c' AVX, 'd' AVX2, 'e' AVX-512) with their register
+// widths, at most one per width. Empty: no vector math (e.g. for the GPU).
+struct VectorIsa {
+  struct Level {
+    char letter;
+    int width_bits;
+  };
+  std::vector<Level> levels;
+};
+
 // A module holding `<prefix>_contig` and `<prefix>_strided` (see codegen.h)
 // around an always-inlined scalar function made from `fn` (Strict level).
 std::unique_ptr<llvm::Module> lower_elementwise(const ir::Function& fn, const Layout& layout,
-                                                const Options& options, llvm::LLVMContext& ctx,
-                                                const std::string& prefix);
+                                                const Options& options, const VectorIsa& isa,
+                                                llvm::LLVMContext& ctx, const std::string& prefix);
 
 }  // namespace ember::codegen

@@ -23,6 +23,14 @@ int64_t itemsize(ir::Scalar s) { return ir::bits_of(s) / 8; }
 // pool costs more than it saves (measured with tools/bench.py).
 constexpr int64_t kMinParallelElements = 1 << 15;
 
+// Where slice `i` of `slices` starts in a row of n elements. Multiples of 64
+// keep every element in the same SIMD or scalar-tail position as in a
+// single-threaded call, so results do not depend on the thread count.
+int64_t slice_start(int64_t n, int64_t i, int64_t slices) {
+  if (i >= slices) return n;
+  return n * i / slices / 64 * 64;
+}
+
 // The index space after broadcasting and merging dimensions that are
 // contiguous in every operand; strides[i][d] for operand i.
 struct Space {
@@ -116,7 +124,7 @@ void launch_elementwise(const Kernel& kernel, const std::vector<Operand>& inputs
     std::vector<void*> ptrs(ops.size());
     for (int64_t item = first; item < last; ++item) {
       int64_t slice = item % slices;
-      int64_t begin = n * slice / slices, count = n * (slice + 1) / slices - begin;
+      int64_t begin = slice_start(n, slice, slices), count = slice_start(n, slice + 1, slices) - begin;
       for (size_t i = 0; i < ops.size(); ++i) {
         char* p = ops[i]->data + begin * inner_strides[i];
         for (size_t d = 0; d < inner; ++d) p += index[d] * space.strides[i][d];

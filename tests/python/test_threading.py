@@ -83,8 +83,16 @@ def _timed(fn, *args):
     return time.perf_counter() - t0
 
 
+def _busy():
+    # Another process on one of two cores makes a wall-time comparison meaningless.
+    return os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1)
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
 def test_gil_is_released_two_threads_run_in_parallel(restore_threads):
+    if _busy():
+        pytest.skip("machine busy (load average %.1f): wall times are not comparable"
+                    % os.getloadavg()[0])
     # One thread per call, so two concurrent calls can only overlap if the
     # GIL is released while the kernel runs.
     ember.set_num_threads(1)

@@ -1,0 +1,550 @@
+"""The @ember.vectorize call path: broadcasting, memory layouts, out=, scalar
+results, empty and large arrays, signatures and inspection, and every error a
+caller can cause (with its message). NumPy is the oracle: each result is
+compared with the same expression evaluated by NumPy.
+"""
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+import ember
+
+
+@ember.vectorize
+def fma1(x, y):
+    return x * y + 1
+
+
+@ember.vectorize
+def axpy(a, x, y):
+    return a * x + y
+
+
+def fma1_ref(x, y):
+    return np.add(np.multiply(x, y), 1)
+
+
+def assert_same(got, want):
+    """Same type, dtype, shape and values (NaN equal to NaN)."""
+    assert type(got) is type(want), (type(got), type(want))
+    assert np.asarray(got).dtype == np.asarray(want).dtype
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_array_equal(got, want)
+
+
+# --- broadcasting ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sx,sy", [
+    ((3, 1), (4,)), ((1,), (5,)), ((5,), (1,)), ((), (2, 3)), ((2, 3), ()), ((4, 1, 3), (2, 1)),
+    ((2, 1, 3, 1), (1, 4, 1, 5)), ((2, 3, 4, 5), (2, 3, 4, 5)), ((1, 1), (1, 1)), ((7,), (7,)),
+])
+def test_broadcasting(sx, sy):
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=sx), rng.normal(size=sy)
+    want = fma1_ref(x, y)
+    got = fma1(x, y)
+    assert_same(got, want)
+
+
+def test_broadcasting_three_arguments():
+    a = np.arange(3.0).reshape(3, 1, 1)
+    x = np.arange(4.0).reshape(1, 4, 1)
+    y = np.arange(5.0)
+    assert_same(axpy(a, x, y), a * x + y)
+    assert_same(axpy(2.0, x, y), 2.0 * x + y)
+
+
+# --- layouts -----------------------------------------------------------------------------
+
+def _base(shape=(6, 8), dtype=np.float64):
+    return np.arange(np.prod(shape), dtype=dtype).reshape(shape) * 0.5 - 7
+
+
+@pytest.mark.parametrize("view", [
+    lambda a: a[::2],
+    lambda a: a[:, ::3],
+    lambda a: a[1::2, 2::3],
+    lambda a: a.T,
+    lambda a: np.asfortranarray(a),
+    lambda a: a[::-1],
+    lambda a: a[:, ::-1],
+    lambda a: a[::-2, ::-3],
+    lambda a: a.T[::-1],
+    lambda a: a[:, 3],
+    lambda a: np.broadcast_to(a[:1], a.shape),
+], ids=["rows-step", "cols-step", "both-step", "transpose", "fortran", "reversed",
+        "reversed-cols", "negative-steps", "transpose-reversed", "column", "zero-stride"])
+def test_non_contiguous_inputs(view):
+    x = view(_base())
+    y = view(_base() * -3 + 0.25)
+    assert_same(fma1(x, y), fma1_ref(x, y))
+    assert_same(fma1(x, np.ascontiguousarray(y)), fma1_ref(x, y))
+    assert_same(fma1(x, 2.5), fma1_ref(x, 2.5))
+
+
+def test_mixed_layouts_and_dtypes():
+    a = _base((5, 7), np.int32)
+    b = np.asfortranarray(_base((5, 7), np.float32))
+    c = _base((7, 5), np.uint8).T[::-1]
+    assert_same(axpy(a, b, c), a * b + c)
+
+
+def test_read_only_inputs():
+    x = _base()
+    x.flags.writeable = False
+    assert_same(fma1(x, x), fma1_ref(x, x))
+
+
+def test_non_native_byte_order():
+    x = _base().astype(">f8")
+    assert_same(fma1(x, 2), fma1_ref(x.astype("=f8"), 2))
+
+
+# --- out= --------------------------------------------------------------------------------
+
+def test_out_preallocated():
+    x, y = _base(), _base() + 1
+    out = np.full(x.shape, np.nan)
+    got = fma1(x, y, out=out)
+    assert got is out
+    np.testing.assert_array_equal(out, fma1_ref(x, y))
+
+
+def test_out_non_contiguous():
+    x, y = _base(), _base() * 2
+    big = np.zeros((12, 16))
+    out = big[::2, ::2]
+    assert fma1(x, y, out=out) is out
+    np.testing.assert_array_equal(out, fma1_ref(x, y))
+    untouched = big.copy()
+    untouched[::2, ::2] = 0
+    assert not untouched.any()  # nothing outside the view was written
+
+    out = np.zeros((8, 6)).T
+    fma1(x, y, out=out)
+    np.testing.assert_array_equal(out, fma1_ref(x, y))
+
+
+def test_out_broadcast_result():
+    x, y = np.arange(3.0).reshape(3, 1), np.arange(4.0)
+    out = np.empty((3, 4))
+    fma1(x, y, out=out)
+    np.testing.assert_array_equal(out, fma1_ref(x, y))
+
+
+@pytest.mark.parametrize("in_dtype,out_dtype", [
+    ("float64", "float32"), ("int32", "float64"), ("int64", "int8"), ("uint8", "int16"),
+    ("float32", "float64"), ("bool", "int32"),
+])
+def test_out_of_another_dtype_casts_same_kind(in_dtype, out_dtype):
+    x = (np.arange(20) % 7).astype(in_dtype)
+    out = np.zeros(20, dtype=out_dtype)
+    want = np.zeros(20, dtype=out_dtype)
+    np.add(np.multiply(x, x), 1, out=want, casting="same_kind")
+    assert fma1(x, x, out=out) is out
+    assert_same(out, want)
+
+
+def test_out_unsafe_cast_is_refused():
+    x = np.arange(5.0)
+    out = np.zeros(5, dtype=np.int32)
+    with pytest.raises(TypeError, match="same_kind"):
+        fma1(x, x, out=out)
+    with pytest.raises(TypeError):
+        np.add(x, x, out=out)  # NumPy refuses it too
+
+
+def test_out_is_an_input():
+    x = _base()
+    want = fma1_ref(x, 3.0)
+    assert fma1(x, 3.0, out=x) is x
+    np.testing.assert_array_equal(x, want)
+
+    x = _base()
+    want = fma1_ref(x, x)
+    fma1(x, x, out=x)
+    np.testing.assert_array_equal(x, want)
+
+
+@pytest.mark.parametrize("case", ["shift-right", "shift-left", "reversed", "transposed",
+                                  "strided"])
+def test_out_overlapping_an_input(case):
+    """NumPy gives the result as if the inputs were read before any write."""
+    def views(a):
+        return {
+            "shift-right": (a[:-1], a[1:]),
+            "shift-left": (a[1:], a[:-1]),
+            "reversed": (a, a[::-1]),
+            "transposed": (a.reshape(6, 6), a.reshape(6, 6).T),
+            "strided": (a[::2][:9], a[1:10]),
+        }[case]
+
+    mine, ref = np.arange(36.0), np.arange(36.0)
+    x, out = views(mine)
+    fma1(x, 2.0, out=out)
+    rx, rout = views(ref)
+    np.add(np.multiply(rx, 2.0), 1, out=rout)
+    np.testing.assert_array_equal(mine, ref)
+    # and spelled out for the first case, independent of NumPy
+    if case == "shift-right":
+        np.testing.assert_array_equal(mine, [0.0] + [2 * i + 1 for i in range(35)])
+
+
+def test_out_with_scalar_inputs_returns_out():
+    out = np.zeros(())
+    got = fma1(2.0, 3.0, out=out)
+    assert got is out and out[()] == 7.0
+
+
+# --- scalars, 0-d, lists, empty, large -----------------------------------------------------
+
+@pytest.mark.parametrize("args,want", [
+    ((2.0, 3.0), np.float64(7.0)),
+    ((2, 3), np.int64(7)),
+    ((np.float32(2), 3), np.float32(7)),
+    ((np.float32(2), 3.5), np.float32(8)),
+    ((np.int8(2), 3), np.int8(7)),
+    ((np.uint16(2), np.uint8(3)), np.uint16(7)),
+    ((True, 3), np.int64(4)),
+    ((np.array(2.0), 3), np.float64(7.0)),
+    ((np.array(2, np.int16), np.array(3, np.int8)), np.int16(7)),
+])
+def test_scalar_inputs_give_numpy_scalars(args, want):
+    got = fma1(*args)
+    assert_same(got, want)
+    assert_same(got, fma1_ref(*args))
+
+
+_BUG_F64_SCALAR = ("BUG: a np.float64 scalar argument is treated as a weak Python float (np.float64 "
+                   "subclasses float, and the dispatcher tests PyFloat_Check first): "
+                   "f(np.float64(2.5), float32 array) gives float32; NumPy 2 gives float64")
+
+
+def _scalar_cases():
+    cases = []
+    for scalar in (np.float64(2.5), np.float32(2.5), np.int64(3), np.int8(3), np.uint64(3),
+                   np.bool_(True)):
+        for dtype in ("float32", "int8", "uint16", "float64"):
+            bug = type(scalar) is np.float64 and dtype == "float32"
+            cases.append(pytest.param(
+                scalar, dtype, id=f"{type(scalar).__name__}-{dtype}",
+                marks=[pytest.mark.xfail(strict=True, reason=_BUG_F64_SCALAR)] if bug else []))
+    return cases
+
+
+@pytest.mark.parametrize("scalar,dtype", _scalar_cases())
+def test_numpy_scalars_are_strong(scalar, dtype):
+    """NumPy scalars take part in promotion with their own dtype (NEP 50), unlike
+    Python scalars."""
+    x = np.arange(4, dtype=dtype)
+    assert_same(fma1(x, scalar), fma1_ref(x, scalar))
+    assert_same(fma1(scalar, x), fma1_ref(scalar, x))
+
+
+def test_weak_and_strong_scalars_are_cached_apart():
+    x = np.arange(3, dtype=np.float32)
+    for _ in range(2):
+        assert fma1(x, 2.0).dtype == np.float32               # Python float: weak
+        assert fma1(x, np.array(2.0)).dtype == np.float64     # 0-d float64 array: strong
+        assert fma1(x, np.array([2.0])).dtype == np.float64
+        assert fma1(x, np.float32(2.0)).dtype == np.float32
+        assert fma1(x, 2).dtype == np.float32
+
+
+def test_unaligned_arrays():
+    raw = np.zeros(8 * 1001 + 3, np.uint8)
+    x = np.ndarray(1000, np.float64, buffer=raw, offset=1)
+    x[:] = np.arange(1000.0) - 500
+    out = np.ndarray(1000, np.float64, buffer=np.zeros(8 * 1001 + 3, np.uint8), offset=3)
+    assert not x.flags.aligned and not out.flags.aligned
+    assert_same(fma1(x, x), fma1_ref(x, x))
+    fma1(x, 0.5, out=out)
+    np.testing.assert_array_equal(out, fma1_ref(x, 0.5))
+
+
+def test_out_non_native_byte_order():
+    out = np.zeros(5, ">f8")
+    assert fma1(np.arange(5.0), 2.0, out=out) is out
+    np.testing.assert_array_equal(out, [1.0, 3.0, 5.0, 7.0, 9.0])
+
+
+def test_lists_as_inputs():
+    assert_same(fma1([1, 2, 3], 2), fma1_ref([1, 2, 3], 2))
+    assert_same(fma1([1.5, 2, 3], [[1], [2]]), fma1_ref([1.5, 2, 3], [[1], [2]]))
+    assert_same(fma1([True, False], [3, 4]), fma1_ref([True, False], [3, 4]))
+
+
+@pytest.mark.parametrize("sx,sy", [((0,), (0,)), ((0,), ()), ((3, 0), (1,)), ((3, 0), (3, 1)),
+                                   ((0, 4), (4,))])
+def test_empty_arrays(sx, sy):
+    x, y = np.ones(sx), np.ones(sy)
+    assert_same(fma1(x, y), fma1_ref(x, y))
+    assert_same(fma1(x.astype(np.int16), y.astype(np.int8)),
+                fma1_ref(x.astype(np.int16), y.astype(np.int8)))
+
+
+def test_empty_out():
+    out = np.empty((3, 0))
+    assert fma1(np.ones((3, 0)), 1.0, out=out) is out
+
+
+def test_zero_dimensional_arrays_broadcast():
+    x = np.array(1.5)
+    y = np.arange(6.0).reshape(2, 3)
+    assert_same(fma1(x, y), fma1_ref(x, y))
+
+
+@pytest.mark.parametrize("n", [10 ** 6, 10 ** 6 + 13])
+def test_large_arrays(n):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    y = rng.normal(size=n).astype(np.float32)
+    assert_same(fma1(x, y), fma1_ref(x, y))
+    assert_same(fma1(x[::-3], 2.0), fma1_ref(x[::-3], 2.0))
+
+
+def test_large_two_dimensional_non_contiguous():
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(1000, 1100))
+    b = a[:, ::-1].T
+    assert_same(fma1(a.T, b), fma1_ref(a.T, b))
+    out = np.empty((1100, 1000), order="F")
+    fma1(a.T, 0.5, out=out)
+    np.testing.assert_array_equal(out, fma1_ref(a.T, 0.5))
+
+
+# --- signatures and inspection -----------------------------------------------------------
+
+def test_signatures_record_compiled_specializations():
+    @ember.vectorize
+    def mul(a, b):
+        return a * b
+
+    assert mul.signatures == []
+    mul(np.ones(3), np.ones(3))
+    mul(np.ones(3), np.ones(3))
+    mul(np.ones(3, np.float32), 2)
+    mul(np.ones(3, np.int8), 2.5)
+    assert mul.signatures == ["float64(float64, float64)", "float32(float32, int)",
+                              "float64(int8, float)"]
+    assert len(mul) == 3
+
+
+def test_eager_signatures():
+    @ember.vectorize(["float32(float32, float32)", "int64(int64, int64)"])
+    def sub(a, b):
+        return a - b
+
+    assert sub.signatures == ["float32(float32, float32)", "int64(int64, int64)"]
+    assert len(sub) == 2
+    x = np.arange(4, dtype=np.float32)
+    assert_same(sub(x, x[::-1]), x - x[::-1])
+    assert len(sub) == 2  # served by the eager specialization
+    assert_same(sub(np.arange(3), 1), np.arange(3) - 1)  # a new one: (int64, weak int)
+    assert len(sub) == 3
+
+
+def test_eager_signature_errors():
+    def sub(a, b):
+        return a - b
+
+    with pytest.raises(TypeError, match="declares a float64 result.*returns float32"):
+        ember.vectorize(["float64(float32, float32)"])(sub)
+    with pytest.raises(TypeError, match="has 1 arguments"):
+        ember.vectorize(["float32(float32)"])(sub)
+    with pytest.raises(ValueError, match="bad signature 'garbage'"):
+        ember.vectorize(["garbage"])(sub)
+    with pytest.raises(ValueError, match="complex64"):
+        ember.vectorize(["(complex64, float32)"])(sub)
+
+
+def test_inspect_stages():
+    @ember.vectorize
+    def g(x, y):
+        return math.sqrt(x * x + y)
+
+    with pytest.raises(ValueError, match="no compiled specialization"):
+        g.inspect("ir")
+    g(np.ones(3, np.float32), np.ones(3, np.float32))
+    ir = g.inspect("ir")
+    assert "func g(" in ir and "f32" in ir and "sqrt(" in ir
+    assert "sqrt(" in g.inspect("source-ir")
+    llvm = g.inspect("llvm")
+    assert "define" in llvm and "float" in llvm
+    assert g.inspect("asm").strip()
+    assert "ret" in g.inspect("asm")
+    # a signature compiles on demand
+    assert "f64" in g.inspect("ir", signature="float64(float64, float64)")
+    with pytest.raises(ValueError, match="unknown stage 'bogus'"):
+        g.inspect("bogus")
+
+
+def test_repr_and_wrapping():
+    assert fma1.__name__ == "fma1"
+    assert fma1.__wrapped__(2, 3) == 7  # the Python function is still callable
+    assert "fma1" in repr(fma1)
+
+
+# --- call-time errors ------------------------------------------------------------------------
+
+def test_wrong_argument_count():
+    with pytest.raises(TypeError, match=r"fma1\(\) takes 2 arguments but 1 was given"):
+        fma1(1.0)
+    with pytest.raises(TypeError, match=r"takes 2 arguments but 3 were given"):
+        fma1(1.0, 2.0, 3.0)
+
+
+def test_unknown_keyword():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'where'"):
+        fma1(1.0, 2.0, where=True)
+
+
+@pytest.mark.parametrize("bad,name", [
+    (np.ones(3, np.complex128), "complex128"), (np.ones(3, np.float16), "float16"),
+    (np.array([1, None], dtype=object), "object"), (np.array(["a", "b"]), "<U1"),
+    (1j, "complex128"), (np.ones(2, np.longdouble), "float128"),
+])
+def test_unsupported_dtypes(bad, name):
+    with pytest.raises(TypeError) as info:
+        fma1(bad, 1.0)
+    assert name in str(info.value) and "not support" in str(info.value)
+
+
+def test_not_an_array_or_number():
+    with pytest.raises(TypeError):
+        fma1(np.ones(2), {"a": 1})
+
+
+def test_non_broadcastable_shapes():
+    with pytest.raises(ValueError, match=r"broadcast.*\(3,\).*\(4,\)"):
+        fma1(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(2,\)"):
+        fma1(np.ones((2, 3)), np.ones(2))
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: out= of the wrong shape raises TypeError "
+                   "'Unregistered type : std::vector<long...>' (dispatcher.cpp formats the "
+                   "shape with py::cast(std::vector) without pybind11/stl.h) instead of a "
+                   "ValueError naming both shapes")
+def test_out_wrong_shape():
+    with pytest.raises(ValueError, match=r"out= has shape \(4,\).*\(3,\)"):
+        fma1(np.ones(3), np.ones(3), out=np.ones(4))
+
+
+def test_out_wrong_shape_is_refused():
+    """Whatever the message, a wrong out= shape must not be written or accepted."""
+    out = np.zeros(4)
+    with pytest.raises((ValueError, TypeError)):
+        fma1(np.ones(3), np.ones(3), out=out)
+    assert not out.any()
+    with pytest.raises((ValueError, TypeError)):
+        fma1(np.ones((3, 1)), np.ones(2), out=np.ones(2))  # would need broadcasting of out
+
+
+def test_out_read_only():
+    out = np.zeros(3)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        fma1(np.ones(3), 1.0, out=out)
+
+
+@pytest.mark.parametrize("out", [[0.0, 0.0, 0.0], 3.0, (1, 2, 3)])
+def test_out_not_an_array(out):
+    with pytest.raises(TypeError, match="out= must be a NumPy array"):
+        fma1(np.ones(3), 1.0, out=out)
+
+
+def test_python_int_too_big():
+    with pytest.raises((ValueError, OverflowError), match="1180591620717411303424"):
+        fma1(np.ones(3), 2 ** 70)
+    with pytest.raises((ValueError, OverflowError), match="-1180591620717411303424"):
+        fma1(np.ones(3), -(2 ** 70))
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a Python int in [2**63, 2**64) is rejected "
+                   "('out of bounds for int64') even with a uint64 array, where NumPy 2 "
+                   "accepts it as a weak uint64")
+def test_python_int_fitting_uint64():
+    x = np.array([0, 1, 2], dtype=np.uint64)
+    assert_same(fma1(x, 2 ** 63), fma1_ref(x, 2 ** 63))
+
+
+# --- compile errors, end to end --------------------------------------------------------------
+
+def helper(x):
+    return x
+
+
+@ember.vectorize
+def returns_a_list(x):
+    y = x + 1
+    return [y, x]  # marker: list
+
+
+@ember.vectorize
+def calls_unknown(x):
+    y = x * 2
+    z = y - 1
+    return helper(z) + y  # marker: call
+
+
+@ember.vectorize
+def has_a_loop(x):
+    t = x
+    while t > 0:  # marker: loop
+        t = t - 1
+    return t
+
+
+@ember.vectorize
+def adds_a_string(x):
+    return x + "a"  # marker: string
+
+
+def line_of(fn, marker):
+    lines, start = inspect.getsourcelines(fn.py_func)
+    found = [start + i for i, line in enumerate(lines) if marker in line]
+    assert len(found) == 1, marker
+    return found[0]
+
+
+@pytest.mark.parametrize("fn,marker,message,token", [
+    (returns_a_list, "marker: list", "unsupported Python construct: list display", "[y, x]"),
+    (calls_unknown, "marker: call", "call to unknown function 'helper'", "helper(z)"),
+    (has_a_loop, "marker: loop", "unsupported Python construct: while loop", "while"),
+    (adds_a_string, "marker: string", "unsupported Python construct: string", '"a"'),
+], ids=["list", "unknown-function", "loop", "string"])
+def test_compile_errors_point_at_the_line(fn, marker, message, token):
+    for _ in range(2):  # the error is raised again on the next call, not cached away
+        with pytest.raises(ember.CompileError) as info:
+            fn(np.ones(3))
+        err = info.value
+        assert message in err.message
+        assert err.lineno == line_of(fn, marker)
+        assert err.filename == __file__
+        lines, start = inspect.getsourcelines(fn.py_func)
+        source_line = lines[err.lineno - start]
+        assert err.col == source_line.index(token) + 1
+        text = str(err)
+        assert f"{__file__}:{err.lineno}:{err.col}: {message}" in text
+        assert source_line.strip() in text and "^" in text
+    assert fn.signatures == []
+
+
+def test_compile_error_in_signature_at_decoration():
+    with pytest.raises(ember.CompileError) as info:
+        @ember.vectorize
+        def varargs(*xs):  # marker: varargs
+            return 1
+    lines, start = inspect.getsourcelines(test_compile_error_in_signature_at_decoration)
+    want = start + next(i for i, l in enumerate(lines) if "marker: varargs" in l and "xs" in l)
+    assert info.value.lineno == want
+    assert "*args parameter 'xs'" in info.value.message
+
+
+def test_decorating_a_non_function():
+    with pytest.raises(TypeError):
+        ember.vectorize(42)
