@@ -1,0 +1,80 @@
+"""Vectorized math: every function of the kernel language runs as SIMD code
+(no scalar libm call in the vectorized loop) and stays within the documented
+error bound (docs/math.md) against a higher-precision reference."""
+
+import re
+
+import numpy as np
+import pytest
+
+from ember import ulp
+
+# The default mode's bound; NumPy accepts the same for its own SIMD math.
+MAX_ULP = 4.0
+
+LIBM = ("sqrt cbrt exp exp2 expm1 log log2 log10 log1p sin cos tan asin acos atan sinh cosh tanh "
+        "asinh acosh atanh erf erfc atan2 pow hypot").split()
+
+
+@pytest.fixture(scope="module")
+def table():
+    return ulp.measure(points=4000, seed=1)
+
+
+@pytest.mark.parametrize("name", list(ulp.FUNCTIONS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_error_within_bound(table, name, dtype):
+    err, where = table[(name, dtype)]
+    assert err <= MAX_ULP, f"{name} {dtype}: {err:.2f} ulp at {where}"
+
+
+@pytest.fixture(scope="module")
+def kernels():
+    return ulp._kernels()
+
+
+def _vector_body(llvm_text):
+    """The instructions of the vectorized loop of the contiguous entry point."""
+    contig = llvm_text.split("_contig(", 1)[1].split("\ndefine", 1)[0]
+    match = re.search(r"\nvector\.body:.*?(?=\n\n|\n[\w.]+:)", contig, re.S)
+    assert match, "the contiguous loop was not vectorized:\n" + contig
+    return match.group(0)
+
+
+@pytest.mark.parametrize("name", list(ulp.FUNCTIONS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_no_scalar_libm_call_in_vector_loop(kernels, name, dtype):
+    arity = ulp.FUNCTIONS[name][0]
+    text = kernels[name].inspect("llvm", signature=f"({', '.join([dtype] * arity)})")
+    body = _vector_body(text)
+    calls = re.findall(r"call [^@]*@([\w.]+)", body)
+    scalar = [c for c in calls if c.rstrip("f") in LIBM or c in LIBM]
+    assert not scalar, f"scalar libm calls in the vector loop: {scalar}"
+    if name not in ("sqrt",):
+        assert any(c.startswith("_ZGV") for c in calls), f"no SIMD math call: {calls}"
+
+
+def test_ulp_error_measure_can_fail():
+    # The measuring function itself must see a 1-ulp difference.
+    want = np.array([1.0, 2.0], dtype=np.float64)
+    got = np.nextafter(want, np.inf)
+    assert np.allclose(ulp.ulp_error(got, want, np.float64), [1.0, 1.0])
+
+
+def test_fastmath_only_when_asked(tmp_path):
+    import importlib.util
+    path = tmp_path / "fm.py"
+    path.write_text("import ember\n"
+                    "def axpy(a, x, y):\n    return a * x + y\n"
+                    "strict = ember.vectorize(axpy)\n"
+                    "fast = ember.vectorize(fastmath=True)(axpy)\n")
+    spec = importlib.util.spec_from_file_location("fm", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sig = "(float64, float64, float64)"
+    strict = module.strict.inspect("llvm", signature=sig)
+    fast = module.fast.inspect("llvm", signature=sig)
+    assert re.search(r"fmul fast|fadd fast", fast), fast
+    assert not re.search(r"\b(fast|reassoc|nnan|ninf|contract)\b", strict.split("attributes #")[0])
+    x = np.linspace(-1, 1, 1001)
+    np.testing.assert_allclose(module.fast(2.0, x, x), 3 * x, rtol=1e-15)
