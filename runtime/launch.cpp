@@ -1,21 +1,14 @@
 // Broadcasting, dimension collapsing and the loops around the compiled entry
-// points: one call of the contiguous entry when the operands allow it, else
-// the strided entry once per row of the collapsed index space.
+// points: one call of the contiguous entry per work item when the operands
+// allow it, else the strided entry, with work items spread over the pool.
 #include "runtime/launch.h"
 
 #include <stdexcept>
-#include <string>
 
 #include "runtime/thread_pool.h"
 
 namespace ember::runtime {
 namespace {
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
 
 int64_t itemsize(ir::Scalar s) { return ir::bits_of(s) / 8; }
 
@@ -32,83 +25,100 @@ int64_t slice_start(int64_t n, int64_t i, int64_t slices) {
 }
 
 // The index space after broadcasting and merging dimensions that are
-// contiguous in every operand; strides[i][d] for operand i.
+// contiguous in every operand: strides[i][d] for operand i.
 struct Space {
-  std::vector<int64_t> shape;
-  std::vector<std::vector<int64_t>> strides;
+  Shape shape;
+  int64_t strides[kMaxArgs][kMaxDims];
 };
 
-Space collapse(const std::vector<const Operand*>& ops, const std::vector<int64_t>& shape) {
-  size_t nd = shape.size();
-  Space s;
-  s.strides.resize(ops.size());
-  for (size_t d = 0; d < nd; ++d) {
-    if (shape[d] == 1) continue;  // size-1 dimensions never move a pointer
-    std::vector<int64_t> st(ops.size());
-    for (size_t i = 0; i < ops.size(); ++i) {
+void collapse(const Operand* const* ops, int nops, const Shape& shape, Space& s) {
+  s.shape.ndim = 0;
+  for (int d = 0; d < shape.ndim; ++d) {
+    if (shape.dims[d] == 1) continue;  // size-1 dimensions never move a pointer
+    int64_t st[kMaxArgs];
+    bool merge = s.shape.ndim > 0;
+    for (int i = 0; i < nops; ++i) {
       const Operand& op = *ops[i];
-      size_t offset = nd - op.shape.size();
-      st[i] = d < offset || op.shape[d - offset] == 1 ? 0 : op.strides[d - offset];
+      int offset = shape.ndim - op.shape.ndim;
+      st[i] = d < offset || op.shape.dims[d - offset] == 1 ? 0 : op.strides[d - offset];
+      merge = merge && s.strides[i][s.shape.ndim - 1] == st[i] * shape.dims[d];
     }
-    bool merge = !s.shape.empty();
-    for (size_t i = 0; merge && i < ops.size(); ++i)
-      merge = s.strides[i].back() == st[i] * shape[d];
     if (merge) {
-      s.shape.back() *= shape[d];
-      for (size_t i = 0; i < ops.size(); ++i) s.strides[i].back() = st[i];
+      s.shape.dims[s.shape.ndim - 1] *= shape.dims[d];
     } else {
-      s.shape.push_back(shape[d]);
-      for (size_t i = 0; i < ops.size(); ++i) s.strides[i].push_back(st[i]);
+      s.shape.dims[s.shape.ndim++] = shape.dims[d];
     }
+    for (int i = 0; i < nops; ++i) s.strides[i][s.shape.ndim - 1] = st[i];
   }
-  if (s.shape.empty()) {  // a single element
-    s.shape.push_back(1);
-    for (auto& st : s.strides) st.push_back(0);
+  if (s.shape.ndim == 0) {  // a single element
+    s.shape.dims[s.shape.ndim++] = 1;
+    for (int i = 0; i < nops; ++i) s.strides[i][0] = 0;
   }
-  return s;
 }
 
 }  // namespace
 
-std::vector<int64_t> broadcast_shape(const std::vector<Operand>& operands) {
-  size_t nd = 0;
-  for (const Operand& op : operands) nd = std::max(nd, op.shape.size());
-  std::vector<int64_t> shape(nd, 1);
+int64_t Shape::size() const {
+  int64_t n = 1;
+  for (int d = 0; d < ndim; ++d) n *= dims[d];
+  return n;
+}
+
+bool Shape::operator==(const Shape& o) const {
+  if (ndim != o.ndim) return false;
+  for (int d = 0; d < ndim; ++d)
+    if (dims[d] != o.dims[d]) return false;
+  return true;
+}
+
+std::string Shape::text() const {
+  std::string s = "(";
+  for (int d = 0; d < ndim; ++d) s += (d ? ", " : "") + std::to_string(dims[d]);
+  return s + (ndim == 1 ? ",)" : ")");
+}
+
+Shape broadcast_shape(std::span<const Operand> operands) {
+  Shape shape;
+  shape.ndim = 0;
+  for (const Operand& op : operands) shape.ndim = std::max(shape.ndim, op.shape.ndim);
+  for (int d = 0; d < shape.ndim; ++d) shape.dims[d] = 1;
   for (const Operand& op : operands) {
-    size_t offset = nd - op.shape.size();
-    for (size_t d = 0; d < op.shape.size(); ++d) {
-      int64_t have = shape[offset + d], got = op.shape[d];
+    int offset = shape.ndim - op.shape.ndim;
+    for (int d = 0; d < op.shape.ndim; ++d) {
+      int64_t have = shape.dims[offset + d], got = op.shape.dims[d];
       if (got == have || got == 1) continue;
       if (have != 1) {
         std::string shapes;
-        for (const Operand& o : operands) shapes += (shapes.empty() ? "" : " ") + shape_text(o.shape);
+        for (const Operand& o : operands) shapes += (shapes.empty() ? "" : " ") + o.shape.text();
         throw std::invalid_argument("operands could not be broadcast together with shapes " +
                                     shapes);
       }
-      shape[offset + d] = got;
+      shape.dims[offset + d] = got;
     }
   }
   return shape;
 }
 
-void launch_elementwise(const Kernel& kernel, const std::vector<Operand>& inputs,
+void launch_elementwise(const Kernel& kernel, std::span<const Operand> inputs,
                         const Operand& out) {
-  int64_t total = 1;
-  for (int64_t n : out.shape) total *= n;
+  int64_t total = out.shape.size();
   if (total == 0) return;
-  std::vector<const Operand*> ops;
-  for (const Operand& in : inputs) ops.push_back(&in);
-  ops.push_back(&out);
-  Space space = collapse(ops, out.shape);
-  size_t inner = space.shape.size() - 1;
-  int64_t n = space.shape[inner];
+  int nops = static_cast<int>(inputs.size()) + 1;
+  if (nops > kMaxArgs) throw std::invalid_argument("too many operands");
+  const Operand* ops[kMaxArgs];
+  for (int i = 0; i + 1 < nops; ++i) ops[i] = &inputs[i];
+  ops[nops - 1] = &out;
+  Space space;
+  collapse(ops, nops, out.shape, space);
+  int inner = space.shape.ndim - 1;
+  int64_t n = space.shape.dims[inner];
   int64_t rows = total / n;
 
-  std::vector<int64_t> inner_strides(ops.size());
+  int64_t inner_strides[kMaxArgs];
   bool contiguous = inner == 0;
-  for (size_t i = 0; i < ops.size(); ++i) {
+  for (int i = 0; i < nops; ++i) {
     inner_strides[i] = space.strides[i][inner];
-    bool scalar = i < inputs.size() && kernel.layout.scalar[i];
+    bool scalar = i + 1 < nops && kernel.layout.scalar[i];
     int64_t want = scalar ? 0 : itemsize(ops[i]->dtype);
     contiguous = contiguous && (inner_strides[i] == want || n == 1);
   }
@@ -118,24 +128,27 @@ void launch_elementwise(const Kernel& kernel, const std::vector<Operand>& inputs
   int threads = total >= kMinParallelElements ? num_threads() : 1;
   int64_t slices = rows >= threads ? 1 : (threads + rows - 1) / rows;
   auto run = [&](int64_t first, int64_t last) {
-    std::vector<int64_t> index(inner);  // odometer over the outer dimensions
-    for (int64_t r = first / slices, d = inner; d-- > 0; r /= space.shape[d])
-      index[d] = r % space.shape[d];
-    std::vector<void*> ptrs(ops.size());
+    int64_t index[kMaxDims];  // odometer over the outer dimensions
+    for (int64_t r = first / slices, d = inner; d-- > 0; r /= space.shape.dims[d])
+      index[d] = r % space.shape.dims[d];
+    void* ptrs[kMaxArgs];
     for (int64_t item = first; item < last; ++item) {
       int64_t slice = item % slices;
-      int64_t begin = slice_start(n, slice, slices), count = slice_start(n, slice + 1, slices) - begin;
-      for (size_t i = 0; i < ops.size(); ++i) {
+      int64_t begin = slice_start(n, slice, slices);
+      int64_t count = slice_start(n, slice + 1, slices) - begin;
+      for (int i = 0; i < nops; ++i) {
         char* p = ops[i]->data + begin * inner_strides[i];
-        for (size_t d = 0; d < inner; ++d) p += index[d] * space.strides[i][d];
+        for (int d = 0; d < inner; ++d) p += index[d] * space.strides[i][d];
         ptrs[i] = p;
       }
-      if (contiguous) kernel.entry.contig(ptrs.data(), count);
-      else kernel.entry.strided(ptrs.data(), inner_strides.data(), count);
+      if (contiguous) kernel.entry.contig(ptrs, count);
+      else kernel.entry.strided(ptrs, inner_strides, count);
       if (slice + 1 == slices)
-        for (size_t d = inner; d > 0 && ++index[d - 1] == space.shape[d - 1]; --d) index[d - 1] = 0;
+        for (int d = inner; d > 0 && ++index[d - 1] == space.shape.dims[d - 1]; --d)
+          index[d - 1] = 0;
     }
   };
+  if (threads == 1) return run(0, rows * slices);
   parallel_for(rows * slices, threads, run);
 }
 

@@ -97,6 +97,9 @@ class Vectorized(_core.Dispatcher):
         return f"<ember.vectorize {self.__qualname__} {self.signatures}>"
 
 
+_core.install_fast_call(Vectorized)
+
+
 def vectorize(func=None, signatures=(), *, fastmath=False):
     """Compile a scalar function into an elementwise, broadcasting kernel.
 

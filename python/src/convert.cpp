@@ -77,13 +77,19 @@ py::dtype dtype_of(ir::Scalar s) {
   return py::dtype(kTypeNum[static_cast<int>(s)]);
 }
 
-runtime::Operand operand_of(const py::array& a) {
-  runtime::Operand op;
+void fill_operand(const py::array& a, runtime::Operand& op) {
+  int ndim = static_cast<int>(a.ndim());
+  if (ndim > runtime::kMaxDims)
+    throw py::value_error("ember supports arrays of at most " +
+                          std::to_string(runtime::kMaxDims) + " dimensions, got " +
+                          std::to_string(ndim));
   op.data = static_cast<char*>(const_cast<void*>(a.data()));
   op.dtype = require_scalar(a.dtype(), "an argument");
-  op.shape.assign(a.shape(), a.shape() + a.ndim());
-  op.strides.assign(a.strides(), a.strides() + a.ndim());
-  return op;
+  op.shape.ndim = ndim;
+  for (int d = 0; d < ndim; ++d) {
+    op.shape.dims[d] = a.shape(d);
+    op.strides[d] = a.strides(d);
+  }
 }
 
 ir::Literal to_literal(const py::handle& value, ir::Type t) {

@@ -22,8 +22,8 @@ std::optional<ir::Scalar> scalar_of(const pybind11::dtype& dtype);
 ir::Scalar require_scalar(const pybind11::dtype& dtype, const std::string& what);
 bool is_native(const pybind11::dtype& dtype);  // in the machine's byte order
 pybind11::dtype dtype_of(ir::Scalar s);
-// A view of a NumPy array's memory.
-runtime::Operand operand_of(const pybind11::array& a);
+// A view of a NumPy array's memory (ValueError beyond runtime::kMaxDims).
+void fill_operand(const pybind11::array& a, runtime::Operand& op);
 // Python value <-> literal of an IR type (for the interpreter).
 ir::Literal to_literal(const pybind11::handle& value, ir::Type t);
 pybind11::object from_literal(ir::Literal v, ir::Type t);

@@ -1,4 +1,6 @@
 // Argument conversion, specialization cache and launch of @vectorize calls.
+// This is the hot path of a call: nothing here allocates for arrays of up to
+// runtime::kMaxDims dimensions except the output array itself.
 #include "python/src/dispatcher.h"
 
 #include <algorithm>
@@ -11,51 +13,55 @@ namespace py = pybind11;
 namespace ember {
 namespace {
 
-// One converted argument. Python numbers are boxed into `box` (weak types).
-struct Arg {
-  runtime::Operand op;
-  bool weak = false;
-  py::object keep;  // keeps a converted array alive
-  union {
-    int64_t i;
-    double f;
-    bool b;
-  } box;
+// Python numbers are boxed here for the duration of a call.
+union Box {
+  int64_t i;
+  double f;
+  bool b;
 };
 
-void convert(const py::handle& obj, size_t index, Arg& arg) {
+// Converts argument `index`; returns true for a weak (Python number) value.
+// `keep` receives a reference to an array made from a non-array argument.
+bool convert(const py::handle& obj, int index, runtime::Operand& op, Box& box, PyObject*& keep) {
+  op.shape.ndim = 0;
+  op.data = reinterpret_cast<char*>(&box);
   if (PyBool_Check(obj.ptr())) {
-    arg.box.b = obj.ptr() == Py_True;
-    arg.op.dtype = ir::Scalar::Bool;
-  } else if (PyLong_Check(obj.ptr())) {
+    box.b = obj.ptr() == Py_True;
+    op.dtype = ir::Scalar::Bool;
+    return false;
+  }
+  if (PyLong_Check(obj.ptr())) {
     int overflow = 0;
-    arg.box.i = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    box.i = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
     if (overflow)
       throw py::value_error("argument " + std::to_string(index + 1) + ": Python int " +
                             py::str(obj).cast<std::string>() + " is out of bounds for int64");
-    arg.op.dtype = ir::Scalar::I64;
-    arg.weak = true;
-  } else if (PyFloat_Check(obj.ptr())) {
-    arg.box.f = PyFloat_AS_DOUBLE(obj.ptr());
-    arg.op.dtype = ir::Scalar::F64;
-    arg.weak = true;
-  } else {
-    py::array a = py::isinstance<py::array>(obj) ? py::reinterpret_borrow<py::array>(obj)
-                                                 : py::array::ensure(obj);
-    if (!a) throw py::type_error("argument " + std::to_string(index + 1) + " of type '" +
-                                 std::string(Py_TYPE(obj.ptr())->tp_name) +
-                                 "' is not an array or a number");
-    if (!scalar_of(a.dtype())) require_scalar(a.dtype(), "argument " + std::to_string(index + 1));
-    if (!is_native(a.dtype()))
-      a = py::reinterpret_steal<py::array>(
-          py::module_::import("numpy")
-              .attr("ascontiguousarray")(a, a.dtype().attr("newbyteorder")("="))
-              .release());
-    arg.op = operand_of(a);
-    arg.keep = a;
-    return;
+    op.dtype = ir::Scalar::I64;
+    return true;
   }
-  arg.op.data = reinterpret_cast<char*>(&arg.box);
+  if (PyFloat_Check(obj.ptr())) {
+    box.f = PyFloat_AS_DOUBLE(obj.ptr());
+    op.dtype = ir::Scalar::F64;
+    return true;
+  }
+  // (py::array's default constructor would allocate an array: start from an object.)
+  py::object a = py::reinterpret_borrow<py::object>(obj);
+  if (!py::isinstance<py::array>(obj)) {
+    a = py::array::ensure(obj);
+    if (!a)
+      throw py::type_error("argument " + std::to_string(index + 1) + " of type '" +
+                           std::string(Py_TYPE(obj.ptr())->tp_name) +
+                           "' is not an array or a number");
+  }
+  py::array array = py::reinterpret_borrow<py::array>(a);
+  if (!scalar_of(array.dtype()))
+    require_scalar(array.dtype(), "argument " + std::to_string(index + 1));
+  if (!is_native(array.dtype()))
+    array = py::module_::import("numpy").attr("ascontiguousarray")(
+        array, array.dtype().attr("newbyteorder")("="));
+  fill_operand(array, op);
+  if (array.ptr() != obj.ptr()) keep = array.release().ptr();
+  return false;
 }
 
 // One byte of a specialization key per argument: dtype, weak, scalar layout.
@@ -67,9 +73,9 @@ char key_byte(ir::Scalar dtype, bool weak, bool scalar) {
 std::pair<const char*, const char*> extent(const runtime::Operand& op) {
   const char* lo = op.data;
   const char* hi = op.data + ir::bits_of(op.dtype) / 8;
-  for (size_t d = 0; d < op.shape.size(); ++d) {
-    if (op.shape[d] == 0) return {op.data, op.data};
-    int64_t span = (op.shape[d] - 1) * op.strides[d];
+  for (int d = 0; d < op.shape.ndim; ++d) {
+    if (op.shape.dims[d] == 0) return {op.data, op.data};
+    int64_t span = (op.shape.dims[d] - 1) * op.strides[d];
     (span < 0 ? lo : hi) += span;
   }
   return {lo, hi};
@@ -84,30 +90,51 @@ bool overlaps(const runtime::Operand& a, const runtime::Operand& b) {
 // Writing element k of `out` while reading element k of `in` is safe; any
 // other overlap needs a temporary.
 bool same_view(const runtime::Operand& in, const runtime::Operand& out) {
-  return in.data == out.data && in.shape == out.shape && in.strides == out.strides &&
-         in.dtype == out.dtype;
+  return in.data == out.data && in.shape == out.shape && in.dtype == out.dtype &&
+         std::equal(in.strides, in.strides + in.shape.ndim, out.strides);
+}
+
+std::string shape_text(const runtime::Shape& s) { return s.text(); }
+
+// A new C-ordered array (numpy's C API through pybind11: no shape vector).
+py::array empty_array(const py::dtype& dtype, const runtime::Shape& shape) {
+  auto& api = py::detail::npy_api::get();
+  Py_intptr_t dims[runtime::kMaxDims];
+  std::copy(shape.dims, shape.dims + shape.ndim, dims);
+  PyObject* descr = py::dtype(dtype).release().ptr();  // stolen by the call
+  PyObject* a = api.PyArray_NewFromDescr_(api.PyArray_Type_, descr, shape.ndim, dims, nullptr,
+                                          nullptr, 0, nullptr);
+  if (!a) throw py::error_already_set();
+  return py::reinterpret_steal<py::array>(a);
 }
 
 }  // namespace
 
 Dispatcher::Dispatcher(std::string name, int nargs, py::function compile)
-    : name_(std::move(name)), nargs_(nargs), compile_(std::move(compile)) {}
+    : name_(std::move(name)), nargs_(nargs), compile_(std::move(compile)) {
+  if (nargs + 1 > runtime::kMaxArgs)
+    throw py::type_error(name_ + "() takes " + std::to_string(nargs) +
+                         " arguments; ember kernels take at most " +
+                         std::to_string(runtime::kMaxArgs - 1));
+}
 
 size_t Dispatcher::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return kernels_.size();
 }
 
-std::shared_ptr<const runtime::Kernel> Dispatcher::lookup(const std::string& key,
-                                                          const py::list& arg_types) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = kernels_.find(key);
-    if (it != kernels_.end()) return it->second;
-  }
-  auto kernel = compile_(arg_types).cast<std::shared_ptr<runtime::Kernel>>();
+const Dispatcher::Entry* Dispatcher::find(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return kernels_.emplace(key, std::move(kernel)).first->second;
+  auto it = kernels_.find(key);
+  return it == kernels_.end() ? nullptr : &it->second;
+}
+
+const Dispatcher::Entry& Dispatcher::lookup(const std::string& key, const py::list& arg_types) {
+  if (const Entry* e = find(key)) return *e;
+  auto kernel = compile_(arg_types).cast<std::shared_ptr<runtime::Kernel>>();
+  py::dtype result = dtype_of(kernel->optimized.result.scalar);
+  std::lock_guard<std::mutex> lock(mu_);
+  return kernels_.emplace(key, Entry{std::move(kernel), std::move(result)}).first->second;
 }
 
 std::shared_ptr<const runtime::Kernel> Dispatcher::specialize(const py::list& arg_types) {
@@ -116,87 +143,107 @@ std::shared_ptr<const runtime::Kernel> Dispatcher::specialize(const py::list& ar
     auto [dtype, weak, scalar] = t.cast<std::tuple<std::string, bool, bool>>();
     key += key_byte(to_type(dtype, weak).scalar, weak, scalar);
   }
-  return lookup(key, arg_types);
+  return lookup(key, arg_types).kernel;
 }
 
-py::object Dispatcher::call(const py::args& args, const py::kwargs& kwargs) {
+py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
   py::object out_obj = py::none();
-  for (auto [k, v] : kwargs) {
-    std::string key = py::str(k);
-    if (key != "out")
-      throw py::type_error(name_ + "() got an unexpected keyword argument '" + key + "'");
-    out_obj = py::reinterpret_borrow<py::object>(v);
+  if (kwargs) {
+    for (auto [k, v] : py::reinterpret_borrow<py::dict>(kwargs)) {
+      std::string key = py::str(k);
+      if (key != "out")
+        throw py::type_error(name_ + "() got an unexpected keyword argument '" + key + "'");
+      out_obj = py::reinterpret_borrow<py::object>(v);
+    }
   }
-  if (static_cast<int>(args.size()) != nargs_)
+  int n = static_cast<int>(PyTuple_GET_SIZE(args));
+  if (n != nargs_)
     throw py::type_error(name_ + "() takes " + std::to_string(nargs_) + " argument" +
-                         (nargs_ == 1 ? "" : "s") + " but " + std::to_string(args.size()) +
-                         (args.size() == 1 ? " was" : " were") + " given");
+                         (nargs_ == 1 ? "" : "s") + " but " + std::to_string(n) +
+                         (n == 1 ? " was" : " were") + " given");
 
-  std::vector<Arg> converted(args.size());
-  std::string key(args.size(), '\0');
-  for (size_t i = 0; i < args.size(); ++i) {
-    convert(args[i], i, converted[i]);
-    key[i] = key_byte(converted[i].op.dtype, converted[i].weak, converted[i].op.shape.empty());
+  // Uninitialized on purpose: only the first n entries are filled and read.
+  runtime::Operand inputs[runtime::kMaxArgs];
+  Box boxes[runtime::kMaxArgs];
+  bool weak[runtime::kMaxArgs];
+  PyObject* keep[runtime::kMaxArgs];
+  std::fill(keep, keep + n, nullptr);
+  struct Release {
+    PyObject** refs;
+    int n;
+    ~Release() {
+      for (int i = 0; i < n; ++i) Py_XDECREF(refs[i]);
+    }
+  } release_keep{keep, n};
+  std::string key(n, '\0');
+  for (int i = 0; i < n; ++i) {
+    weak[i] = convert(PyTuple_GET_ITEM(args, i), i, inputs[i], boxes[i], keep[i]);
+    key[i] = key_byte(inputs[i].dtype, weak[i], inputs[i].shape.ndim == 0);
   }
-  std::shared_ptr<const runtime::Kernel> kernel;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = kernels_.find(key);
-    if (it != kernels_.end()) kernel = it->second;
-  }
-  if (!kernel) {
+  const Entry* entry = find(key);
+  if (!entry) {
     py::list types;
-    for (const Arg& a : converted)
-      types.append(py::make_tuple(std::string(ir::numpy_name(a.op.dtype)), a.weak,
-                                  a.op.shape.empty()));
-    kernel = lookup(key, types);
+    for (int i = 0; i < n; ++i)
+      types.append(py::make_tuple(std::string(ir::numpy_name(inputs[i].dtype)), weak[i],
+                                  inputs[i].shape.ndim == 0));
+    entry = &lookup(key, types);
   }
+  const runtime::Kernel& kernel = *entry->kernel;
 
-  std::vector<runtime::Operand> inputs;
-  for (const Arg& a : converted) inputs.push_back(a.op);
-  std::vector<int64_t> shape;
+  std::span<const runtime::Operand> in(inputs, n);
+  runtime::Shape shape;
   try {
-    shape = runtime::broadcast_shape(inputs);
+    shape = runtime::broadcast_shape(in);
   } catch (const std::invalid_argument& e) {
     throw py::value_error(e.what());
   }
-  ir::Scalar result = kernel->optimized.result.scalar;
-  py::dtype result_dtype = dtype_of(result);
 
-  py::array out;
   bool direct = false;
   if (!out_obj.is_none()) {
     if (!py::isinstance<py::array>(out_obj))
       throw py::type_error("out= must be a NumPy array, got '" +
                            std::string(Py_TYPE(out_obj.ptr())->tp_name) + "'");
-    out = py::reinterpret_borrow<py::array>(out_obj);
+    py::array out = py::reinterpret_borrow<py::array>(out_obj);
     if (!out.writeable()) throw py::value_error("out= array is read-only");
-    runtime::Operand o{static_cast<char*>(out.mutable_data()), result,
-                       std::vector<int64_t>(out.shape(), out.shape() + out.ndim()),
-                       std::vector<int64_t>(out.strides(), out.strides() + out.ndim())};
-    if (o.shape != shape)
+    runtime::Operand o;
+    o.shape.ndim = std::min(static_cast<int>(out.ndim()), runtime::kMaxDims);
+    for (int d = 0; d < o.shape.ndim; ++d) o.shape.dims[d] = out.shape(d);
+    if (out.ndim() != shape.ndim || !(o.shape == shape))
       throw py::value_error("out= has shape " + py::str(out.attr("shape")).cast<std::string>() +
-                            " but the broadcast shape of the arguments is " +
-                            py::str(py::tuple(py::cast(shape))).cast<std::string>());
-    direct = out.dtype().equal(result_dtype) && is_native(out.dtype());
-    for (const runtime::Operand& in : inputs)
-      if (overlaps(in, o) && !same_view(in, o)) direct = false;
+                            " but the broadcast shape of the arguments is " + shape_text(shape));
+    fill_operand(out, o);
+    direct = out.dtype().equal(entry->result) && is_native(out.dtype());
+    for (const runtime::Operand& i : in)
+      if (overlaps(i, o) && !same_view(i, o)) direct = false;
   }
-  py::array target = direct ? out : py::array(result_dtype, shape);
-  runtime::Operand target_op = operand_of(target);
+  py::array target = direct ? py::reinterpret_borrow<py::array>(out_obj)
+                            : empty_array(entry->result, shape);
+  runtime::Operand target_op;
+  fill_operand(target, target_op);
   {
     py::gil_scoped_release release;
-    runtime::launch_elementwise(*kernel, inputs, target_op);
+    runtime::launch_elementwise(kernel, in, target_op);
   }
   if (!out_obj.is_none()) {
     if (!direct)
-      py::module_::import("numpy").attr("copyto")(out, target, py::arg("casting") = "same_kind");
-    return out;
+      py::module_::import("numpy").attr("copyto")(out_obj, target, py::arg("casting") = "same_kind");
+    return out_obj;
   }
-  bool all_scalar = std::all_of(inputs.begin(), inputs.end(),
-                                [](const runtime::Operand& o) { return o.shape.empty(); });
+  bool all_scalar = std::all_of(in.begin(), in.end(),
+                                [](const runtime::Operand& o) { return o.shape.ndim == 0; });
   if (all_scalar) return target[py::tuple()];  // a NumPy scalar, as ufuncs return
   return std::move(target);
+}
+
+PyObject* Dispatcher::tp_call(PyObject* self, PyObject* args, PyObject* kwargs) {
+  try {
+    return py::cast<Dispatcher*>(py::handle(self))->call(args, kwargs).release().ptr();
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (...) {
+    py::detail::translate_exception(std::current_exception());
+  }
+  return nullptr;
 }
 
 }  // namespace ember

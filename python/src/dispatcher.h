@@ -21,20 +21,28 @@ class Dispatcher {
   // tuples and returns a Kernel for them.
   Dispatcher(std::string name, int nargs, pybind11::function compile);
 
-  pybind11::object call(const pybind11::args& args, const pybind11::kwargs& kwargs);
+  // args: a tuple; kwargs: a dict or null (as CPython's tp_call passes them).
+  pybind11::object call(PyObject* args, PyObject* kwargs);
+  // The same as a CPython tp_call slot, for types that install it directly.
+  static PyObject* tp_call(PyObject* self, PyObject* args, PyObject* kwargs);
   // Compiles (or finds) the kernel for these argument types.
   std::shared_ptr<const runtime::Kernel> specialize(const pybind11::list& arg_types);
   size_t size() const;
 
  private:
-  std::shared_ptr<const runtime::Kernel> lookup(const std::string& key,
-                                                const pybind11::list& arg_types);
+  struct Entry {
+    std::shared_ptr<const runtime::Kernel> kernel;
+    pybind11::dtype result;  // the output array's dtype
+  };
+  const Entry& lookup(const std::string& key, const pybind11::list& arg_types);
+  const Entry* find(const std::string& key) const;
 
   std::string name_;
   int nargs_;
   pybind11::function compile_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const runtime::Kernel>> kernels_;
+  // Entries are never erased, so pointers to them stay valid.
+  std::unordered_map<std::string, Entry> kernels_;
 };
 
 }  // namespace ember

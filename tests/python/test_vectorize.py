@@ -193,6 +193,21 @@ def test_out_overlapping_an_input(case):
         np.testing.assert_array_equal(mine, [0.0] + [2 * i + 1 for i in range(35)])
 
 
+def test_large_out_overlapping_and_in_place():
+    """The same with arrays big enough to be split into parallel slices."""
+    n = 10 ** 6 + 7
+    mine, ref = np.arange(n, dtype=np.float64), np.arange(n, dtype=np.float64)
+    fma1(mine[:-3], 0.5, out=mine[3:])
+    np.add(np.multiply(ref[:-3], 0.5), 1, out=ref[3:])
+    np.testing.assert_array_equal(mine, ref)
+    fma1(mine, mine[::-1], out=mine)
+    np.add(np.multiply(ref, ref[::-1]), 1, out=ref)
+    np.testing.assert_array_equal(mine, ref)
+    fma1(mine, mine, out=mine)
+    np.add(np.multiply(ref, ref), 1, out=ref)
+    np.testing.assert_array_equal(mine, ref)
+
+
 def test_out_with_scalar_inputs_returns_out():
     out = np.zeros(())
     got = fma1(2.0, 3.0, out=out)
@@ -218,8 +233,8 @@ def test_scalar_inputs_give_numpy_scalars(args, want):
     assert_same(got, fma1_ref(*args))
 
 
-_BUG_F64_SCALAR = ("BUG: a np.float64 scalar argument is treated as a weak Python float (np.float64 "
-                   "subclasses float, and the dispatcher tests PyFloat_Check first): "
+_BUG_F64_SCALAR = ("BUG: a np.float64 scalar argument is treated as a weak Python float "
+                   "(np.float64 subclasses float, and the dispatcher tests PyFloat_Check first): "
                    "f(np.float64(2.5), float32 array) gives float32; NumPy 2 gives float64")
 
 
@@ -425,10 +440,6 @@ def test_non_broadcastable_shapes():
         fma1(np.ones((2, 3)), np.ones(2))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: out= of the wrong shape raises TypeError "
-                   "'Unregistered type : std::vector<long...>' (dispatcher.cpp formats the "
-                   "shape with py::cast(std::vector) without pybind11/stl.h) instead of a "
-                   "ValueError naming both shapes")
 def test_out_wrong_shape():
     with pytest.raises(ValueError, match=r"out= has shape \(4,\).*\(3,\)"):
         fma1(np.ones(3), np.ones(3), out=np.ones(4))
