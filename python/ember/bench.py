@@ -1,0 +1,431 @@
+"""Side-by-side benchmark: ember against NumPy, NumExpr, Numba and a C reference.
+
+    python -m ember.bench [--n 10000000] [--repeat 15] [--markdown FILE]
+
+Every kernel runs on the same arrays in one process. Each competitor's result
+is checked against NumPy's before it is timed; a competitor that is not
+installed (numexpr, numba, a C compiler) is reported as missing. The C
+reference is compiled on the spot with the system compiler
+(`-O3 -march=native -ffast-math -fopenmp`, glibc's libmvec, one OpenMP thread
+per core) and is the ceiling ember is measured against.
+"""
+
+import argparse
+import ctypes
+import datetime
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import timeit
+
+# OpenMP threads (the C reference's, Numba's) spin after each parallel region
+# by default and steal the cores the next competitor is timed on; make them
+# sleep instead. Set before any OpenMP runtime loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np
+
+import ember
+
+# --- the kernels, one definition per competitor ------------------------------------------------
+
+C_SOURCE = r"""
+#include <math.h>
+#include <stdint.h>
+#define LOOP _Pragma("omp parallel for simd schedule(static)") for (long i = 0; i < n; ++i)
+
+void triad(long n, const double* x, const double* y, double* o) { LOOP o[i] = x[i] + 3.0 * y[i]; }
+void trig(long n, const double* x, const double* y, const double* z, double* o) {
+  LOOP o[i] = x[i] * y[i] + sin(z[i]) * cos(x[i]);
+}
+static inline float cdf(float d) {
+  return 0.5f * (1.0f + tanhf(0.7978845608f * (d + 0.044715f * d * d * d)));
+}
+void black_scholes(long n, const float* s, const float* k, const float* t, float* o) {
+  LOOP {
+    float sq = sqrtf(t[i]);
+    float d1 = (logf(s[i] / k[i]) + (0.02f + 0.5f * 0.09f) * t[i]) / (0.3f * sq);
+    float d2 = d1 - 0.3f * sq;
+    o[i] = s[i] * cdf(d1) - k[i] * expf(-0.02f * t[i]) * cdf(d2);
+  }
+}
+void poly8(long n, const float* x, float* o) {
+  LOOP {
+    float v = x[i];
+    o[i] = ((((((((0.5f * v + 0.25f) * v - 1.5f) * v + 2.0f) * v - 0.75f) * v + 1.25f) * v
+              - 0.125f) * v + 3.0f) * v - 1.0f);
+  }
+}
+void select_clip(long n, const double* x, const double* y, double* o) {
+  LOOP {
+    double p = x[i] * y[i];
+    double c = p < -1.0 ? -1.0 : (p > 1.0 ? 1.0 : p);
+    o[i] = x[i] > 0.5 ? c : y[i] - x[i];
+  }
+}
+void hash_mix(long n, const uint64_t* x, uint64_t* o) {
+  LOOP {
+    uint64_t h = x[i];
+    h ^= h >> 33; h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53ULL;
+    o[i] = h ^ (h >> 33);
+  }
+}
+"""
+
+
+@ember.vectorize
+def triad(x, y):
+    return x + 3.0 * y
+
+
+@ember.vectorize
+def trig(x, y, z):
+    return x * y + math.sin(z) * math.cos(x)
+
+
+@ember.vectorize
+def black_scholes(s, k, t):
+    sq = math.sqrt(t)
+    d1 = (math.log(s / k) + (0.02 + 0.5 * 0.09) * t) / (0.3 * sq)
+    d2 = d1 - 0.3 * sq
+    cdf1 = 0.5 * (1.0 + math.tanh(0.7978845608 * (d1 + 0.044715 * d1 * d1 * d1)))
+    cdf2 = 0.5 * (1.0 + math.tanh(0.7978845608 * (d2 + 0.044715 * d2 * d2 * d2)))
+    return s * cdf1 - k * math.exp(-0.02 * t) * cdf2
+
+
+@ember.vectorize
+def poly8(v):
+    return ((((((((0.5 * v + 0.25) * v - 1.5) * v + 2.0) * v - 0.75) * v + 1.25) * v
+              - 0.125) * v + 3.0) * v - 1.0)
+
+
+@ember.vectorize
+def select_clip(x, y):
+    return np.clip(x * y, -1.0, 1.0) if x > 0.5 else y - x
+
+
+@ember.vectorize
+def hash_mix(x):
+    h = x ^ (x >> 33)
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> 33)
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> 33)
+
+
+def np_black_scholes(s, k, t):
+    sq = np.sqrt(t)
+    d1 = (np.log(s / k) + np.float32(0.02 + 0.5 * 0.09) * t) / (np.float32(0.3) * sq)
+    d2 = d1 - np.float32(0.3) * sq
+
+    def cdf(d):
+        return 0.5 * (1.0 + np.tanh(0.7978845608 * (d + 0.044715 * d * d * d)))
+    return s * cdf(d1) - k * np.exp(np.float32(-0.02) * t) * cdf(d2)
+
+
+def np_poly8(v):
+    return ((((((((0.5 * v + 0.25) * v - 1.5) * v + 2.0) * v - 0.75) * v + 1.25) * v
+              - 0.125) * v + 3.0) * v - 1.0)
+
+
+def np_hash_mix(x):
+    h = x ^ (x >> np.uint64(33))
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+NUMPY = {
+    "triad": lambda x, y: x + 3.0 * y,
+    "trig": lambda x, y, z: x * y + np.sin(z) * np.cos(x),
+    "black_scholes": np_black_scholes,
+    "poly8": np_poly8,
+    "select_clip": lambda x, y: np.where(x > 0.5, np.clip(x * y, -1.0, 1.0), y - x),
+    "hash_mix": np_hash_mix,
+}
+
+NUMEXPR = {
+    "triad": "x + 3.0 * y",
+    "trig": "x * y + sin(z) * cos(x)",
+    "black_scholes": ("s * (0.5 * (1 + tanh(0.7978845608 * (d1 + 0.044715 * d1**3)))) - k * "
+                      "exp(-0.02 * t) * (0.5 * (1 + tanh(0.7978845608 * (d2 + 0.044715 * d2**3))))"),
+    "poly8": ("((((((((0.5 * v + 0.25) * v - 1.5) * v + 2.0) * v - 0.75) * v + 1.25) * v"
+              " - 0.125) * v + 3.0) * v - 1.0)"),
+    "select_clip": "where(x > 0.5, where(x * y < -1, -1, where(x * y > 1, 1, x * y)), y - x)",
+    # NumExpr has no shifts or uint64: hash_mix cannot be written in it.
+}
+
+NUMBA_SOURCE = textwrap.dedent("""
+    import math, numpy as np
+    from numba import njit, prange
+
+    @njit(parallel=True, fastmath=True)
+    def triad(x, y, o):
+        for i in prange(x.size):
+            o[i] = x[i] + 3.0 * y[i]
+
+    @njit(parallel=True, fastmath=True)
+    def trig(x, y, z, o):
+        for i in prange(x.size):
+            o[i] = x[i] * y[i] + math.sin(z[i]) * math.cos(x[i])
+
+    @njit(fastmath=True)
+    def _cdf(d):
+        return np.float32(0.5) * (np.float32(1.0) + math.tanh(np.float32(0.7978845608) * (d + np.float32(0.044715) * d * d * d)))
+
+    @njit(parallel=True, fastmath=True)
+    def black_scholes(s, k, t, o):
+        for i in prange(s.size):
+            sq = math.sqrt(t[i])
+            d1 = (math.log(s[i] / k[i]) + np.float32(0.065) * t[i]) / (np.float32(0.3) * sq)
+            d2 = d1 - np.float32(0.3) * sq
+            o[i] = s[i] * _cdf(d1) - k[i] * math.exp(np.float32(-0.02) * t[i]) * _cdf(d2)
+
+    @njit(parallel=True, fastmath=True)
+    def poly8(x, o):
+        for i in prange(x.size):
+            v = x[i]
+            o[i] = ((((((((np.float32(0.5) * v + np.float32(0.25)) * v - np.float32(1.5)) * v + np.float32(2.0)) * v
+                     - np.float32(0.75)) * v + np.float32(1.25)) * v - np.float32(0.125)) * v + np.float32(3.0)) * v - np.float32(1.0))
+
+    @njit(parallel=True, fastmath=True)
+    def select_clip(x, y, o):
+        for i in prange(x.size):
+            p = x[i] * y[i]
+            c = -1.0 if p < -1.0 else (1.0 if p > 1.0 else p)
+            o[i] = c if x[i] > 0.5 else y[i] - x[i]
+
+    @njit(parallel=True, fastmath=True)
+    def hash_mix(x, o):
+        for i in prange(x.size):
+            h = x[i]
+            h ^= h >> np.uint64(33)
+            h *= np.uint64(0xFF51AFD7ED558CCD)
+            h ^= h >> np.uint64(33)
+            h *= np.uint64(0xC4CEB9FE1A85EC53)
+            o[i] = h ^ (h >> np.uint64(33))
+""")
+
+
+def make_inputs(n, rng):
+    u = lambda lo, hi, dt=np.float64: rng.uniform(lo, hi, n).astype(dt)
+    return {
+        "triad": (u(-1, 1), u(-1, 1)),
+        "trig": (u(-3, 3), u(-3, 3), u(-3, 3)),
+        "black_scholes": (u(10, 100, np.float32), u(10, 100, np.float32),
+                          u(0.1, 2, np.float32)),
+        "poly8": (u(-1, 1, np.float32),),
+        "select_clip": (u(0, 1), u(-3, 3)),
+        "hash_mix": (rng.integers(0, 2**63, n, dtype=np.uint64),),
+    }
+
+
+# --- competitors ---------------------------------------------------------------------------
+
+def load_c_reference(workdir):
+    cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    if not cc:
+        return None, "no C compiler"
+    src = os.path.join(workdir, "ref.c")
+    lib = os.path.join(workdir, "ref.so")
+    with open(src, "w") as f:
+        f.write(C_SOURCE)
+    cmd = [cc, "-O3", "-march=native", "-ffast-math", "-fopenmp", "-shared", "-fPIC", src,
+           "-o", lib, "-lmvec", "-lm"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        return None, "C compile failed: " + proc.stderr.strip()[:200]
+    return ctypes.CDLL(lib), " ".join(os.path.basename(c) if i == 0 else c
+                                        for i, c in enumerate(cmd[:5]))
+
+
+def c_caller(lib, name):
+    fn = getattr(lib, name)
+    fn.restype = None
+
+    def call(*args):
+        out = np.empty_like(args[0])
+        fn(ctypes.c_long(args[0].size), *(a.ctypes.data_as(ctypes.c_void_p) for a in args),
+           out.ctypes.data_as(ctypes.c_void_p))
+        return out
+    return call
+
+
+def load_numba(workdir):
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return None, "not installed"
+    path = os.path.join(workdir, "numba_kernels.py")
+    with open(path, "w") as f:
+        f.write(NUMBA_SOURCE)
+    sys.path.insert(0, workdir)
+    import numba_kernels
+    return numba_kernels, "numba " + numba.__version__
+
+
+def numba_caller(module, name):
+    fn = getattr(module, name)
+
+    def call(*args):
+        out = np.empty_like(args[0])
+        fn(*args, out)
+        return out
+    return call
+
+
+def numexpr_caller(expr, name):
+    import numexpr
+
+    def call(*args):
+        names = {"triad": "xy", "trig": "xyz", "poly8": "v", "select_clip": "xy"}.get(name)
+        if name == "black_scholes":
+            s, k, t = args
+            sq = np.sqrt(t)
+            env = {"s": s, "k": k, "t": t,
+                   "d1": numexpr.evaluate("(log(s / k) + 0.065 * t) / (0.3 * sq)",
+                                          local_dict={"s": s, "k": k, "t": t, "sq": sq})}
+            env["d2"] = numexpr.evaluate("d1 - 0.3 * sq", local_dict={"d1": env["d1"], "sq": sq})
+            return numexpr.evaluate(expr, local_dict=env)
+        return numexpr.evaluate(expr, local_dict=dict(zip(names, args)))
+    return call
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+def median_time(fn, args, repeat):
+    fn(*args)  # warm up (and compile, for JITs)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def check(name, who, got, want):
+    if np.issubdtype(want.dtype, np.integer):
+        ok = np.array_equal(got, want)
+    else:
+        tol = 2e-4 if want.dtype == np.float32 else 1e-9
+        ok = np.allclose(got, want, rtol=tol, atol=tol)
+    if not ok:
+        raise AssertionError(f"{who} gives wrong results for {name}")
+
+
+def dispatch_overhead(repeat):
+    x = np.random.default_rng(0).random(16)
+    y = x.copy()
+    add = ember.vectorize(lambda a, b: a + b)
+    add(x, y)
+    np.testing.assert_array_equal(add(x, y), np.add(x, y))
+    number = 20000
+    t_ember = min(timeit.repeat(lambda: add(x, y), number=number, repeat=repeat)) / number
+    t_numpy = min(timeit.repeat(lambda: np.add(x, y), number=number, repeat=repeat)) / number
+    return t_ember, t_numpy
+
+
+def cold_compile():
+    # A kernel the process has not seen: frontend, passes, LLVM and the first call.
+    x = np.random.default_rng(1).uniform(1, 2, 16).astype(np.float32)
+    fresh = ember.vectorize(black_scholes.py_func)
+    t0 = time.perf_counter()
+    got = fresh(x, x, x)
+    elapsed = time.perf_counter() - t0
+    check("cold black_scholes", "ember", got, np_black_scholes(x, x, x))
+    return elapsed
+
+
+def run(n, repeat):
+    rng = np.random.default_rng(42)
+    inputs = make_inputs(n, rng)
+    workdir = tempfile.mkdtemp(prefix="ember_bench_")
+    clib, c_info = load_c_reference(workdir)
+    numba_mod, numba_info = load_numba(workdir)
+    try:
+        import numexpr
+        numexpr_info = "numexpr " + numexpr.__version__
+    except ImportError:
+        numexpr = None
+        numexpr_info = "not installed"
+
+    kernels = {"triad": triad, "trig": trig, "black_scholes": black_scholes, "poly8": poly8,
+               "select_clip": select_clip, "hash_mix": hash_mix}
+    rows = []
+    for name, args in inputs.items():
+        want = NUMPY[name](*args)
+        competitors = {"ember": kernels[name], "NumPy": NUMPY[name]}
+        if numexpr and name in NUMEXPR:
+            competitors["NumExpr"] = numexpr_caller(NUMEXPR[name], name)
+        if numba_mod:
+            competitors["Numba"] = numba_caller(numba_mod, name)
+        if clib:
+            competitors["C"] = c_caller(clib, name)
+        times = {}
+        for who, fn in competitors.items():
+            check(name, who, fn(*args), want)
+            times[who] = median_time(fn, args, repeat)
+        nbytes = sum(a.nbytes for a in args) + want.nbytes
+        rows.append((name, str(want.dtype), times, nbytes))
+    return rows, {"C": c_info, "Numba": numba_info, "NumExpr": numexpr_info}
+
+
+def format_table(rows, n):
+    who = ["ember", "NumPy", "NumExpr", "Numba", "C"]
+    lines = [f"| kernel (n = {n:,}) | dtype | " + " | ".join(f"{w} ms" for w in who) +
+             " | ember GB/s | NumPy/ember | NumExpr/ember | Numba/ember | C/ember |",
+             "|---" * (len(who) + 7) + "|"]
+    for name, dtype, times, nbytes in rows:
+        cells = [f"{times[w] * 1e3:.2f}" if w in times else "—" for w in who]
+        ratios = [f"{times[w] / times['ember']:.2f}x" if w in times else "—" for w in who[1:]]
+        gbs = nbytes / times["ember"] / 1e9
+        lines.append(f"| {name} | {dtype} | " + " | ".join(cells) + f" | {gbs:.1f} | " +
+                     " | ".join(ratios) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--markdown", help="also write the report to this file")
+    opts = parser.parse_args(argv)
+
+    rows, versions = run(opts.n, opts.repeat)
+    t_ember, t_numpy = dispatch_overhead(7)
+    cold = cold_compile()
+    report = [
+        f"# ember benchmark, {datetime.date.today().isoformat()}",
+        "",
+        f"Command: `python -m ember.bench --n {opts.n} --repeat {opts.repeat}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, LLVM target "
+        f"{ember.host_cpu().split(' ')[0]}; ember threads {ember.get_num_threads()}  ",
+        f"Versions: ember {ember.__version__}, NumPy {np.__version__}, {versions['NumExpr']}, "
+        f"{versions['Numba']}; C reference: `{versions['C']}`",
+        "",
+        "Median wall time per call (every result checked against NumPy first); ratios > 1 "
+        "mean ember is faster.",
+        "",
+        format_table(rows, opts.n),
+        "",
+        f"Per-call time on 16 float64 elements: ember {t_ember * 1e9:.0f} ns, numpy.add "
+        f"{t_numpy * 1e9:.0f} ns (ember/NumPy = {t_ember / t_numpy:.2f}).  ",
+        f"Cold compile (new Black-Scholes kernel, first call, float32): {cold * 1e3:.1f} ms.",
+    ]
+    text = "\n".join(report)
+    print(text)
+    if opts.markdown:
+        with open(opts.markdown, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
