@@ -85,7 +85,8 @@ Type binary_result(Op op, Type a, Type b, Loc loc) {
       if (k == Kind::Bool)
         fail("'-' is not supported between two bools; use '^' or '!=' instead", loc);
       return t;
-    case Op::Div: return float_result(t);
+    case Op::Div:  // true division: integers divide as float64, whatever their width
+      return is_float(t.scalar) ? t : scalar_type(Scalar::F64, t.weak);
     case Op::FloorDiv:
     case Op::Mod:
     case Op::Fmod:

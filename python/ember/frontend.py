@@ -16,6 +16,7 @@ Locations passed to the builder are (absolute file line, 1-based column).
 
 import ast
 import builtins
+import functools
 import inspect
 import math
 import sys
@@ -92,11 +93,14 @@ class _Fn:
     to_float: Python's math module computes in float64, so integer and bool
     arguments are converted first (NumPy functions follow NumPy's rules,
     which the builder applies).
+    numpy: the function returns a NumPy scalar for Python scalar arguments,
+    so its result is strong (np.sqrt(2) * float32 is float64).
     """
     kind: str
     op: str = ""
     nargs: tuple = (1, 1)
     to_float: bool = False
+    numpy: bool = False  # NumPy returns NumPy scalars: a result is never weak
 
 
 _MATH_UNARY = {n: n for n in (
@@ -107,8 +111,7 @@ _NP_UNARY = {n: n for n in (
     "floor ceil trunc rint isnan isinf isfinite signbit").split()}
 _NP_UNARY.update(arcsin="asin", arccos="acos", arctan="atan", arcsinh="asinh",
                  arccosh="acosh", arctanh="atanh", abs="abs", absolute="abs",
-                 negative="neg", invert="invert", logical_not="not", round="rint",
-                 around="rint")
+                 negative="neg", invert="invert", logical_not="not")
 _MATH_BINARY = {"atan2": "atan2", "pow": "pow", "hypot": "hypot", "fmod": "fmod",
                 "copysign": "copysign"}
 _NP_BINARY = {
@@ -124,7 +127,7 @@ _NP_BINARY = {
 def _base_table():
     table = {
         builtins.abs: _Fn("unary", "abs"),
-        builtins.round: _Fn("unary", "rint"),
+        builtins.round: _Fn("round"),
         builtins.min: _Fn("fold", "min", (2, None)),
         builtins.max: _Fn("fold", "max", (2, None)),
         builtins.pow: _Fn("binary", "pow", (2, 2)),
@@ -133,14 +136,16 @@ def _base_table():
         bool: _Fn("truth"),
         math.log: _Fn("log", "log", (1, 2), to_float=True),
         math.fabs: _Fn("fabs", to_float=True),
-        np.fabs: _Fn("fabs"),
-        np.square: _Fn("square"),
-        np.positive: _Fn("identity"),
-        np.clip: _Fn("clip", nargs=(3, 3)),
-        np.where: _Fn("where", nargs=(3, 3)),
-        np.logical_and: _Fn("logical", "and", (2, 2)),
-        np.logical_or: _Fn("logical", "or", (2, 2)),
-        np.logical_xor: _Fn("logical", "xor", (2, 2)),
+        np.fabs: _Fn("fabs", numpy=True),
+        np.square: _Fn("square", numpy=True),
+        np.positive: _Fn("identity", numpy=True),
+        np.clip: _Fn("clip", nargs=(3, 3), numpy=True),
+        np.where: _Fn("where", nargs=(3, 3), numpy=True),
+        np.round: _Fn("round", numpy=True),
+        np.around: _Fn("round", numpy=True),
+        np.logical_and: _Fn("logical", "and", (2, 2), numpy=True),
+        np.logical_or: _Fn("logical", "or", (2, 2), numpy=True),
+        np.logical_xor: _Fn("logical", "xor", (2, 2), numpy=True),
     }
     # math.floor/ceil/trunc keep integers integers (Python returns an int).
     for name in ("floor", "ceil", "trunc"):
@@ -153,7 +158,7 @@ def _base_table():
         for name, op in names.items():
             fn = getattr(module, name, None)  # math.cbrt/exp2 are Python 3.11+
             if fn is not None:
-                table[fn] = _Fn(kind, op, nargs, to_float)
+                table[fn] = _Fn(kind, op, nargs, to_float, numpy=module is np)
     return table
 
 
@@ -231,11 +236,17 @@ def _parse_snippet(pyfunc):
     return _Source(pyfunc.__code__.co_filename, tree, max(start, 1), text, shifts)
 
 
+@functools.lru_cache(maxsize=32)
+def _parse_text(text):
+    # Parsing a large file for every specialization of a lambda costs more than compiling.
+    return ast.parse(text)
+
+
 def _parse_file(pyfunc):
     """The whole file holding `pyfunc`, parsed (for lambdas inside larger expressions)."""
     try:
         lines, _ = inspect.findsource(pyfunc)
-        tree = ast.parse("".join(lines))
+        tree = _parse_text("".join(lines))
     except (OSError, TypeError, SyntaxError):
         return None
     return _Source(pyfunc.__code__.co_filename, tree, 1, lines, [0] * len(lines))
@@ -566,12 +577,12 @@ class _Translator(ast.NodeVisitor):
         if isinstance(obj, np.generic) and obj.dtype.name in _DTYPES:
             # Checked first: np.float64 subclasses float, yet is not weak.
             if obj.dtype.kind == "b":
-                return self.b.const_bool(bool(obj), line, col)
+                return self.b.const_bool(bool(obj), line, col, weak=False)
             if obj.dtype.kind == "f":
                 return self.b.const_float(float(obj), obj.dtype.name, False, line, col)
             return self.b.const_int(int(obj), obj.dtype.name, False, line, col)
-        if isinstance(obj, bool):
-            return self.b.const_bool(obj, line, col)
+        if isinstance(obj, bool):  # Python bools are weak too (NEP 50)
+            return self.b.const_bool(obj, line, col, weak=True)
         if isinstance(obj, int):
             if -2**63 <= obj < 2**63:
                 return self.b.const_int(obj, "int64", True, line, col)
@@ -690,7 +701,10 @@ class _Translator(ast.NodeVisitor):
         args = [self.expr(a) for a in node.args]
         if fn.to_float:
             args = [self.to_float(x, a) for x, a in zip(args, node.args)]
-        return getattr(self, "call_" + fn.kind)(fn, args, node)
+        result = getattr(self, "call_" + fn.kind)(fn, args, node)
+        if fn.numpy and result.weak:
+            result = self.b.cast(result, result.dtype, *self.loc(node))
+        return result
 
     def _unknown_call(self, obj, name, node):
         if not callable(obj):
@@ -716,12 +730,8 @@ class _Translator(ast.NodeVisitor):
         if x.dtype.startswith("float"):
             return x
         line, col = self.loc(node)
-        if x.weak and x.dtype != "bool":
-            # A Python int stays a weak Python float (math.sqrt(2) * f32 is f32);
-            # the cast binding has no weak flag, so add a weak 0.0 instead.
-            return self.b.binary("add", x, self.b.const_float(0.0, "float64", True, line, col),
-                                 line, col)
-        return self.b.cast(x, dtype, line, col)
+        # A Python int or bool stays a weak Python float (math.sqrt(2) * f32 is f32).
+        return self.b.cast(x, dtype, line, col, weak=x.weak)
 
     def call_unary(self, fn, args, node):
         return self.b.unary(fn.op, args[0], *self.loc(node))
@@ -742,6 +752,12 @@ class _Translator(ast.NodeVisitor):
         return self.b.truth(args[0], *self.loc(node))
 
     def call_identity(self, fn, args, node):
+        return args[0]
+
+    def call_round(self, fn, args, node):
+        # round() and np.round keep integers (NumPy returns the same dtype).
+        if args[0].dtype.startswith("float"):
+            return self.b.unary("rint", args[0], *self.loc(node))
         return args[0]
 
     def call_log(self, fn, args, node):

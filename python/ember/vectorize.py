@@ -19,7 +19,7 @@ _STAGES = ("ir", "source-ir", "llvm", "asm")
 def _type_name(dtype, weak):
     # Python scalars are "weak" (NEP 50): shown as the Python type they came from.
     if weak:
-        return {"int64": "int", "float64": "float", "bool": "bool"}[dtype]
+        return {"int64": "int", "uint64": "int", "float64": "float", "bool": "bool"}[dtype]
     return dtype
 
 

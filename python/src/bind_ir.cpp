@@ -45,17 +45,21 @@ void bind_ir(py::module_& m) {
                              int line, int col) {
         return py_expr(ir::make_float(v, to_type(dtype, weak), {line, col}));
       })
-      .def("const_bool", [](ir::FunctionBuilder&, bool v, int line, int col) {
-        return py_expr(ir::make_bool(v, {line, col}));
-      })
+      .def("const_bool",
+           [](ir::FunctionBuilder&, bool v, int line, int col, bool weak) {
+             return py_expr(ir::make_int(v, {ir::Scalar::Bool, weak, 0}, {line, col}));
+           },
+           py::arg("value"), py::arg("line"), py::arg("col"), py::arg("weak") = false)
       .def("unary", [](ir::FunctionBuilder&, const std::string& op, PyExpr x, int line,
                        int col) { return py_expr(ir::make_unary(to_op(op), x, {line, col})); })
       .def("binary", [](ir::FunctionBuilder&, const std::string& op, PyExpr a,
                         PyExpr b, int line, int col) {
         return py_expr(ir::make_binary(to_op(op), a, b, {line, col}));
       })
-      .def("cast", [](ir::FunctionBuilder&, PyExpr x, const std::string& dtype, int line,
-                      int col) { return py_expr(ir::make_cast(x, to_type(dtype, false), {line, col})); })
+      .def("cast",
+           [](ir::FunctionBuilder&, PyExpr x, const std::string& dtype, int line, int col,
+              bool weak) { return py_expr(ir::make_cast(x, to_type(dtype, weak), {line, col})); },
+           py::arg("x"), py::arg("dtype"), py::arg("line"), py::arg("col"), py::arg("weak") = false)
       .def("truth", [](ir::FunctionBuilder&, PyExpr x, int line, int col) {
         return py_expr(ir::make_truth(x, {line, col}));
       })

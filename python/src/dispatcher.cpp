@@ -25,21 +25,31 @@ union Box {
 bool convert(const py::handle& obj, int index, runtime::Operand& op, Box& box, PyObject*& keep) {
   op.shape.ndim = 0;
   op.data = reinterpret_cast<char*>(&box);
+  // Exact checks: np.float64 subclasses float but is a strong NumPy scalar.
   if (PyBool_Check(obj.ptr())) {
     box.b = obj.ptr() == Py_True;
     op.dtype = ir::Scalar::Bool;
-    return false;
-  }
-  if (PyLong_Check(obj.ptr())) {
-    int overflow = 0;
-    box.i = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
-    if (overflow)
-      throw py::value_error("argument " + std::to_string(index + 1) + ": Python int " +
-                            py::str(obj).cast<std::string>() + " is out of bounds for int64");
-    op.dtype = ir::Scalar::I64;
     return true;
   }
-  if (PyFloat_Check(obj.ptr())) {
+  if (PyLong_CheckExact(obj.ptr())) {
+    int overflow = 0;
+    box.i = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    op.dtype = ir::Scalar::I64;
+    if (overflow > 0) {  // 2**63 .. 2**64-1 only fit uint64, as NumPy 2 treats them
+      box.i = static_cast<int64_t>(PyLong_AsUnsignedLongLong(obj.ptr()));
+      op.dtype = ir::Scalar::U64;
+      if (PyErr_Occurred()) {
+        PyErr_Clear();
+        overflow = -1;
+      }
+    }
+    if (overflow < 0)
+      throw py::value_error("argument " + std::to_string(index + 1) + ": Python int " +
+                            py::str(obj).cast<std::string>() +
+                            " is out of bounds for int64 and uint64");
+    return true;
+  }
+  if (PyFloat_CheckExact(obj.ptr())) {
     box.f = PyFloat_AS_DOUBLE(obj.ptr());
     op.dtype = ir::Scalar::F64;
     return true;

@@ -293,15 +293,9 @@ BINARY = {
 }
 
 
-# Genuine ember bugs found by these tests, kept as strict xfails until fixed.
-_BUG_DIV = ("BUG: true division of bool/int8/int16/uint8/uint16 gives float32; NumPy (and "
-            "types.h: 'integers divide as float64') give float64")
-_BUG_ROUND = ("BUG: round()/np.round of an integer gives a float (np.rint semantics); NumPy's "
-              "np.round and Python's round keep integers integers")
-KNOWN_BUGS = {("truediv", d): _BUG_DIV for d in ("bool", "int8", "int16", "uint8", "uint16")}
-KNOWN_BUGS.update({("a / 3", d): _BUG_DIV for d in ("int8", "int16", "uint8", "uint16")})
-KNOWN_BUGS.update({(f, d): _BUG_ROUND for f in ("round", "np.round")
-                   for d in ("int8", "uint64", "int64")})
+# Genuine ember bugs found by these tests are kept here as strict xfails
+# until fixed: (name, *dtypes) -> reason.
+KNOWN_BUGS = {}
 
 
 def case(name, *dtypes):
@@ -797,21 +791,15 @@ def test_weak_result_dtypes(dtype, value, expected):
     check(got, np.add(a, value), (a,), f"{dtype} + {value!r}")
 
 
-_BUG_STRONG = ("BUG: an np.* function of Python scalars gives a weak result in ember, but NumPy "
-               "returns a NumPy scalar (np.float64/np.int64), which is strong: e.g. "
-               "float32 * np.sqrt(2) is float64 in NumPy, float32 in ember")
 
 
 @pytest.mark.parametrize("expr,args,ref", [
     pytest.param("a * np.sqrt(2)", (np.array([3.0, 0.1], np.float32),),
-                 lambda a: a * np.sqrt(2), id="f32*np.sqrt(2)",
-                 marks=pytest.mark.xfail(strict=True, reason=_BUG_STRONG)),
+                 lambda a: a * np.sqrt(2), id="f32*np.sqrt(2)"),
     pytest.param("np.floor(b) + a", (np.array([3.0, 0.1], np.float32), 2.5),
-                 lambda a, b: np.floor(b) + a, id="np.floor(float)+f32",
-                 marks=pytest.mark.xfail(strict=True, reason=_BUG_STRONG)),
+                 lambda a, b: np.floor(b) + a, id="np.floor(float)+f32"),
     pytest.param("a + np.minimum(b, 2)", (np.array([100, -3], np.int8), 7),
-                 lambda a, b: a + np.minimum(b, 2), id="i8+np.minimum(int,2)",
-                 marks=pytest.mark.xfail(strict=True, reason=_BUG_STRONG)),
+                 lambda a, b: a + np.minimum(b, 2), id="i8+np.minimum(int,2)"),
     pytest.param("a + abs(b)", (np.array([100, -3], np.int8), 7),
                  lambda a, b: a + abs(b), id="i8+abs(int)"),  # builtins keep Python types
 ])
@@ -819,25 +807,17 @@ def test_numpy_functions_of_python_scalars(expr, args, ref):
     check(run(expr, *args), numpy_ref(ref, *args), args[:1], expr)
 
 
-_BUG_BOOL = ("BUG: Python bools (the literals True/False and bool arguments) are strong in "
-             "ember; NumPy 2 treats them as weak Python scalars like ints and floats, which "
-             "matters when they meet another Python scalar: True * 2 is a Python int, so "
-             "int8 + (True * 2) is int8 in NumPy, int64 in ember")
 
 
 @pytest.mark.parametrize("expr,args,ref", [
     pytest.param("a + (True * 2)", (np.array([100, -3], np.int8),),
-                 lambda a: a + (True * 2), id="i8+(True*2)",
-                 marks=pytest.mark.xfail(strict=True, reason=_BUG_BOOL)),
+                 lambda a: a + (True * 2), id="i8+(True*2)"),
     pytest.param("a * (True + 0.5)", (np.array([3.0, 0.1], np.float32),),
-                 lambda a: a * (True + 0.5), id="f32*(True+0.5)",
-                 marks=pytest.mark.xfail(strict=True, reason=_BUG_BOOL)),
+                 lambda a: a * (True + 0.5), id="f32*(True+0.5)"),
     pytest.param("a * (b + 0.5)", (np.array([3.0, 0.1], np.float32), True),
-                 lambda a, b: a * (b + 0.5), id="f32*(bool arg+0.5)",
-                 marks=pytest.mark.xfail(strict=True, reason=_BUG_BOOL)),
+                 lambda a, b: a * (b + 0.5), id="f32*(bool arg+0.5)"),
     pytest.param("math.copysign(a, False)", (np.array([3.0, -0.1], np.float32),),
-                 lambda a: np.copysign(a, float(False)), id="math.copysign(f32,False)",
-                 marks=pytest.mark.xfail(strict=True, reason=_BUG_BOOL)),
+                 lambda a: np.copysign(a, float(False)), id="math.copysign(f32,False)"),
     pytest.param("a + True", (np.array([100, -3], np.int8),), lambda a: a + True,
                  id="i8+True"),
     pytest.param("a * b", (np.array([3.0, 0.1], np.float32), True), lambda a, b: a * b,

@@ -233,9 +233,6 @@ def test_scalar_inputs_give_numpy_scalars(args, want):
     assert_same(got, fma1_ref(*args))
 
 
-_BUG_F64_SCALAR = ("BUG: a np.float64 scalar argument is treated as a weak Python float "
-                   "(np.float64 subclasses float, and the dispatcher tests PyFloat_Check first): "
-                   "f(np.float64(2.5), float32 array) gives float32; NumPy 2 gives float64")
 
 
 def _scalar_cases():
@@ -243,10 +240,7 @@ def _scalar_cases():
     for scalar in (np.float64(2.5), np.float32(2.5), np.int64(3), np.int8(3), np.uint64(3),
                    np.bool_(True)):
         for dtype in ("float32", "int8", "uint16", "float64"):
-            bug = type(scalar) is np.float64 and dtype == "float32"
-            cases.append(pytest.param(
-                scalar, dtype, id=f"{type(scalar).__name__}-{dtype}",
-                marks=[pytest.mark.xfail(strict=True, reason=_BUG_F64_SCALAR)] if bug else []))
+            cases.append(pytest.param(scalar, dtype, id=f"{type(scalar).__name__}-{dtype}"))
     return cases
 
 
@@ -475,9 +469,6 @@ def test_python_int_too_big():
         fma1(np.ones(3), -(2 ** 70))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a Python int in [2**63, 2**64) is rejected "
-                   "('out of bounds for int64') even with a uint64 array, where NumPy 2 "
-                   "accepts it as a weak uint64")
 def test_python_int_fitting_uint64():
     x = np.array([0, 1, 2], dtype=np.uint64)
     assert_same(fma1(x, 2 ** 63), fma1_ref(x, 2 ** 63))

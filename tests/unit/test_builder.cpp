@@ -37,7 +37,7 @@ TEST(Builder, BinaryResultTypesFollowPromotion) {
       {Op::Add, param(Scalar::I64), param(Scalar::U64), strong(Scalar::F64)},
       {Op::Mul, param(Scalar::F32), weak_float(2.0), strong(Scalar::F32)},
       {Op::Div, param(Scalar::I32), param(Scalar::I32), strong(Scalar::F64)},
-      {Op::Div, param(Scalar::I8), param(Scalar::I8), strong(Scalar::F32)},  // NumPy: float16
+      {Op::Div, param(Scalar::I8), param(Scalar::I8), strong(Scalar::F64)},  // true division
       {Op::Add, param(Scalar::Bool), param(Scalar::Bool), strong(Scalar::Bool)},
       {Op::Add, weak_int(1), weak_float(2.0), weak(Scalar::F64)},
       {Op::Lt, param(Scalar::F32), param(Scalar::I64), strong(Scalar::Bool)},
