@@ -23,17 +23,15 @@ struct Options {
   bool fastmath = false;
 };
 
-// The entry points of one elementwise kernel. `ptrs` holds one data pointer
-// per parameter, then the output's. Elements are k = 0 .. n-1:
-//   contig:  arrays are contiguous (element k at ptr + k * itemsize),
-//            scalar-layout parameters are read once from their pointer;
-//   strided: element k of pointer i is at ptrs[i] + k * strides[i] bytes.
+// The entry point of one elementwise kernel. `ptrs` holds one data pointer
+// per parameter, then the output's; for k = 0 .. n-1 it computes element k of
+// every array (at ptr + k * itemsize), reading scalar-layout parameters once
+// from their pointer. Strided operands are the runtime's business (it
+// gathers them into contiguous blocks), so only one loop is compiled.
 using ContigFn = void (*)(void* const* ptrs, int64_t n);
-using StridedFn = void (*)(void* const* ptrs, const int64_t* strides, int64_t n);
 
 struct Entry {
   ContigFn contig = nullptr;
-  StridedFn strided = nullptr;
 };
 
 // Compiles `fn` (Strict level) for the host CPU through the process-wide JIT.

@@ -144,11 +144,10 @@ Entry compile_elementwise(const ir::Function& fn, const Layout& layout, const Op
   target.optimize(*module);
   double optimized = ms_since(t0);
   auto addresses = target.load(llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx)),
-                               {prefix + "_contig", prefix + "_strided"});
+                               {prefix + "_contig"});
   logger("codegen").debug("{}: lower {:.2f} ms, optimize {:.2f} ms, machine code {:.2f} ms",
                           fn.name, lowered, optimized - lowered, ms_since(t0) - optimized);
-  return Entry{reinterpret_cast<ContigFn>(addresses[0]),
-               reinterpret_cast<StridedFn>(addresses[1])};
+  return Entry{reinterpret_cast<ContigFn>(addresses[0])};
 }
 
 std::string llvm_ir_elementwise(const ir::Function& fn, const Layout& layout,

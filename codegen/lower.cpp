@@ -46,8 +46,7 @@ class Lowering {
   llvm::Function* scalar_function(const std::string& name);
   // Keeps the vector math declarations alive until the vectorizer has run.
   void keep_vector_declarations() { llvm::appendToCompilerUsed(m_, vector_decls_); }
-  void elementwise_loop(llvm::Function* scalar, const Layout& layout, const std::string& name,
-                        bool strided);
+  void elementwise_loop(llvm::Function* scalar, const Layout& layout, const std::string& name);
 
  private:
   // Statements return false once the block has been terminated by a return.
@@ -453,30 +452,24 @@ void Lowering::store(Scalar s, Value* value, Value* ptr) {
 }
 
 void Lowering::elementwise_loop(llvm::Function* scalar, const Layout& layout,
-                                const std::string& name, bool strided) {
+                                const std::string& name) {
   llvm::Type* ptr_ty = b_.getPtrTy();
   llvm::Type* i64 = b_.getInt64Ty();
-  std::vector<llvm::Type*> params = {ptr_ty};
-  if (strided) params.push_back(ptr_ty);
-  params.push_back(i64);
-  auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), params, false),
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), {ptr_ty, i64}, false),
                                    llvm::Function::ExternalLinkage, name, m_);
   f->addFnAttr(llvm::Attribute::NoUnwind);
   Value* ptrs = f->getArg(0);
-  Value* strides = strided ? f->getArg(1) : nullptr;
-  Value* n = f->getArg(strided ? 2 : 1);
+  Value* n = f->getArg(1);
 
   auto* entry = llvm::BasicBlock::Create(c_, "entry", f);
   auto* body = llvm::BasicBlock::Create(c_, "body", f);
   auto* exit = llvm::BasicBlock::Create(c_, "exit", f);
   b_.SetInsertPoint(entry);
   size_t count = fn_.params.size() + 1;  // parameters, then the output
-  std::vector<Value*> base(count), step(count), invariant(count, nullptr);
+  std::vector<Value*> base(count), invariant(count, nullptr);
   for (size_t i = 0; i < count; ++i) {
     base[i] = b_.CreateLoad(ptr_ty, b_.CreateConstGEP1_64(ptr_ty, ptrs, i));
-    if (strided) step[i] = b_.CreateLoad(i64, b_.CreateConstGEP1_64(i64, strides, i));
-    bool is_param = i < fn_.params.size();
-    if (is_param && !strided && layout.scalar[i])
+    if (i < fn_.params.size() && layout.scalar[i])
       invariant[i] = load(fn_.params[i].type.scalar, base[i]);
   }
   b_.CreateCondBr(b_.CreateICmpSGT(n, b_.getInt64(0)), body, exit);
@@ -484,10 +477,7 @@ void Lowering::elementwise_loop(llvm::Function* scalar, const Layout& layout,
   b_.SetInsertPoint(body);
   auto* k = b_.CreatePHI(i64, 2);
   k->addIncoming(b_.getInt64(0), entry);
-  auto address = [&](size_t i, Scalar s) -> Value* {
-    if (strided) return b_.CreateGEP(b_.getInt8Ty(), base[i], b_.CreateMul(k, step[i]));
-    return b_.CreateGEP(memory_type(c_, s), base[i], k);
-  };
+  auto address = [&](size_t i, Scalar s) { return b_.CreateGEP(memory_type(c_, s), base[i], k); };
   std::vector<Value*> args;
   for (size_t i = 0; i < fn_.params.size(); ++i) {
     Scalar s = fn_.params[i].type.scalar;
@@ -510,8 +500,7 @@ std::unique_ptr<llvm::Module> lower_elementwise(const ir::Function& fn, const La
   auto m = std::make_unique<llvm::Module>(prefix, ctx);
   Lowering lowering(fn, *m, options, isa);
   llvm::Function* scalar = lowering.scalar_function(prefix + "_scalar");
-  lowering.elementwise_loop(scalar, layout, prefix + "_contig", false);
-  lowering.elementwise_loop(scalar, layout, prefix + "_strided", true);
+  lowering.elementwise_loop(scalar, layout, prefix + "_contig");
   lowering.keep_vector_declarations();
   std::string errors;
   llvm::raw_string_ostream os(errors);

@@ -1,9 +1,13 @@
 // Broadcasting, dimension collapsing and the loops around the compiled entry
-// points: one call of the contiguous entry per work item when the operands
-// allow it, else the strided entry, with work items spread over the pool.
+// point: one call per work item when the operands are contiguous, else
+// blocks of kBlock elements gathered into contiguous buffers (and the output
+// scattered back), as NumPy's buffered iterator does. Work items are spread
+// over the pool.
 #include "runtime/launch.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include "runtime/thread_pool.h"
 
@@ -16,12 +20,63 @@ int64_t itemsize(ir::Scalar s) { return ir::bits_of(s) / 8; }
 // pool costs more than it saves (measured with tools/bench.py).
 constexpr int64_t kMinParallelElements = 1 << 15;
 
-// Where slice `i` of `slices` starts in a row of n elements. Multiples of 64
-// keep every element in the same SIMD or scalar-tail position as in a
+// Elements per buffered block: a multiple of every SIMD width, small enough
+// for the buffers of all operands to stay in L1/L2.
+constexpr int64_t kBlock = 512;
+
+// Where slice `i` of `slices` starts in a row of n elements. Multiples of
+// kBlock keep every element in the same SIMD or scalar-tail position as in a
 // single-threaded call, so results do not depend on the thread count.
 int64_t slice_start(int64_t n, int64_t i, int64_t slices) {
   if (i >= slices) return n;
-  return n * i / slices / 64 * 64;
+  return n * i / slices / kBlock * kBlock;
+}
+
+// Strided <-> contiguous copies of n elements of `size` bytes.
+template <typename T>
+void copy_strided(char* dst, int64_t dst_stride, const char* src, int64_t src_stride, int64_t n) {
+  for (int64_t k = 0; k < n; ++k)
+    *reinterpret_cast<T*>(dst + k * dst_stride) = *reinterpret_cast<const T*>(src + k * src_stride);
+}
+
+void copy_strided(int size, char* dst, int64_t dst_stride, const char* src, int64_t src_stride,
+                  int64_t n) {
+  switch (size) {
+    case 1: return copy_strided<uint8_t>(dst, dst_stride, src, src_stride, n);
+    case 2: return copy_strided<uint16_t>(dst, dst_stride, src, src_stride, n);
+    case 4: return copy_strided<uint32_t>(dst, dst_stride, src, src_stride, n);
+    default: return copy_strided<uint64_t>(dst, dst_stride, src, src_stride, n);
+  }
+}
+
+// Runs the entry point on n elements whose operands start at ptrs[i] with
+// byte strides strides[i]; operands that are not contiguous go through
+// per-thread buffers.
+void run_buffered(const Kernel& kernel, int nops, const Operand* const* ops, void* const* ptrs,
+                  const int64_t* strides, const bool* direct, int64_t n) {
+  thread_local std::vector<char> buffers;
+  buffers.resize(static_cast<size_t>(nops) * kBlock * 8);
+  void* block[kMaxArgs];
+  int out = nops - 1;
+  for (int64_t done = 0; done < n; done += kBlock) {
+    int64_t m = std::min(kBlock, n - done);
+    for (int i = 0; i < nops; ++i) {
+      char* p = static_cast<char*>(ptrs[i]) + done * strides[i];
+      if (direct[i]) {
+        block[i] = p;
+        continue;
+      }
+      block[i] = buffers.data() + static_cast<size_t>(i) * kBlock * 8;
+      int size = static_cast<int>(itemsize(ops[i]->dtype));
+      if (i != out) copy_strided(size, static_cast<char*>(block[i]), size, p, strides[i], m);
+    }
+    kernel.entry.contig(block, m);
+    if (!direct[out]) {
+      int size = static_cast<int>(itemsize(ops[out]->dtype));
+      copy_strided(size, static_cast<char*>(ptrs[out]) + done * strides[out], strides[out],
+                   static_cast<const char*>(block[out]), size, m);
+    }
+  }
 }
 
 // The index space after broadcasting and merging dimensions that are
@@ -114,13 +169,16 @@ void launch_elementwise(const Kernel& kernel, std::span<const Operand> inputs,
   int64_t n = space.shape.dims[inner];
   int64_t rows = total / n;
 
+  // An operand is used in place when the entry point can walk it directly:
+  // contiguous arrays, and scalar-layout inputs (read once).
   int64_t inner_strides[kMaxArgs];
-  bool contiguous = inner == 0;
+  bool direct[kMaxArgs];
+  bool contiguous = true;
   for (int i = 0; i < nops; ++i) {
     inner_strides[i] = space.strides[i][inner];
     bool scalar = i + 1 < nops && kernel.layout.scalar[i];
-    int64_t want = scalar ? 0 : itemsize(ops[i]->dtype);
-    contiguous = contiguous && (inner_strides[i] == want || n == 1);
+    direct[i] = scalar || inner_strides[i] == itemsize(ops[i]->dtype) || n == 1;
+    contiguous = contiguous && direct[i];
   }
 
   // Work items are (row, slice of the row): whole rows when there are enough
@@ -142,7 +200,7 @@ void launch_elementwise(const Kernel& kernel, std::span<const Operand> inputs,
         ptrs[i] = p;
       }
       if (contiguous) kernel.entry.contig(ptrs, count);
-      else kernel.entry.strided(ptrs, inner_strides, count);
+      else run_buffered(kernel, nops, ops, ptrs, inner_strides, direct, count);
       if (slice + 1 == slices)
         for (int d = inner; d > 0 && ++index[d - 1] == space.shape.dims[d - 1]; --d)
           index[d - 1] = 0;
