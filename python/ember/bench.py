@@ -301,14 +301,18 @@ def numexpr_caller(expr, name):
 
 # --- measuring ------------------------------------------------------------------------------
 
-def median_time(fn, args, repeat):
-    fn(*args)  # warm up (and compile, for JITs)
-    times = []
+def median_times(competitors, args, repeat):
+    """Median seconds per call of each competitor, timed round-robin so that
+    the machine's drift (a shared, noisy host) hits all of them alike."""
+    for fn in competitors.values():
+        fn(*args)  # warm up (and compile, for JITs)
+    times = {who: [] for who in competitors}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+        for who, fn in competitors.items():
+            t0 = time.perf_counter()
+            fn(*args)
+            times[who].append(time.perf_counter() - t0)
+    return {who: float(np.median(t)) for who, t in times.items()}
 
 
 def check(name, who, got, want):
@@ -369,10 +373,9 @@ def run(n, repeat):
             competitors["Numba"] = numba_caller(numba_mod, name)
         if clib:
             competitors["C"] = c_caller(clib, name)
-        times = {}
         for who, fn in competitors.items():
             check(name, who, fn(*args), want)
-            times[who] = median_time(fn, args, repeat)
+        times = median_times(competitors, args, repeat)
         nbytes = sum(a.nbytes for a in args) + want.nbytes
         rows.append((name, str(want.dtype), times, nbytes))
     return rows, {"C": c_info, "Numba": numba_info, "NumExpr": numexpr_info}
