@@ -250,30 +250,10 @@ Value* Lowering::unary(Op op, Scalar t, Value* x) {
       return b_.CreateICmpSLT(b_.CreateBitCast(x, b_.getIntNTy(ir::bits_of(t))),
                               llvm::ConstantInt::get(b_.getIntNTy(ir::bits_of(t)), 0));
     case Op::Sqrt: return intrinsic(I::sqrt, {x});
-    case Op::Exp: return libm("exp", t, {x});
-    case Op::Exp2: return libm("exp2", t, {x});
-    case Op::Log: return libm("log", t, {x});
-    case Op::Log2: return libm("log2", t, {x});
-    case Op::Log10: return libm("log10", t, {x});
-    case Op::Sin: return libm("sin", t, {x});
-    case Op::Cos: return libm("cos", t, {x});
     case Op::Rint: return intrinsic(I::roundeven, {x});
-    case Op::Cbrt: return libm("cbrt", t, {x});
-    case Op::Expm1: return libm("expm1", t, {x});
-    case Op::Log1p: return libm("log1p", t, {x});
-    case Op::Tan: return libm("tan", t, {x});
-    case Op::Asin: return libm("asin", t, {x});
-    case Op::Acos: return libm("acos", t, {x});
-    case Op::Atan: return libm("atan", t, {x});
-    case Op::Sinh: return libm("sinh", t, {x});
-    case Op::Cosh: return libm("cosh", t, {x});
-    case Op::Tanh: return libm("tanh", t, {x});
-    case Op::Asinh: return libm("asinh", t, {x});
-    case Op::Acosh: return libm("acosh", t, {x});
-    case Op::Atanh: return libm("atanh", t, {x});
-    case Op::Erf: return libm("erf", t, {x});
-    case Op::Erfc: return libm("erfc", t, {x});
-    default: throw std::logic_error(std::string("codegen: not a unary op: ") + ir::op_name(op));
+    default:  // transcendental: the IR names these as libm does
+      if (ir::is_unary(op)) return libm(ir::op_name(op), t, {x});
+      throw std::logic_error(std::string("codegen: not a unary op: ") + ir::op_name(op));
   }
 }
 
@@ -289,7 +269,7 @@ Value* Lowering::binary(Op op, Scalar t, Value* a, Value* b) {
     case Op::FloorDiv:
     case Op::Mod: return fp ? float_divmod(op, a, b) : int_divmod(op, t, a, b);
     case Op::Fmod: return fp ? b_.CreateFRem(a, b) : int_divmod(op, t, a, b);
-    case Op::Pow: return fp ? libm("pow", t, {a, b}) : int_pow(t, a, b);
+    case Op::Pow: return fp ? libm(ir::op_name(op), t, {a, b}) : int_pow(t, a, b);
     case Op::BitAnd: return b_.CreateAnd(a, b);
     case Op::BitOr: return b_.CreateOr(a, b);
     case Op::BitXor: return b_.CreateXor(a, b);
@@ -304,8 +284,8 @@ Value* Lowering::binary(Op op, Scalar t, Value* a, Value* b) {
       if (fp) first = b_.CreateOr(first, b_.CreateFCmpUNO(a, a));
       return b_.CreateSelect(first, a, b);
     }
-    case Op::Atan2: return libm("atan2", t, {a, b});
-    case Op::Hypot: return libm("hypot", t, {a, b});
+    case Op::Atan2:
+    case Op::Hypot: return libm(ir::op_name(op), t, {a, b});
     case Op::CopySign: return intrinsic(I::copysign, {a, b});
     default: throw std::logic_error(std::string("codegen: not a binary op: ") + ir::op_name(op));
   }

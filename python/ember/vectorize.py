@@ -7,6 +7,7 @@ launches it with the GIL released. Only on a miss does it come back here, to
 """
 
 import re
+import time
 
 from . import _core, frontend
 from .errors import CompileError
@@ -40,7 +41,10 @@ class Vectorized(_core.Dispatcher):
             self._specialize_text(signature)
 
     def _compile(self, arg_types):
+        start = time.perf_counter()
         fn = frontend.build_function(self.py_func, [(d, w) for d, w, _ in arg_types])
+        _core.log_debug("frontend", f"{self.__name__}: frontend "
+                                    f"{(time.perf_counter() - start) * 1e3:.2f} ms")
         kernel = _core.compile_elementwise(fn, [s for _, _, s in arg_types], self.fastmath)
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
         self._compiled.append((f"{kernel.result_dtype}({args})", list(arg_types), kernel))

@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "codegen/codegen.h"
+#include "compiler/log.h"
 #include "compiler/passes.h"
 #include "ir/interpreter.h"
 #include "ir/printer.h"
@@ -44,6 +45,9 @@ void bind_kernel(py::module_& m) {
         });
 
   m.def("host_cpu", &codegen::host_cpu);
+  m.def("log_debug", [](const char* subsystem, const std::string& message) {
+    logger(subsystem).debug("{}", message);
+  });
   // A Python subclass of Dispatcher reaches __call__ through a bound method
   // and pybind11's argument parsing; pointing its tp_call slot straight at
   // the dispatcher removes that overhead from every call.
