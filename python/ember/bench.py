@@ -348,6 +348,15 @@ def cold_compile():
     return elapsed
 
 
+def import_time(repeat=5):
+    """Best wall time of `import ember` in a fresh interpreter (NumPy's import included)."""
+    code = ("import time; t = time.perf_counter(); import ember; "
+            "print(time.perf_counter() - t)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    return min(float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                    text=True, check=True).stdout) for _ in range(repeat))
+
+
 def run(n, repeat):
     rng = np.random.default_rng(42)
     inputs = make_inputs(n, rng)
@@ -405,6 +414,7 @@ def main(argv=None):
     rows, versions = run(opts.n, opts.repeat)
     t_ember, t_numpy = dispatch_overhead(7)
     cold = cold_compile()
+    imported = import_time()
     report = [
         f"# ember benchmark, {datetime.date.today().isoformat()}",
         "",
@@ -421,7 +431,8 @@ def main(argv=None):
         "",
         f"Per-call time on 16 float64 elements: ember {t_ember * 1e9:.0f} ns, numpy.add "
         f"{t_numpy * 1e9:.0f} ns (ember/NumPy = {t_ember / t_numpy:.2f}).  ",
-        f"Cold compile (new Black-Scholes kernel, first call, float32): {cold * 1e3:.1f} ms.",
+        f"Cold compile (new Black-Scholes kernel, first call, float32): {cold * 1e3:.1f} ms.  ",
+        f"`import ember` in a fresh interpreter (NumPy included): {imported * 1e3:.0f} ms.",
     ]
     text = "\n".join(report)
     print(text)
