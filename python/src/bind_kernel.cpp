@@ -10,6 +10,7 @@
 #include "ir/printer.h"
 #include "python/src/convert.h"
 #include "python/src/dispatcher.h"
+#include "runtime/buffer_pool.h"
 #include "runtime/kernel.h"
 #include "runtime/thread_pool.h"
 
@@ -58,6 +59,7 @@ void bind_kernel(py::module_& m) {
     reinterpret_cast<PyTypeObject*>(cls.ptr())->tp_call = &Dispatcher::tp_call;
     PyType_Modified(reinterpret_cast<PyTypeObject*>(cls.ptr()));
   });
+  m.def("pool_cached_bytes", &runtime::pool_cached_bytes);
   m.def("set_num_threads", &runtime::set_num_threads);
   m.def("get_num_threads", &runtime::num_threads);
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "python/src/convert.h"
+#include "python/src/output_memory.h"
 #include "runtime/launch.h"
 
 namespace py = pybind11;
@@ -105,18 +106,6 @@ bool same_view(const runtime::Operand& in, const runtime::Operand& out) {
 }
 
 std::string shape_text(const runtime::Shape& s) { return s.text(); }
-
-// A new C-ordered array (numpy's C API through pybind11: no shape vector).
-py::array empty_array(const py::dtype& dtype, const runtime::Shape& shape) {
-  auto& api = py::detail::npy_api::get();
-  Py_intptr_t dims[runtime::kMaxDims];
-  std::copy(shape.dims, shape.dims + shape.ndim, dims);
-  PyObject* descr = py::dtype(dtype).release().ptr();  // stolen by the call
-  PyObject* a = api.PyArray_NewFromDescr_(api.PyArray_Type_, descr, shape.ndim, dims, nullptr,
-                                          nullptr, 0, nullptr);
-  if (!a) throw py::error_already_set();
-  return py::reinterpret_steal<py::array>(a);
-}
 
 }  // namespace
 
@@ -227,7 +216,7 @@ py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
       if (overlaps(i, o) && !same_view(i, o)) direct = false;
   }
   py::array target = direct ? py::reinterpret_borrow<py::array>(out_obj)
-                            : empty_array(entry->result, shape);
+                            : new_output(entry->result, shape);
   runtime::Operand target_op;
   fill_operand(target, target_op);
   {

@@ -4,6 +4,7 @@
 
 #include "ir/ir.h"
 #include "ir/parser.h"
+#include "python/src/output_memory.h"
 
 namespace py = pybind11;
 
@@ -23,6 +24,7 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_ValueError, e.what());
     }
   });
+  ember::init_output_memory();
   bind_ir(m);
   bind_kernel(m);
 }
