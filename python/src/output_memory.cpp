@@ -36,15 +36,23 @@ void init_output_memory() {
 py::array new_output(const py::dtype& dtype, const runtime::Shape& shape) {
   npy_intp dims[runtime::kMaxDims];
   std::copy(shape.dims, shape.dims + shape.ndim, dims);
-  // The handler is per context (a contextvar): set it around this allocation only.
-  PyObject* previous = PyDataMem_SetHandler(handler_capsule);
-  if (!previous) throw py::error_already_set();
-  PyObject* descr = py::dtype(dtype).release().ptr();  // stolen
-  PyObject* a = PyArray_NewFromDescr(&PyArray_Type, reinterpret_cast<PyArray_Descr*>(descr),
-                                     shape.ndim, dims, nullptr, nullptr, 0, nullptr);
-  PyObject* restored = PyDataMem_SetHandler(previous);
-  Py_DECREF(previous);
-  Py_XDECREF(restored);
+  auto make = [&] {
+    PyObject* descr = py::dtype(dtype).release().ptr();  // stolen by the call
+    return PyArray_NewFromDescr(&PyArray_Type, reinterpret_cast<PyArray_Descr*>(descr),
+                                shape.ndim, dims, nullptr, nullptr, 0, nullptr);
+  };
+  PyObject* a;
+  if (static_cast<size_t>(shape.size()) * dtype.itemsize() < runtime::kPoolMinBytes) {
+    a = make();  // small: NumPy's own allocator (and its small-block cache) is faster
+  } else {
+    // The handler is per context (a contextvar): set it around this allocation only.
+    PyObject* previous = PyDataMem_SetHandler(handler_capsule);
+    if (!previous) throw py::error_already_set();
+    a = make();
+    PyObject* restored = PyDataMem_SetHandler(previous);
+    Py_DECREF(previous);
+    Py_XDECREF(restored);
+  }
   if (!a) throw py::error_already_set();
   return py::reinterpret_steal<py::array>(a);
 }
