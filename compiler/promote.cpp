@@ -24,6 +24,23 @@ ExprPtr cast_to(const ExprPtr& x, Type t, ir::Loc loc) {
   return ir::make_cast(x, t, loc);
 }
 
+// NumPy 2 refuses arithmetic between an integer array and a Python int it
+// cannot hold (uint8 + 300, uint8 - -1): so does ember, at compile time.
+void check_literal_fits(const ir::Expr& literal, Type t) {
+  if (literal.op != Op::Const || !literal.type.weak || !ir::is_int(literal.type.scalar) ||
+      !ir::is_int(t.scalar))
+    return;
+  ir::Literal v = ir::eval_cast(literal.value, literal.type.scalar, t.scalar);
+  bool negative = ir::is_signed(literal.type.scalar) && literal.value.i < 0;
+  bool fits = ir::eval_cast(v, t.scalar, literal.type.scalar) == literal.value &&
+              negative == (ir::is_signed(t.scalar) && v.i < 0);
+  if (!fits)
+    throw ir::CompileError("Python int " + std::to_string(literal.value.i) +
+                               " is out of bounds for " + std::string(ir::numpy_name(t.scalar)) +
+                               " (NumPy raises OverflowError)",
+                           literal.loc);
+}
+
 // The comparison that holds for `b op a` when `a op b` is `op`.
 Op mirrored(Op op) {
   switch (op) {
@@ -132,8 +149,10 @@ ExprPtr promote_node(const ExprPtr& node, std::vector<ExprPtr> args) {
     default: break;
   }
   if (ir::is_comparison(e.op)) return promote_compare(e, args[0], args[1]);
-  if (ir::is_binary(e.op))
+  if (ir::is_binary(e.op)) {
+    for (const ExprPtr& operand : e.args) check_literal_fits(*operand, t);
     return ir::make_binary(e.op, cast_to(args[0], t, e.loc), cast_to(args[1], t, e.loc), e.loc);
+  }
   if (keeps_operand(e.op)) return ir::make_unary(e.op, args[0], e.loc);
   return ir::make_unary(e.op, cast_to(args[0], t, e.loc), e.loc);
 }

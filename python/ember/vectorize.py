@@ -10,7 +10,7 @@ import re
 import time
 
 from . import _core, frontend
-from .errors import CompileError
+from .errors import CompileError, from_build_error
 
 __all__ = ["vectorize", "Vectorized"]
 
@@ -45,7 +45,10 @@ class Vectorized(_core.Dispatcher):
         fn = frontend.build_function(self.py_func, [(d, w) for d, w, _ in arg_types])
         _core.log_debug("frontend", f"{self.__name__}: frontend "
                                     f"{(time.perf_counter() - start) * 1e3:.2f} ms")
-        kernel = _core.compile_elementwise(fn, [s for _, _, s in arg_types], self.fastmath)
+        try:
+            kernel = _core.compile_elementwise(fn, [s for _, _, s in arg_types], self.fastmath)
+        except _core.BuildError as e:  # a user error the compiler found (e.g. uint8 + 300)
+            raise from_build_error(e, self.py_func.__code__.co_filename) from None
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
         self._compiled.append((f"{kernel.result_dtype}({args})", list(arg_types), kernel))
         return kernel

@@ -550,3 +550,20 @@ def test_compile_error_in_signature_at_decoration():
 def test_decorating_a_non_function():
     with pytest.raises(TypeError):
         ember.vectorize(42)
+
+
+def test_python_int_literal_out_of_bounds_is_an_error(tmp_path):
+    # NumPy 2: uint8_array + 300 raises OverflowError; ember refuses to compile it.
+    import importlib.util
+    path = tmp_path / "ovf.py"
+    path.write_text("import ember\n\n@ember.vectorize\ndef f(x):\n    return x + 300\n")
+    spec = importlib.util.spec_from_file_location("ovf", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(ember.CompileError, match="Python int 300 is out of bounds for uint8") as e:
+        module.f(np.arange(3, dtype=np.uint8))
+    assert e.value.lineno == 5
+    with pytest.raises(OverflowError):
+        np.arange(3, dtype=np.uint8) + 300  # the oracle agrees
+    np.testing.assert_array_equal(module.f(np.arange(3, dtype=np.int16)),
+                                  np.arange(3, dtype=np.int16) + 300)
