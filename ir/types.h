@@ -9,11 +9,16 @@
 //  - Python literals and Python scalar arguments are "weak": they take the
 //    type of the other operand when it is of the same or a higher kind
 //    (uint8 + 1 -> uint8, float32 * 2.0 -> float32). Two weak operands stay
-//    weak and become int64 / float64 / bool at the end.
+//    weak and become int64 / float64 / bool at the end. A Python int literal
+//    that its integer partner cannot hold (uint8 + 300) is a compile error,
+//    as NumPy raises OverflowError.
 //  - `/` is true division: integers divide as float64.
 //  - `//` and `%` follow Python's sign rules (floor division; the remainder
 //    has the sign of the divisor). Integer division and modulo by zero give 0.
 //  - Integer overflow wraps (two's complement), including INT_MIN // -1.
+//  - Float to integer conversion gives NumPy's results on x86-64: truncation,
+//    through int32 for narrower types and int64 for uint32; NaN and values
+//    out of range give what cvttsd2si gives (unspecified in NumPy).
 //  - Floats are IEEE 754: NaN, +-inf and signed zero propagate as NumPy's do.
 //    Nothing is reassociated unless the user asks for fastmath.
 //  - Shifts by a negative amount or by the bit width or more give 0 (or -1 for
