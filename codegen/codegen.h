@@ -1,4 +1,4 @@
-// Public face of codegen: Strict IR in, native entry points (or text) out.
+// Public face of codegen: Strict IR in, a native entry point (or text) out.
 // No LLVM type appears here, so only codegen/*.cpp pay for LLVM's headers.
 #pragma once
 

@@ -1,8 +1,7 @@
 // The host target: LLVM optimization for the host CPU and the process-wide
-// ORC JIT that turns lowered modules into callable entry points.
+// ORC JIT that turns lowered modules into a callable entry point.
 #include <dlfcn.h>
 
-#include <llvm/Analysis/TargetLibraryInfo.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -92,6 +91,9 @@ class HostTarget {
   // Adds an optimized module and returns the addresses of `names`.
   std::vector<uint64_t> load(llvm::orc::ThreadSafeModule module,
                              const std::vector<std::string>& names) {
+    // LLJIT was built without concurrent compilation: its one TargetMachine
+    // must not generate code for two threads at once.
+    std::lock_guard<std::mutex> lock(jit_mu_);
     auto& dylib = jit_->getMainJITDylib();
     if (auto err = jit_->addIRModule(dylib, std::move(module)))
       throw std::runtime_error("JIT: " + llvm::toString(std::move(err)));
@@ -127,6 +129,7 @@ class HostTarget {
   std::unique_ptr<llvm::TargetMachine> tm_;
   std::mutex tm_mu_;
   std::unique_ptr<llvm::orc::LLJIT> jit_;
+  std::mutex jit_mu_;
   std::atomic<int> counter_{0};
   std::string cpu_;
   VectorIsa isa_;

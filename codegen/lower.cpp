@@ -2,8 +2,8 @@
 //
 // Every operator gets the exact semantics of ir/eval.cpp (the interpreter):
 // integer division guards against zero and INT_MIN / -1 instead of trapping,
-// shifts guard their amount, float -> int conversions saturate instead of
-// producing poison. Control flow stays simple so that, once the scalar
+// shifts guard their amount, float -> int conversions give x86-64's results
+// (as NumPy's) instead of poison. Control flow stays simple so that, once the scalar
 // function is inlined into the loop, LLVM can if-convert and vectorize it.
 #include "codegen/lower.h"
 
@@ -63,8 +63,9 @@ class Lowering {
   Value* int_pow(Scalar t, Value* a, Value* b);
   Value* libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args);
   Value* intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args);
-  Value* load(Scalar s, Value* ptr);
-  void store(Scalar s, Value* value, Value* ptr);
+  // Memory accesses; `group` marks them as independent across loop iterations.
+  Value* load(Scalar s, Value* ptr, llvm::MDNode* group = nullptr);
+  void store(Scalar s, Value* value, Value* ptr, llvm::MDNode* group = nullptr);
   llvm::Constant* int_const(Scalar t, int64_t v) { return llvm::ConstantInt::get(ty(t), v, true); }
   llvm::Constant* fp_const(Scalar t, double v) { return llvm::ConstantFP::get(ty(t), v); }
   llvm::Type* ty(Scalar s) { return value_type(c_, s); }
@@ -210,9 +211,9 @@ Value* Lowering::libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args) {
     auto* vec = llvm::FixedVectorType::get(ty(t), lanes);
     std::vector<llvm::Type*> vec_params(args.size(), vec);
     auto decl = m_.getOrInsertFunction(vector_name, llvm::FunctionType::get(vec, vec_params, false));
-    if (auto* f = llvm::dyn_cast<llvm::Function>(decl.getCallee())) {
-      if (f->use_empty()) vector_decls_.push_back(f);
-    }
+    auto* f = llvm::cast<llvm::Function>(decl.getCallee());
+    if (std::find(vector_decls_.begin(), vector_decls_.end(), f) == vector_decls_.end())
+      vector_decls_.push_back(f);
     variants += (variants.empty() ? "" : ",") + std::string("_ZGV_LLVM_N") +
                 std::to_string(lanes) + vs + "_" + symbol + "(" + vector_name + ")";
   }
@@ -421,14 +422,16 @@ Value* Lowering::int_pow(Scalar t, Value* a, Value* b) {
   return b_.CreateCall(f, {a, b});
 }
 
-Value* Lowering::load(Scalar s, Value* ptr) {
-  Value* v = b_.CreateLoad(memory_type(c_, s), ptr);
+Value* Lowering::load(Scalar s, Value* ptr, llvm::MDNode* group) {
+  auto* v = b_.CreateLoad(memory_type(c_, s), ptr);
+  if (group) v->setMetadata(llvm::LLVMContext::MD_access_group, group);
   return s == Scalar::Bool ? b_.CreateICmpNE(v, b_.getInt8(0)) : v;
 }
 
-void Lowering::store(Scalar s, Value* value, Value* ptr) {
+void Lowering::store(Scalar s, Value* value, Value* ptr, llvm::MDNode* group) {
   if (s == Scalar::Bool) value = b_.CreateZExt(value, b_.getInt8Ty());
-  b_.CreateStore(value, ptr);
+  auto* st = b_.CreateStore(value, ptr);
+  if (group) st->setMetadata(llvm::LLVMContext::MD_access_group, group);
 }
 
 void Lowering::elementwise_loop(llvm::Function* scalar, const Layout& layout,
@@ -458,16 +461,26 @@ void Lowering::elementwise_loop(llvm::Function* scalar, const Layout& layout,
   auto* k = b_.CreatePHI(i64, 2);
   k->addIncoming(b_.getInt64(0), entry);
   auto address = [&](size_t i, Scalar s) { return b_.CreateGEP(memory_type(c_, s), base[i], k); };
+  // The runtime never passes an output that overlaps an input other than as
+  // the very same view, so iterations are independent: say so, and the
+  // vectorizer needs no runtime overlap check (which would send in-place calls
+  // to the scalar loop).
+  llvm::MDNode* group = llvm::MDNode::getDistinct(c_, {});
   std::vector<Value*> args;
   for (size_t i = 0; i < fn_.params.size(); ++i) {
     Scalar s = fn_.params[i].type.scalar;
-    args.push_back(invariant[i] ? invariant[i] : load(s, address(i, s)));
+    args.push_back(invariant[i] ? invariant[i] : load(s, address(i, s), group));
   }
   Value* result = b_.CreateCall(scalar, args);
-  store(fn_.result.scalar, result, address(count - 1, fn_.result.scalar));
+  store(fn_.result.scalar, result, address(count - 1, fn_.result.scalar), group);
   Value* next = b_.CreateAdd(k, b_.getInt64(1), "", true, true);
   k->addIncoming(next, body);
-  b_.CreateCondBr(b_.CreateICmpSLT(next, n), body, exit);
+  auto* latch = b_.CreateCondBr(b_.CreateICmpSLT(next, n), body, exit);
+  llvm::Metadata* parallel[] = {llvm::MDString::get(c_, "llvm.loop.parallel_accesses"), group};
+  llvm::MDNode* loop_id = llvm::MDNode::getDistinct(
+      c_, {nullptr, llvm::MDNode::get(c_, parallel)});
+  loop_id->replaceOperandWith(0, loop_id);
+  latch->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
   b_.SetInsertPoint(exit);
   b_.CreateRetVoid();
 }

@@ -23,8 +23,8 @@ struct VectorIsa {
   std::vector<Level> levels;
 };
 
-// A module holding `<prefix>_contig` (see codegen.h)
-// around an always-inlined scalar function made from `fn` (Strict level).
+// A module holding `<prefix>_contig` (see codegen.h): the loop around an
+// always-inlined scalar function made from `fn` (Strict level).
 std::unique_ptr<llvm::Module> lower_elementwise(const ir::Function& fn, const Layout& layout,
                                                 const Options& options, const VectorIsa& isa,
                                                 llvm::LLVMContext& ctx, const std::string& prefix);

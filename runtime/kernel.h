@@ -1,4 +1,4 @@
-// A compiled specialization: the optimized IR and its native entry points.
+// A compiled specialization: the optimized IR and its native entry point.
 #pragma once
 
 #include <memory>

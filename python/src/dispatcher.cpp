@@ -105,8 +105,6 @@ bool same_view(const runtime::Operand& in, const runtime::Operand& out) {
          std::equal(in.strides, in.strides + in.shape.ndim, out.strides);
 }
 
-std::string shape_text(const runtime::Shape& s) { return s.text(); }
-
 }  // namespace
 
 Dispatcher::Dispatcher(std::string name, int nargs, py::function compile)
@@ -209,11 +207,16 @@ py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
     for (int d = 0; d < o.shape.ndim; ++d) o.shape.dims[d] = out.shape(d);
     if (out.ndim() != shape.ndim || !(o.shape == shape))
       throw py::value_error("out= has shape " + py::str(out.attr("shape")).cast<std::string>() +
-                            " but the broadcast shape of the arguments is " + shape_text(shape));
-    fill_operand(out, o);
+                            " but the broadcast shape of the arguments is " + shape.text());
+    // Written in place only when it has the result's dtype and no input
+    // overlaps it but as the very same view; otherwise through a temporary
+    // that np.copyto casts (same_kind) into it, whatever its dtype.
     direct = out.dtype().equal(entry->result) && is_native(out.dtype());
-    for (const runtime::Operand& i : in)
-      if (overlaps(i, o) && !same_view(i, o)) direct = false;
+    if (direct) {
+      fill_operand(out, o);
+      for (const runtime::Operand& i : in)
+        if (overlaps(i, o) && !same_view(i, o)) direct = false;
+    }
   }
   py::array target = direct ? py::reinterpret_borrow<py::array>(out_obj)
                             : new_output(entry->result, shape);
@@ -236,7 +239,11 @@ py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
 
 PyObject* Dispatcher::tp_call(PyObject* self, PyObject* args, PyObject* kwargs) {
   try {
-    return py::cast<Dispatcher*>(py::handle(self))->call(args, kwargs).release().ptr();
+    // pybind11's own __call__ would check that __init__ ran; so must this slot.
+    auto v_h = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
+    if (!v_h.holder_constructed())
+      throw py::type_error("this kernel object was not initialized (its __init__ never ran)");
+    return v_h.value_ptr<Dispatcher>()->call(args, kwargs).release().ptr();
   } catch (py::error_already_set& e) {
     e.restore();
   } catch (...) {

@@ -6,6 +6,7 @@
 #include <numpy/arrayobject.h>
 
 #include <cstdlib>
+#include <optional>
 #include <cstring>
 
 #include "runtime/buffer_pool.h"
@@ -41,20 +42,24 @@ py::array new_output(const py::dtype& dtype, const runtime::Shape& shape) {
     return PyArray_NewFromDescr(&PyArray_Type, reinterpret_cast<PyArray_Descr*>(descr),
                                 shape.ndim, dims, nullptr, nullptr, 0, nullptr);
   };
-  PyObject* a;
   if (static_cast<size_t>(shape.size()) * dtype.itemsize() < runtime::kPoolMinBytes) {
-    a = make();  // small: NumPy's own allocator (and its small-block cache) is faster
-  } else {
-    // The handler is per context (a contextvar): set it around this allocation only.
-    PyObject* previous = PyDataMem_SetHandler(handler_capsule);
-    if (!previous) throw py::error_already_set();
-    a = make();
-    PyObject* restored = PyDataMem_SetHandler(previous);
-    Py_DECREF(previous);
-    Py_XDECREF(restored);
+    // Small: NumPy's own allocator (and its small-block cache) is faster.
+    PyObject* a = make();
+    if (!a) throw py::error_already_set();
+    return py::reinterpret_steal<py::array>(a);
   }
-  if (!a) throw py::error_already_set();
-  return py::reinterpret_steal<py::array>(a);
+  // The handler is per context (a contextvar): set it around this allocation only.
+  PyObject* previous = PyDataMem_SetHandler(handler_capsule);
+  if (!previous) throw py::error_already_set();
+  py::object a = py::reinterpret_steal<py::object>(make());
+  std::optional<py::error_already_set> failure;  // fetched so that it survives the restore
+  if (!a) failure.emplace();
+  PyObject* restored = PyDataMem_SetHandler(previous);
+  Py_DECREF(previous);
+  if (!restored) throw py::error_already_set();
+  Py_DECREF(restored);
+  if (failure) throw *failure;
+  return py::reinterpret_steal<py::array>(a.release());
 }
 
 }  // namespace ember

@@ -204,3 +204,38 @@ def test_forked_child_can_call_kernels(restore_threads):
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_first_compiles_from_many_threads_at_once(tmp_path):
+    # Every thread makes the first call of new kernels at the same time: the
+    # JIT must serialize machine-code generation (it crashed before).
+    import importlib.util
+    path = tmp_path / "many_kernels.py"
+    path.write_text("import math, ember\n" + "".join(
+        f"@ember.vectorize\ndef k{i}(x):\n    return math.exp(x * {i + 1}.0) + {i}\n"
+        for i in range(8)))
+    spec = importlib.util.spec_from_file_location("many_kernels", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    x64 = np.linspace(-1, 1, 1000)
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def work(t):
+        try:
+            barrier.wait()
+            for i in range(8):
+                k = getattr(module, f"k{(i + t) % 8}")
+                for x in (x64, x64.astype(np.float32)):
+                    want = np.exp(x * ((i + t) % 8 + 1.0)) + (i + t) % 8
+                    np.testing.assert_allclose(k(x), want, rtol=1e-5)
+        except Exception as e:  # reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors[:3]
+    assert not any(t.is_alive() for t in threads)

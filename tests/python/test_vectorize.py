@@ -567,3 +567,17 @@ def test_python_int_literal_out_of_bounds_is_an_error(tmp_path):
         np.arange(3, dtype=np.uint8) + 300  # the oracle agrees
     np.testing.assert_array_equal(module.f(np.arange(3, dtype=np.int16)),
                                   np.arange(3, dtype=np.int16) + 300)
+
+
+def test_out_of_a_dtype_ember_cannot_compute_in_is_cast_into():
+    # NumPy accepts np.add(a, b, out=complex_array) (same_kind casting); so does ember.
+    x = np.arange(4.0)
+    for dtype in (np.complex128, np.float16):
+        out = np.empty(4, dtype=dtype)
+        assert fma1(x, x, out=out) is out
+        np.testing.assert_array_equal(out, fma1_ref(x, x).astype(dtype))
+
+
+def test_uninitialized_kernel_object_raises():
+    with pytest.raises(TypeError, match="not initialized"):
+        ember.Vectorized.__new__(ember.Vectorized)()
