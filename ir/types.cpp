@@ -116,7 +116,8 @@ Type promote(Type a, Type b) {
 Type concrete(Type t) {
   if (!t.weak) return t;
   t.weak = false;
-  if (is_int(t.scalar)) t.scalar = Scalar::I64;
+  // A Python int is an int64, or a uint64 from 2**63 on (as NumPy 2 reads it).
+  if (is_int(t.scalar) && t.scalar != Scalar::U64) t.scalar = Scalar::I64;
   if (is_float(t.scalar)) t.scalar = Scalar::F64;
   return t;
 }

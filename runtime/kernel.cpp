@@ -2,6 +2,7 @@
 #include "runtime/kernel.h"
 
 #include <chrono>
+#include <cstdint>
 
 #include "compiler/log.h"
 #include "compiler/pipeline.h"
@@ -15,6 +16,41 @@ std::string Kernel::llvm_ir() const {
 }
 std::string Kernel::assembly() const { return codegen::asm_elementwise(optimized, layout, options); }
 
+namespace {
+
+// Casts of weak (Python int) parameters to integer types, anywhere in `fn`.
+void find_weak_int_uses(const ir::Function& source, const ir::Expr& e,
+                        std::vector<WeakIntUse>& uses) {
+  const ir::Expr* arg = e.args.empty() ? nullptr : e.args[0].get();
+  if (e.op == ir::Op::Cast && arg->op == ir::Op::Param && ir::is_int(e.type.scalar)) {
+    ir::Type param = source.params[arg->index].type;
+    if (param.weak && ir::is_int(param.scalar) && e.type.scalar != param.scalar)
+      uses.push_back({arg->index, e.type.scalar});
+  }
+  for (const ir::ExprPtr& a : e.args) find_weak_int_uses(source, *a, uses);
+}
+
+void find_weak_int_uses(const ir::Function& source, const ir::Block& block,
+                        std::vector<WeakIntUse>& uses) {
+  for (const ir::StmtPtr& s : block) {
+    find_weak_int_uses(source, *s->value, uses);
+    find_weak_int_uses(source, s->then_body, uses);
+    find_weak_int_uses(source, s->else_body, uses);
+  }
+}
+
+}  // namespace
+
+bool int_fits(int64_t value, bool is_unsigned, ir::Scalar t) {
+  if (is_unsigned && value < 0) return t == ir::Scalar::U64;  // 2**63 and up
+  if (!ir::is_signed(t)) {
+    if (value < 0) return false;
+    return ir::bits_of(t) == 64 || value < (int64_t{1} << ir::bits_of(t));
+  }
+  int64_t limit = ir::bits_of(t) == 64 ? INT64_MAX : (int64_t{1} << (ir::bits_of(t) - 1)) - 1;
+  return value <= limit && value >= -limit - 1;
+}
+
 std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layout layout,
                                                   codegen::Options options) {
   auto t0 = std::chrono::steady_clock::now();
@@ -26,6 +62,7 @@ std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layo
   using ms = std::chrono::duration<double, std::milli>;
   logger("runtime").debug("compiled {}: passes {:.2f} ms, codegen {:.2f} ms", fn.name,
                           ms(t1 - t0).count(), ms(t2 - t1).count());
+  find_weak_int_uses(fn, kernel->optimized.body, kernel->weak_int_uses);
   kernel->source = std::move(fn);
   kernel->layout = std::move(layout);
   kernel->options = options;

@@ -586,8 +586,8 @@ class _Translator(ast.NodeVisitor):
         if isinstance(obj, int):
             if -2**63 <= obj < 2**63:
                 return self.b.const_int(obj, "int64", True, line, col)
-            if 0 <= obj < 2**64:  # only uint64 holds it; NumPy 2 would reject it with int64
-                return self.b.const_int(obj, "uint64", False, line, col)
+            if 0 <= obj < 2**64:  # still a weak Python int, read as uint64 as NumPy 2 does
+                return self.b.const_int(obj, "uint64", True, line, col)
             shown = f"{label} = {obj}" if "'" in label else f"{label} {obj}"
             raise self.error(node, f"{shown} does not fit in int64 or uint64")
         if isinstance(obj, float):

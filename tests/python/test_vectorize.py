@@ -581,3 +581,27 @@ def test_out_of_a_dtype_ember_cannot_compute_in_is_cast_into():
 def test_uninitialized_kernel_object_raises():
     with pytest.raises(TypeError, match="not initialized"):
         ember.Vectorized.__new__(ember.Vectorized)()
+
+
+@pytest.mark.parametrize("array, value", [
+    (np.array([1, 2, 250], np.uint8), 300),
+    (np.array([1, 2, 250], np.uint8), -1),
+    (np.array([1], np.int8), -129),
+    (np.arange(3), 2 ** 63),
+])
+def test_python_int_argument_out_of_bounds_raises_overflow(array, value):
+    with pytest.raises(OverflowError):
+        np.add(array, value)  # the oracle
+    with pytest.raises(OverflowError, match=f"Python int {value} is out of bounds for "
+                                            f"{array.dtype.name}"):
+        fma1(array, value)
+
+
+@pytest.mark.parametrize("array, value", [
+    (np.array([1, 2, 250], np.uint8), 5),
+    (np.array([1], np.int8), -128),
+    (np.array([1], np.uint64), 2 ** 63),
+    (np.array([1.5], np.float32), 2 ** 70 // 2 ** 10),
+])
+def test_python_int_argument_in_bounds_works(array, value):
+    assert_same(fma1(array, value), fma1_ref(array, value))
