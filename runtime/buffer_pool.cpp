@@ -24,8 +24,9 @@ struct Pool {
   size_t cached = 0;
 
   void take(void* block, size_t bytes) {
-    auto& list = free[bytes];
-    list.erase(std::find(list.begin(), list.end(), block));
+    auto it = free.find(bytes);
+    it->second.erase(std::find(it->second.begin(), it->second.end(), block));
+    if (it->second.empty()) free.erase(it);
     order.erase(std::find(order.begin(), order.end(), std::make_pair(block, bytes)));
     cached -= bytes;
   }
@@ -69,22 +70,21 @@ void* pool_acquire(size_t bytes) {
 
 void pool_release(void* block, size_t bytes) {
   if (!block) return;
-  if (bytes >= kPoolMinBytes) {
+  if (bytes < kPoolMinBytes || bytes > kPoolMaxBytes) return std::free(block);
+  std::vector<void*> evicted;  // freed after the lock: unmapping can take a while
+  {
     Pool& p = pool();
     std::lock_guard<std::mutex> lock(p.mu);
-    if (bytes <= kPoolMaxBytes) {
-      while (p.cached + bytes > kPoolMaxBytes) {
-        auto [old, size] = p.order.front();
-        p.take(old, size);
-        std::free(old);
-      }
-      p.free[bytes].push_back(block);
-      p.order.emplace_back(block, bytes);
-      p.cached += bytes;
-      return;
+    while (p.cached + bytes > kPoolMaxBytes) {
+      auto [old, size] = p.order.front();
+      p.take(old, size);
+      evicted.push_back(old);
     }
+    p.free[bytes].push_back(block);
+    p.order.emplace_back(block, bytes);
+    p.cached += bytes;
   }
-  std::free(block);
+  for (void* old : evicted) std::free(old);
 }
 
 size_t pool_cached_bytes() {
