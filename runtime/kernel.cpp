@@ -1,20 +1,13 @@
-// Compiles a frontend Function into a Kernel: pipeline, then codegen.
+// Kernel helpers the call path needs (no LLVM here).
 #include "runtime/kernel.h"
 
-#include <chrono>
 #include <cstdint>
 
-#include "compiler/log.h"
-#include "compiler/pipeline.h"
 #include "ir/printer.h"
 
 namespace ember::runtime {
 
 std::string Kernel::ir_text() const { return ir::print(optimized); }
-std::string Kernel::llvm_ir() const {
-  return codegen::llvm_ir_elementwise(optimized, layout, options);
-}
-std::string Kernel::assembly() const { return codegen::asm_elementwise(optimized, layout, options); }
 
 namespace {
 
@@ -51,22 +44,10 @@ bool int_fits(int64_t value, bool is_unsigned, ir::Scalar t) {
   return value <= limit && value >= -limit - 1;
 }
 
-std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layout layout,
-                                                  codegen::Options options) {
-  auto t0 = std::chrono::steady_clock::now();
-  auto kernel = std::make_shared<Kernel>();
-  kernel->optimized = compiler::optimize(fn);
-  auto t1 = std::chrono::steady_clock::now();
-  kernel->entry = codegen::compile_elementwise(kernel->optimized, layout, options);
-  auto t2 = std::chrono::steady_clock::now();
-  using ms = std::chrono::duration<double, std::milli>;
-  logger("runtime").debug("compiled {}: passes {:.2f} ms, codegen {:.2f} ms", fn.name,
-                          ms(t1 - t0).count(), ms(t2 - t1).count());
-  find_weak_int_uses(fn, kernel->optimized.body, kernel->weak_int_uses);
-  kernel->source = std::move(fn);
-  kernel->layout = std::move(layout);
-  kernel->options = options;
-  return kernel;
+std::vector<WeakIntUse> weak_int_uses(const ir::Function& source, const ir::Function& optimized) {
+  std::vector<WeakIntUse> uses;
+  find_weak_int_uses(source, optimized.body, uses);
+  return uses;
 }
 
 }  // namespace ember::runtime

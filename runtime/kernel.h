@@ -1,4 +1,5 @@
-// A compiled specialization: the optimized IR and its native entry point.
+// A compiled specialization: the optimized IR and its native entry point
+// (this part needs no LLVM: the call path links it).
 #pragma once
 
 #include <memory>
@@ -27,17 +28,17 @@ struct Kernel {
   std::vector<WeakIntUse> weak_int_uses;
 
   std::string ir_text() const;
-  std::string llvm_ir() const;
-  std::string assembly() const;
 };
+
+// The casts of weak (Python int) parameters of `source` to integer types in
+// `optimized` (its compiled form).
+std::vector<WeakIntUse> weak_int_uses(const ir::Function& source, const ir::Function& optimized);
 
 // Whether integer `value` (as int64 bits; `is_unsigned` for a uint64 value)
 // is a value of integer type `t`.
 bool int_fits(int64_t value, bool is_unsigned, ir::Scalar t);
 
-// Runs the pass pipeline and the JIT; logs the time of each stage at debug
-// level ("runtime" logger).
-std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layout layout,
-                                                  codegen::Options options);
+// Compiling a Kernel needs LLVM: see runtime/compile.h (a separate library,
+// loaded by Python only at the first compile).
 
 }  // namespace ember::runtime

@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 
 def host_cpu():
     """The CPU ember compiles for, with the features LLVM enabled."""
-    from . import _core
-    return _core.host_cpu()
+    from . import _jit
+    return _jit.host_cpu()
 
 
 def set_num_threads(n):

@@ -45,8 +45,9 @@ class Vectorized(_core.Dispatcher):
         fn = frontend.build_function(self.py_func, [(d, w) for d, w, _ in arg_types])
         _core.log_debug("frontend", f"{self.__name__}: frontend "
                                     f"{(time.perf_counter() - start) * 1e3:.2f} ms")
+        from . import _jit  # LLVM loads at the first compile, not at import
         try:
-            kernel = _core.compile_elementwise(fn, [s for _, _, s in arg_types], self.fastmath)
+            kernel = _jit.compile_elementwise(fn, [s for _, _, s in arg_types], self.fastmath)
         except _core.BuildError as e:  # a user error the compiler found (e.g. uint8 + 300)
             raise from_build_error(e, self.py_func.__code__.co_filename) from None
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
@@ -97,8 +98,10 @@ class Vectorized(_core.Dispatcher):
         else:
             raise ValueError(f"{self.__name__} has no compiled specialization yet: call it "
                              "first or pass signature='float64(float64, ...)'")
-        return {"ir": kernel.ir, "source-ir": kernel.source_ir, "llvm": kernel.llvm_ir,
-                "asm": kernel.asm}[stage]()
+        if stage in ("llvm", "asm"):
+            from . import _jit
+            return getattr(_jit, "llvm_ir" if stage == "llvm" else "asm")(kernel)
+        return kernel.ir() if stage == "ir" else kernel.source_ir()
 
     def __repr__(self):
         return f"<ember.vectorize {self.__qualname__} {self.signatures}>"

@@ -3,7 +3,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include "codegen/codegen.h"
 #include "compiler/log.h"
 #include "compiler/passes.h"
 #include "ir/interpreter.h"
@@ -23,16 +22,7 @@ void bind_kernel(py::module_& m) {
                              [](const runtime::Kernel& k) { return py_dtype_name(k.optimized.result); })
       .def("ir", &runtime::Kernel::ir_text)
       .def("source_ir", [](const runtime::Kernel& k) { return ir::print(k.source); })
-      .def("llvm_ir", &runtime::Kernel::llvm_ir, py::call_guard<py::gil_scoped_release>())
-      .def("asm", &runtime::Kernel::assembly, py::call_guard<py::gil_scoped_release>());
-
-  m.def("compile_elementwise",
-        [](const ir::Function& fn, std::vector<bool> scalar, bool fastmath) {
-          return std::const_pointer_cast<runtime::Kernel>(
-              runtime::compile_elementwise(fn, {std::move(scalar)}, {fastmath}));
-        },
-        py::arg("fn"), py::arg("scalar_layout"), py::arg("fastmath") = false,
-        py::call_guard<py::gil_scoped_release>());
+;
 
   m.def("interpret",
         [](const ir::Function& fn, const py::sequence& args) {
@@ -45,7 +35,6 @@ void bind_kernel(py::module_& m) {
           return from_literal(ir::interpret(strict, values), strict.result);
         });
 
-  m.def("host_cpu", &codegen::host_cpu);
   m.def("log_debug", [](const char* subsystem, const std::string& message) {
     logger(subsystem).debug("{}", message);
   });

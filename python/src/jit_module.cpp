@@ -1,0 +1,37 @@
+// The ember._jit extension: everything that needs LLVM (compiling kernels,
+// their LLVM IR and assembly, the host CPU). Kept apart from ember._core so
+// that `import ember` does not load LLVM; Python imports it at the first
+// compile. Bindings only.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "codegen/codegen.h"
+#include "ir/ir.h"
+#include "runtime/compile.h"
+
+namespace py = pybind11;
+using namespace ember;
+
+PYBIND11_MODULE(_jit, m) {
+  m.doc() = "ember's LLVM JIT";
+  // Types and the BuildError exception are ember._core's.
+  static py::object build_error = py::module_::import("ember._core").attr("BuildError");
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ir::CompileError& e) {
+      py::object args = py::make_tuple(e.what(), e.loc.line, e.loc.col);
+      PyErr_SetObject(build_error.ptr(), args.ptr());
+    }
+  });
+  m.def("compile_elementwise",
+        [](const ir::Function& fn, std::vector<bool> scalar, bool fastmath) {
+          return std::const_pointer_cast<runtime::Kernel>(
+              runtime::compile_elementwise(fn, {std::move(scalar)}, {fastmath}));
+        },
+        py::arg("fn"), py::arg("scalar_layout"), py::arg("fastmath") = false,
+        py::call_guard<py::gil_scoped_release>());
+  m.def("llvm_ir", &runtime::llvm_ir, py::call_guard<py::gil_scoped_release>());
+  m.def("asm", &runtime::assembly, py::call_guard<py::gil_scoped_release>());
+  m.def("host_cpu", &codegen::host_cpu);
+}

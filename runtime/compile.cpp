@@ -1,0 +1,37 @@
+// Compiles a frontend Function into a Kernel: pipeline, then codegen.
+#include "runtime/compile.h"
+
+#include <chrono>
+
+#include "compiler/log.h"
+#include "compiler/pipeline.h"
+
+namespace ember::runtime {
+
+std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layout layout,
+                                                  codegen::Options options) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto kernel = std::make_shared<Kernel>();
+  kernel->optimized = compiler::optimize(fn);
+  auto t1 = std::chrono::steady_clock::now();
+  kernel->entry = codegen::compile_elementwise(kernel->optimized, layout, options);
+  auto t2 = std::chrono::steady_clock::now();
+  using ms = std::chrono::duration<double, std::milli>;
+  logger("runtime").debug("compiled {}: passes {:.2f} ms, codegen {:.2f} ms", fn.name,
+                          ms(t1 - t0).count(), ms(t2 - t1).count());
+  kernel->weak_int_uses = weak_int_uses(fn, kernel->optimized);
+  kernel->source = std::move(fn);
+  kernel->layout = std::move(layout);
+  kernel->options = options;
+  return kernel;
+}
+
+std::string llvm_ir(const Kernel& k) {
+  return codegen::llvm_ir_elementwise(k.optimized, k.layout, k.options);
+}
+
+std::string assembly(const Kernel& k) {
+  return codegen::asm_elementwise(k.optimized, k.layout, k.options);
+}
+
+}  // namespace ember::runtime

@@ -1,0 +1,20 @@
+// Compiling Kernels (pipeline, then the LLVM JIT) and their inspection texts.
+// Linked only into the extension that carries LLVM (ember._jit).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "runtime/kernel.h"
+
+namespace ember::runtime {
+
+// Runs the pass pipeline and the JIT; logs the time of each stage at debug
+// level ("runtime" logger).
+std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layout layout,
+                                                  codegen::Options options);
+
+std::string llvm_ir(const Kernel& kernel);   // optimized LLVM IR
+std::string assembly(const Kernel& kernel);  // host assembly
+
+}  // namespace ember::runtime
