@@ -15,13 +15,15 @@ using namespace ember;
 PYBIND11_MODULE(_jit, m) {
   m.doc() = "ember's LLVM JIT";
   // Types and the BuildError exception are ember._core's.
-  static py::object build_error = py::module_::import("ember._core").attr("BuildError");
+  // Leaked on purpose: a static py::object would be released after Python finalizes.
+  static PyObject* build_error =
+      py::module_::import("ember._core").attr("BuildError").release().ptr();
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const ir::CompileError& e) {
       py::object args = py::make_tuple(e.what(), e.loc.line, e.loc.col);
-      PyErr_SetObject(build_error.ptr(), args.ptr());
+      PyErr_SetObject(build_error, args.ptr());
     }
   });
   m.def("compile_elementwise",
