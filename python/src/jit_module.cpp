@@ -17,7 +17,7 @@ PYBIND11_MODULE(_jit, m) {
   // Types and the BuildError exception are ember._core's.
   // Leaked on purpose: a static py::object would be released after Python finalizes.
   static PyObject* build_error =
-      py::module_::import("ember._core").attr("BuildError").release().ptr();
+      py::object(py::module_::import("ember._core").attr("BuildError")).release().ptr();
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
