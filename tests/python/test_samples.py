@@ -1,0 +1,19 @@
+"""The samples run and pass their own correctness checks."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "samples"
+
+
+@pytest.mark.parametrize("script, args", [("demo.py", ["20000"]), ("inspect_stages.py", [])])
+def test_sample_runs(script, args):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.run([sys.executable, str(SAMPLES / script), *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "matches NumPy" in proc.stdout
