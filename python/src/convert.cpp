@@ -23,21 +23,23 @@ ir::Op to_op(const std::string& name) {
   return op;
 }
 
+bool read_python_int(PyObject* v, int64_t* bits, bool* is_unsigned) {
+  int overflow = 0;
+  *bits = PyLong_AsLongLongAndOverflow(v, &overflow);
+  *is_unsigned = overflow > 0;
+  if (overflow == 0) return true;
+  if (overflow < 0) return false;
+  *bits = static_cast<int64_t>(PyLong_AsUnsignedLongLong(v));
+  if (!PyErr_Occurred()) return true;
+  PyErr_Clear();
+  return false;
+}
+
 ir::Literal int_literal(const py::int_& v) {
   ir::Literal l;
-  int overflow = 0;
-  long long s = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
-  if (overflow == 0) {
-    l.i = s;
-  } else {
-    unsigned long long u = PyLong_AsUnsignedLongLong(v.ptr());
-    if (PyErr_Occurred()) {
-      PyErr_Clear();
-      throw py::value_error("integer " + py::str(v).cast<std::string>() +
-                            " does not fit in 64 bits");
-    }
-    l.i = static_cast<int64_t>(u);
-  }
+  bool is_unsigned;
+  if (!read_python_int(v.ptr(), &l.i, &is_unsigned))
+    throw py::value_error("integer " + py::str(v).cast<std::string>() + " does not fit in 64 bits");
   l.f = static_cast<double>(l.i);
   return l;
 }
@@ -77,14 +79,18 @@ py::dtype dtype_of(ir::Scalar s) {
   return py::dtype(kTypeNum[static_cast<int>(s)]);
 }
 
-void fill_operand(const py::array& a, runtime::Operand& op) {
+void fill_operand(const py::array& a, runtime::Operand& op, int arg_index) {
   int ndim = static_cast<int>(a.ndim());
   if (ndim > runtime::kMaxDims)
     throw py::value_error("ember supports arrays of at most " +
                           std::to_string(runtime::kMaxDims) + " dimensions, got " +
                           std::to_string(ndim));
   op.data = static_cast<char*>(const_cast<void*>(a.data()));
-  op.dtype = require_scalar(a.dtype(), "an argument");
+  std::optional<ir::Scalar> dtype = scalar_of(a.dtype());
+  if (!dtype)  // the message is built only on this path: fill_operand is on every call
+    require_scalar(a.dtype(),
+                   arg_index < 0 ? "an array" : "argument " + std::to_string(arg_index + 1));
+  op.dtype = *dtype;
   op.shape.ndim = ndim;
   for (int d = 0; d < ndim; ++d) {
     op.shape.dims[d] = a.shape(d);

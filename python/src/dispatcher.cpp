@@ -33,18 +33,10 @@ bool convert(const py::handle& obj, int index, runtime::Operand& op, Box& box, P
     return true;
   }
   if (PyLong_CheckExact(obj.ptr())) {
-    int overflow = 0;
-    box.i = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
-    op.dtype = ir::Scalar::I64;
-    if (overflow > 0) {  // 2**63 .. 2**64-1 only fit uint64, as NumPy 2 treats them
-      box.i = static_cast<int64_t>(PyLong_AsUnsignedLongLong(obj.ptr()));
-      op.dtype = ir::Scalar::U64;
-      if (PyErr_Occurred()) {
-        PyErr_Clear();
-        overflow = -1;
-      }
-    }
-    if (overflow < 0)
+    bool is_unsigned;
+    bool fits = read_python_int(obj.ptr(), &box.i, &is_unsigned);
+    op.dtype = is_unsigned ? ir::Scalar::U64 : ir::Scalar::I64;
+    if (!fits)
       throw py::value_error("argument " + std::to_string(index + 1) + ": Python int " +
                             py::str(obj).cast<std::string>() +
                             " is out of bounds for int64 and uint64");
@@ -65,12 +57,10 @@ bool convert(const py::handle& obj, int index, runtime::Operand& op, Box& box, P
                            "' is not an array or a number");
   }
   py::array array = py::reinterpret_borrow<py::array>(a);
-  if (!scalar_of(array.dtype()))
-    require_scalar(array.dtype(), "argument " + std::to_string(index + 1));
   if (!is_native(array.dtype()))
     array = py::module_::import("numpy").attr("ascontiguousarray")(
         array, array.dtype().attr("newbyteorder")("="));
-  fill_operand(array, op);
+  fill_operand(array, op, index);
   if (array.ptr() != obj.ptr()) keep = array.release().ptr();
   return false;
 }
