@@ -126,13 +126,6 @@ ExprPtr promote_compare(const ir::Expr& e, ExprPtr a, ExprPtr b) {
   return ir::make_binary(e.op, cast_to(a, t, e.loc), cast_to(b, t, e.loc), e.loc);
 }
 
-// These look at their operand as it is; every other unary op computes in its
-// result type (math on integers and bools computes in float_for).
-bool keeps_operand(Op op) {
-  return op == Op::Not || op == Op::IsNan || op == Op::IsInf || op == Op::IsFinite ||
-         op == Op::SignBit;
-}
-
 ExprPtr promote_node(const ExprPtr& node, std::vector<ExprPtr> args) {
   const ir::Expr& e = *node;
   // Weak (Python scalar) types only decided the node's type; the computation
@@ -153,7 +146,9 @@ ExprPtr promote_node(const ExprPtr& node, std::vector<ExprPtr> args) {
     for (const ExprPtr& operand : e.args) check_literal_fits(*operand, t);
     return ir::make_binary(e.op, cast_to(args[0], t, e.loc), cast_to(args[1], t, e.loc), e.loc);
   }
-  if (keeps_operand(e.op)) return ir::make_unary(e.op, args[0], e.loc);
+  // Bool-result ops look at their operand as it is; every other unary op
+  // computes in its result type (math on integers and bools in float_for).
+  if (ir::has_bool_result(e.op)) return ir::make_unary(e.op, args[0], e.loc);
   return ir::make_unary(e.op, cast_to(args[0], t, e.loc), e.loc);
 }
 

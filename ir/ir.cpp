@@ -27,6 +27,11 @@ bool is_unary(Op op) { return op >= Op::Neg && op <= Op::SignBit; }
 bool is_binary(Op op) { return op >= Op::Add && op <= Op::Ge; }
 bool is_comparison(Op op) { return op >= Op::Eq && op <= Op::Ge; }
 
+bool has_bool_result(Op op) {
+  return op == Op::Not || op == Op::IsNan || op == Op::IsInf || op == Op::IsFinite ||
+         op == Op::SignBit || is_comparison(op);
+}
+
 bool op_from_name(const std::string& name, Op* out) {
   for (const OpInfo& i : kOps)
     if (name == i.name) {

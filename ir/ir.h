@@ -69,6 +69,9 @@ const char* op_name(Op op);
 bool is_unary(Op op);
 bool is_binary(Op op);
 bool is_comparison(Op op);
+// Operators whose result is bool whatever their operand type (not, isnan,
+// isinf, isfinite, signbit, comparisons): they look at the operand as it is.
+bool has_bool_result(Op op);
 bool op_from_name(const std::string& name, Op* out);
 
 // A literal. Integers are stored as their two's complement bits in `i`

@@ -13,11 +13,6 @@ namespace {
 std::string quoted(Op op) { return std::string("'") + op_name(op) + "'"; }
 
 // Operators whose result type is bool whatever the operand type.
-bool has_bool_result(Op op) {
-  return op == Op::Not || op == Op::IsNan || op == Op::IsInf || op == Op::IsFinite ||
-         op == Op::SignBit || is_comparison(op);
-}
-
 size_t arity(Op op) {
   switch (op) {
     case Op::Const:
