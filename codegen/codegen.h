@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,17 @@ struct Layout {
   bool operator==(const Layout&) const = default;
 };
 
+// A @reduce kernel: the elementwise map's results are combined with `op`
+// (Add, Mul, Minimum or Maximum) into a value of type `acc`.
+struct Reduction {
+  ir::Op op;
+  ir::Scalar acc;
+  bool operator==(const Reduction&) const = default;
+};
+
 struct Options {
   bool fastmath = false;
+  std::optional<Reduction> reduction;  // a reduce kernel when set
 };
 
 // The entry point of one elementwise kernel. `ptrs` holds one data pointer
@@ -30,8 +40,29 @@ struct Options {
 // gathers them into contiguous blocks), so only one loop is compiled.
 using ContigFn = void (*)(void* const* ptrs, int64_t n);
 
+// A reduction folds values into a state of kReduceLanes accumulators (plus
+// as many compensation terms for float sums), element k of each call going
+// to lane k % kReduceLanes. The order of every operation is fixed, so a result
+// depends only on how the runtime cuts the input into calls, never on the
+// machine's vector width or thread count. Float sums are compensated (each
+// lane keeps the exact rounding error of its additions, Knuth's TwoSum, and
+// float32 sums add in float64), so they are more accurate than NumPy's
+// pairwise sums.
+inline constexpr int kReduceLanes = 16;
+inline constexpr int kReduceStateBytes = 2 * kReduceLanes * 8;
+
+struct ReduceFns {
+  void (*init)(void* state);  // the identity
+  // Maps n elements (`ptrs` as for ContigFn, without the output) and combines
+  // the results into `state`.
+  void (*reduce)(void* const* ptrs, int64_t n, void* state);
+  void (*merge)(void* state, const void* other);  // state = state (op) other
+  void (*finish)(const void* state, void* out);   // one value of type acc
+};
+
 struct Entry {
   ContigFn contig = nullptr;
+  ReduceFns reduce{};  // set for a reduce kernel
 };
 
 // Compiles `fn` (Strict level) for the host CPU through the process-wide JIT.

@@ -146,11 +146,21 @@ Entry compile_elementwise(const ir::Function& fn, const Layout& layout, const Op
   double lowered = ms_since(t0);
   target.optimize(*module);
   double optimized = ms_since(t0);
-  auto addresses = target.load(llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx)),
-                               {prefix + "_contig"});
+  std::vector<std::string> names = {prefix + "_contig"};
+  if (options.reduction)
+    for (const char* fn_name : {"_init", "_reduce", "_merge", "_finish"})
+      names.push_back(prefix + fn_name);
+  auto addresses = target.load(llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx)), names);
   logger("codegen").debug("{}: lower {:.2f} ms, optimize {:.2f} ms, machine code {:.2f} ms",
                           fn.name, lowered, optimized - lowered, ms_since(t0) - optimized);
-  return Entry{reinterpret_cast<ContigFn>(addresses[0])};
+  Entry entry{reinterpret_cast<ContigFn>(addresses[0])};
+  if (options.reduction) {
+    entry.reduce.init = reinterpret_cast<decltype(entry.reduce.init)>(addresses[1]);
+    entry.reduce.reduce = reinterpret_cast<decltype(entry.reduce.reduce)>(addresses[2]);
+    entry.reduce.merge = reinterpret_cast<decltype(entry.reduce.merge)>(addresses[3]);
+    entry.reduce.finish = reinterpret_cast<decltype(entry.reduce.finish)>(addresses[4]);
+  }
+  return entry;
 }
 
 std::string llvm_ir_elementwise(const ir::Function& fn, const Layout& layout,

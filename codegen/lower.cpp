@@ -17,24 +17,25 @@
 #include <stdexcept>
 
 namespace ember::codegen {
-namespace {
 
-using llvm::IRBuilder;
-using llvm::Value;
-using ir::Op;
-using ir::Scalar;
-
-llvm::Type* value_type(llvm::LLVMContext& c, Scalar s) {
+llvm::Type* value_type(llvm::LLVMContext& c, ir::Scalar s) {
+  using ir::Scalar;
   if (s == Scalar::Bool) return llvm::Type::getInt1Ty(c);
   if (s == Scalar::F32) return llvm::Type::getFloatTy(c);
   if (s == Scalar::F64) return llvm::Type::getDoubleTy(c);
   return llvm::Type::getIntNTy(c, ir::bits_of(s));
 }
 
-// Bools are one byte in memory (NumPy's layout) and i1 in registers.
-llvm::Type* memory_type(llvm::LLVMContext& c, Scalar s) {
-  return s == Scalar::Bool ? llvm::Type::getInt8Ty(c) : value_type(c, s);
+llvm::Type* memory_type(llvm::LLVMContext& c, ir::Scalar s) {
+  return s == ir::Scalar::Bool ? llvm::Type::getInt8Ty(c) : value_type(c, s);
 }
+
+namespace {
+
+using llvm::IRBuilder;
+using llvm::Value;
+using ir::Op;
+using ir::Scalar;
 
 class Lowering {
  public:
@@ -495,6 +496,7 @@ std::unique_ptr<llvm::Module> lower_elementwise(const ir::Function& fn, const La
   llvm::Function* scalar = lowering.scalar_function(prefix + "_scalar");
   lowering.elementwise_loop(scalar, layout, prefix + "_contig");
   lowering.keep_vector_declarations();
+  if (options.reduction) lower_reduction(*m, *options.reduction, scalar, fn, layout, prefix);
   std::string errors;
   llvm::raw_string_ostream os(errors);
   if (llvm::verifyModule(*m, &os))

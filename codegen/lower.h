@@ -23,8 +23,19 @@ struct VectorIsa {
   std::vector<Level> levels;
 };
 
+// The LLVM type of an IR scalar in registers (bool: i1) and in memory
+// (bool: one byte, NumPy's layout).
+llvm::Type* value_type(llvm::LLVMContext& c, ir::Scalar s);
+llvm::Type* memory_type(llvm::LLVMContext& c, ir::Scalar s);
+
+// Adds `<prefix>_init/_reduce/_merge/_finish` (codegen.h's ReduceFns) to
+// `m`, mapping with `scalar`, the lowered `fn` (lower_reduce.cpp).
+void lower_reduction(llvm::Module& m, const Reduction& reduction, llvm::Function* scalar,
+                     const ir::Function& fn, const Layout& layout, const std::string& prefix);
+
 // A module holding `<prefix>_contig` (see codegen.h): the loop around an
-// always-inlined scalar function made from `fn` (Strict level).
+// always-inlined scalar function made from `fn` (Strict level); for a reduce
+// kernel, also its reduction functions.
 std::unique_ptr<llvm::Module> lower_elementwise(const ir::Function& fn, const Layout& layout,
                                                 const Options& options, const VectorIsa& isa,
                                                 llvm::LLVMContext& ctx, const std::string& prefix);

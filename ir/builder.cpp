@@ -68,6 +68,18 @@ Type unary_result(Op op, Type x, Loc loc) {
   }
 }
 
+Scalar reduce_result(Op combine, Scalar mapped, Loc loc) {
+  switch (combine) {
+    case Op::Add:
+    case Op::Mul:
+      if (kind_of(mapped) == Kind::Unsigned) return Scalar::U64;
+      return is_float(mapped) ? mapped : Scalar::I64;
+    case Op::Minimum:
+    case Op::Maximum: return mapped;
+    default: fail(std::string("'") + op_name(combine) + "' is not a reduction operator", loc);
+  }
+}
+
 Type binary_result(Op op, Type a, Type b, Loc loc) {
   require_scalar(a, op, loc);
   require_scalar(b, op, loc);

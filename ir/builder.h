@@ -14,6 +14,10 @@ namespace ember::ir {
 // Result types (throw CompileError with `loc` for an unsupported combination).
 Type unary_result(Op op, Type x, Loc loc);
 Type binary_result(Op op, Type a, Type b, Loc loc);
+// The accumulator (and result) type of a reduction combining values of type
+// `mapped` with `combine` (Add, Mul, Minimum or Maximum), NumPy's rules:
+// sums and products of bools and narrower integers widen to int64 / uint64.
+Scalar reduce_result(Op combine, Scalar mapped, Loc loc);
 
 // A literal made to fit `t`: integers wrapped to the width, float32 rounded,
 // bools 0/1.

@@ -5,14 +5,19 @@
 
 #include "compiler/log.h"
 #include "compiler/pipeline.h"
+#include "ir/builder.h"
 
 namespace ember::runtime {
 
 std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layout layout,
-                                                  codegen::Options options) {
+                                                  codegen::Options options,
+                                                  std::optional<ir::Op> combine) {
   auto t0 = std::chrono::steady_clock::now();
   auto kernel = std::make_shared<Kernel>();
   kernel->optimized = compiler::optimize(fn);
+  if (combine)
+    options.reduction = codegen::Reduction{
+        *combine, ir::reduce_result(*combine, kernel->optimized.result.scalar, fn.loc)};
   auto t1 = std::chrono::steady_clock::now();
   kernel->entry = codegen::compile_elementwise(kernel->optimized, layout, options);
   auto t2 = std::chrono::steady_clock::now();

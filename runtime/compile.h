@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "runtime/kernel.h"
@@ -10,9 +11,11 @@
 namespace ember::runtime {
 
 // Runs the pass pipeline and the JIT; logs the time of each stage at debug
-// level ("runtime" logger).
+// level ("runtime" logger). With `combine` (Add, Mul, Minimum, Maximum) the
+// kernel is a reduction of `fn`'s results; `options.reduction` is filled in.
 std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layout layout,
-                                                  codegen::Options options);
+                                                  codegen::Options options,
+                                                  std::optional<ir::Op> combine = std::nullopt);
 
 std::string llvm_ir(const Kernel& kernel);   // optimized LLVM IR
 std::string assembly(const Kernel& kernel);  // host assembly

@@ -28,6 +28,10 @@ struct Kernel {
   std::vector<WeakIntUse> weak_int_uses;
 
   std::string ir_text() const;
+  // The dtype of the call's result: the map's, or a reduction's accumulator.
+  ir::Scalar result_scalar() const {
+    return options.reduction ? options.reduction->acc : optimized.result.scalar;
+  }
 };
 
 // The casts of weak (Python int) parameters of `source` to integer types in

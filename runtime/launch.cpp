@@ -9,20 +9,11 @@
 #include <stdexcept>
 #include <vector>
 
+#include "runtime/space.h"
 #include "runtime/thread_pool.h"
 
 namespace ember::runtime {
 namespace {
-
-int64_t itemsize(ir::Scalar s) { return ir::bits_of(s) / 8; }
-
-// Below this many elements a call stays on the calling thread: waking the
-// pool costs more than it saves (measured with tools/bench.py).
-constexpr int64_t kMinParallelElements = 1 << 15;
-
-// Elements per buffered block: a multiple of every SIMD width, small enough
-// for the buffers of all operands to stay in L1/L2.
-constexpr int64_t kBlock = 512;
 
 // Where slice `i` of `slices` starts in a row of n elements. Multiples of
 // kBlock keep every element in the same SIMD or scalar-tail position as in a
@@ -30,85 +21,6 @@ constexpr int64_t kBlock = 512;
 int64_t slice_start(int64_t n, int64_t i, int64_t slices) {
   if (i >= slices) return n;
   return n * i / slices / kBlock * kBlock;
-}
-
-// Strided <-> contiguous copies of n elements of `size` bytes.
-template <typename T>
-void copy_strided(char* dst, int64_t dst_stride, const char* src, int64_t src_stride, int64_t n) {
-  for (int64_t k = 0; k < n; ++k)
-    *reinterpret_cast<T*>(dst + k * dst_stride) = *reinterpret_cast<const T*>(src + k * src_stride);
-}
-
-void copy_strided(int size, char* dst, int64_t dst_stride, const char* src, int64_t src_stride,
-                  int64_t n) {
-  switch (size) {
-    case 1: return copy_strided<uint8_t>(dst, dst_stride, src, src_stride, n);
-    case 2: return copy_strided<uint16_t>(dst, dst_stride, src, src_stride, n);
-    case 4: return copy_strided<uint32_t>(dst, dst_stride, src, src_stride, n);
-    default: return copy_strided<uint64_t>(dst, dst_stride, src, src_stride, n);
-  }
-}
-
-// Runs the entry point on n elements whose operands start at ptrs[i] with
-// byte strides strides[i]; operands that are not contiguous go through
-// per-thread buffers.
-void run_buffered(const Kernel& kernel, int nops, const Operand* const* ops, void* const* ptrs,
-                  const int64_t* strides, const bool* direct, int64_t n) {
-  thread_local std::vector<char> buffers;
-  buffers.resize(static_cast<size_t>(nops) * kBlock * 8);
-  void* block[kMaxArgs];
-  int out = nops - 1;
-  for (int64_t done = 0; done < n; done += kBlock) {
-    int64_t m = std::min(kBlock, n - done);
-    for (int i = 0; i < nops; ++i) {
-      char* p = static_cast<char*>(ptrs[i]) + done * strides[i];
-      if (direct[i]) {
-        block[i] = p;
-        continue;
-      }
-      block[i] = buffers.data() + static_cast<size_t>(i) * kBlock * 8;
-      int size = static_cast<int>(itemsize(ops[i]->dtype));
-      if (i != out) copy_strided(size, static_cast<char*>(block[i]), size, p, strides[i], m);
-    }
-    kernel.entry.contig(block, m);
-    if (!direct[out]) {
-      int size = static_cast<int>(itemsize(ops[out]->dtype));
-      copy_strided(size, static_cast<char*>(ptrs[out]) + done * strides[out], strides[out],
-                   static_cast<const char*>(block[out]), size, m);
-    }
-  }
-}
-
-// The index space after broadcasting and merging dimensions that are
-// contiguous in every operand: strides[i][d] for operand i.
-struct Space {
-  Shape shape;
-  int64_t strides[kMaxArgs][kMaxDims];
-};
-
-void collapse(const Operand* const* ops, int nops, const Shape& shape, Space& s) {
-  s.shape.ndim = 0;
-  for (int d = 0; d < shape.ndim; ++d) {
-    if (shape.dims[d] == 1) continue;  // size-1 dimensions never move a pointer
-    int64_t st[kMaxArgs];
-    bool merge = s.shape.ndim > 0;
-    for (int i = 0; i < nops; ++i) {
-      const Operand& op = *ops[i];
-      int offset = shape.ndim - op.shape.ndim;
-      st[i] = d < offset || op.shape.dims[d - offset] == 1 ? 0 : op.strides[d - offset];
-      merge = merge && s.strides[i][s.shape.ndim - 1] == st[i] * shape.dims[d];
-    }
-    if (merge) {
-      s.shape.dims[s.shape.ndim - 1] *= shape.dims[d];
-    } else {
-      s.shape.dims[s.shape.ndim++] = shape.dims[d];
-    }
-    for (int i = 0; i < nops; ++i) s.strides[i][s.shape.ndim - 1] = st[i];
-  }
-  if (s.shape.ndim == 0) {  // a single element
-    s.shape.dims[s.shape.ndim++] = 1;
-    for (int i = 0; i < nops; ++i) s.strides[i][0] = 0;
-  }
 }
 
 }  // namespace
@@ -200,7 +112,9 @@ void launch_elementwise(const Kernel& kernel, std::span<const Operand> inputs,
         ptrs[i] = p;
       }
       if (contiguous) kernel.entry.contig(ptrs, count);
-      else run_buffered(kernel, nops, ops, ptrs, inner_strides, direct, count);
+      else
+        run_buffered(nops, ops, ptrs, inner_strides, direct, count, true,
+                     [&](void** block, int64_t m) { kernel.entry.contig(block, m); });
       if (slice + 1 == slices)
         for (int d = inner; d > 0 && ++index[d - 1] == space.shape.dims[d - 1]; --d)
           index[d - 1] = 0;

@@ -5,14 +5,16 @@
         return x * y + 1.0
 
 compiles `f` through LLVM to native code for the argument types it is called
-with, broadcasting NumPy arrays the way a ufunc does.
+with, broadcasting NumPy arrays the way a ufunc does; `@ember.reduce("+")`
+combines such a function's results (a dot product, a norm, a maximum).
 """
 
 from .errors import CompileError
+from .reduce import Reduced, reduce
 from .vectorize import Vectorized, vectorize
 
-__all__ = ["CompileError", "Vectorized", "vectorize", "host_cpu", "set_num_threads",
-           "get_num_threads"]
+__all__ = ["CompileError", "Reduced", "Vectorized", "reduce", "vectorize", "host_cpu",
+           "set_num_threads", "get_num_threads"]
 __version__ = "0.1.0"
 
 

@@ -27,11 +27,12 @@ def _type_name(dtype, weak):
 class Vectorized(_core.Dispatcher):
     """A compiled elementwise function; call it like a NumPy ufunc."""
 
-    def __init__(self, py_func, signatures=(), fastmath=False):
+    def __init__(self, py_func, signatures=(), fastmath=False, *, _combine=""):
         names = frontend.check_signature(py_func)
-        super().__init__(py_func.__name__, len(names), self._compile)
+        super().__init__(py_func.__name__, len(names), self._compile, bool(_combine))
         self.py_func = py_func
         self.fastmath = bool(fastmath)
+        self._combine = _combine  # an IR operator name for a reduction
         self.__name__ = py_func.__name__
         self.__qualname__ = getattr(py_func, "__qualname__", py_func.__name__)
         self.__doc__ = py_func.__doc__
@@ -47,11 +48,12 @@ class Vectorized(_core.Dispatcher):
                                     f"{(time.perf_counter() - start) * 1e3:.2f} ms")
         from . import _jit  # LLVM loads at the first compile, not at import
         try:
-            kernel = _jit.compile_elementwise(fn, [s for _, _, s in arg_types], self.fastmath)
+            kernel = _jit.compile_elementwise(fn, [s for _, _, s in arg_types], self.fastmath,
+                                              self._combine)
         except _core.BuildError as e:  # a user error the compiler found (e.g. uint8 + 300)
             raise from_build_error(e, self.py_func.__code__.co_filename) from None
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
-        self._compiled.append((f"{kernel.result_dtype}({args})", list(arg_types), kernel))
+        self._compiled.append((f"{kernel.output_dtype}({args})", list(arg_types), kernel))
         return kernel
 
     @property
@@ -75,9 +77,9 @@ class Vectorized(_core.Dispatcher):
             raise TypeError(f"signature {signature!r} has {len(types)} arguments but "
                             f"{self.__name__}() takes {len(frontend.check_signature(self.py_func))}")
         kernel = self.specialize(types)
-        if result and result != kernel.result_dtype:
+        if result and result != kernel.output_dtype:
             raise TypeError(f"signature {signature!r} declares a {result} result but "
-                            f"{self.__name__}() returns {kernel.result_dtype} for these arguments")
+                            f"{self.__name__}() returns {kernel.output_dtype} for these arguments")
         return kernel
 
     def inspect(self, stage="ir", signature=None):

@@ -20,6 +20,10 @@ void bind_kernel(py::module_& m) {
   py::class_<runtime::Kernel, std::shared_ptr<runtime::Kernel>>(m, "Kernel")
       .def_property_readonly("result_dtype",
                              [](const runtime::Kernel& k) { return py_dtype_name(k.optimized.result); })
+      .def_property_readonly("output_dtype",
+                             [](const runtime::Kernel& k) {
+                               return std::string(ir::numpy_name(k.result_scalar()));
+                             })
       .def("ir", &runtime::Kernel::ir_text)
       .def("source_ir", [](const runtime::Kernel& k) { return ir::print(k.source); })
 ;
@@ -53,7 +57,8 @@ void bind_kernel(py::module_& m) {
   m.def("get_num_threads", &runtime::num_threads);
 
   py::class_<Dispatcher>(m, "Dispatcher")
-      .def(py::init<std::string, int, py::function>())
+      .def(py::init<std::string, int, py::function, bool>(), py::arg("name"), py::arg("nargs"),
+           py::arg("compile"), py::arg("reduce") = false)
       .def("__call__",
            [](Dispatcher& d, const py::args& args, const py::kwargs& kwargs) {
              return d.call(args.ptr(), kwargs.ptr());

@@ -1,4 +1,5 @@
-// Argument conversion, specialization cache and launch of @vectorize calls.
+// Argument conversion, specialization cache and launch of @vectorize calls
+// (and the common part of @reduce calls).
 // This is the hot path of a call: nothing here allocates for arrays of up to
 // runtime::kMaxDims dimensions except the output array itself.
 #include "python/src/dispatcher.h"
@@ -97,8 +98,8 @@ bool same_view(const runtime::Operand& in, const runtime::Operand& out) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(std::string name, int nargs, py::function compile)
-    : name_(std::move(name)), nargs_(nargs), compile_(std::move(compile)) {
+Dispatcher::Dispatcher(std::string name, int nargs, py::function compile, bool reduce)
+    : name_(std::move(name)), nargs_(nargs), reduce_(reduce), compile_(std::move(compile)) {
   if (nargs + 1 > runtime::kMaxArgs)
     throw py::type_error(name_ + "() takes " + std::to_string(nargs) +
                          " arguments; ember kernels take at most " +
@@ -119,7 +120,7 @@ const Dispatcher::Entry* Dispatcher::find(const std::string& key) const {
 const Dispatcher::Entry& Dispatcher::lookup(const std::string& key, const py::list& arg_types) {
   if (const Entry* e = find(key)) return *e;
   auto kernel = compile_(arg_types).cast<std::shared_ptr<runtime::Kernel>>();
-  py::dtype result = dtype_of(kernel->optimized.result.scalar);
+  py::dtype result = dtype_of(kernel->result_scalar());
   std::lock_guard<std::mutex> lock(mu_);
   return kernels_.emplace(key, Entry{std::move(kernel), std::move(result)}).first->second;
 }
@@ -134,13 +135,14 @@ std::shared_ptr<const runtime::Kernel> Dispatcher::specialize(const py::list& ar
 }
 
 py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
-  py::object out_obj = py::none();
+  // out= for a map, axis= for a reduction.
+  py::object option = py::none();
   if (kwargs) {
     for (auto [k, v] : py::reinterpret_borrow<py::dict>(kwargs)) {
       std::string key = py::str(k);
-      if (key != "out")
+      if (key != (reduce_ ? "axis" : "out"))
         throw py::type_error(name_ + "() got an unexpected keyword argument '" + key + "'");
-      out_obj = py::reinterpret_borrow<py::object>(v);
+      option = py::reinterpret_borrow<py::object>(v);
     }
   }
   int n = static_cast<int>(PyTuple_GET_SIZE(args));
@@ -196,6 +198,11 @@ py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
     throw py::value_error(e.what());
   }
 
+  return reduce_ ? reduce(*entry, in, shape, option) : map(*entry, in, shape, option);
+}
+
+py::object Dispatcher::map(const Entry& entry, std::span<const runtime::Operand> in,
+                           const runtime::Shape& shape, py::handle out_obj) {
   bool direct = false;
   if (!out_obj.is_none()) {
     if (!py::isinstance<py::array>(out_obj))
@@ -212,7 +219,7 @@ py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
     // Written in place only when it has the result's dtype and no input
     // overlaps it but as the very same view; otherwise through a temporary
     // that np.copyto casts (same_kind) into it, whatever its dtype.
-    direct = out.dtype().equal(entry->result) && is_native(out.dtype());
+    direct = out.dtype().equal(entry.result) && is_native(out.dtype());
     if (direct) {
       fill_operand(out, o);
       for (const runtime::Operand& i : in)
@@ -220,17 +227,17 @@ py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
     }
   }
   py::array target = direct ? py::reinterpret_borrow<py::array>(out_obj)
-                            : new_output(entry->result, shape);
+                            : new_output(entry.result, shape);
   runtime::Operand target_op;
   fill_operand(target, target_op);
   {
     py::gil_scoped_release release;
-    runtime::launch_elementwise(kernel, in, target_op);
+    runtime::launch_elementwise(*entry.kernel, in, target_op);
   }
   if (!out_obj.is_none()) {
     if (!direct)
       py::module_::import("numpy").attr("copyto")(out_obj, target, py::arg("casting") = "same_kind");
-    return out_obj;
+    return py::reinterpret_borrow<py::object>(out_obj);
   }
   bool all_scalar = std::all_of(in.begin(), in.end(),
                                 [](const runtime::Operand& o) { return o.shape.ndim == 0; });

@@ -1,6 +1,6 @@
-// The call path of a @vectorize function: arguments -> specialization key ->
-// cached Kernel (compiled on a miss through a Python callback) -> launch with
-// the GIL released.
+// The call path of @vectorize and @reduce functions: arguments ->
+// specialization key -> cached Kernel (compiled on a miss through a Python
+// callback) -> launch with the GIL released.
 #pragma once
 
 #include <pybind11/numpy.h>
@@ -8,18 +8,21 @@
 
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 
 #include "runtime/kernel.h"
+#include "runtime/launch.h"
 
 namespace ember {
 
 class Dispatcher {
  public:
   // `compile(arg_types)` gets a list of (dtype name, weak, scalar layout)
-  // tuples and returns a Kernel for them.
-  Dispatcher(std::string name, int nargs, pybind11::function compile);
+  // tuples and returns a Kernel for them. `reduce`: the kernels are
+  // reductions, called with `axis=` instead of `out=`.
+  Dispatcher(std::string name, int nargs, pybind11::function compile, bool reduce = false);
 
   // args: a tuple; kwargs: a dict or null (as CPython's tp_call passes them).
   pybind11::object call(PyObject* args, PyObject* kwargs);
@@ -36,9 +39,15 @@ class Dispatcher {
   };
   const Entry& lookup(const std::string& key, const pybind11::list& arg_types);
   const Entry* find(const std::string& key) const;
+  // The end of a call, once the inputs broadcast to `shape`.
+  pybind11::object map(const Entry& entry, std::span<const runtime::Operand> in,
+                       const runtime::Shape& shape, pybind11::handle out);
+  pybind11::object reduce(const Entry& entry, std::span<const runtime::Operand> in,
+                          const runtime::Shape& shape, pybind11::handle axis);  // reduce_call.cpp
 
   std::string name_;
   int nargs_;
+  bool reduce_;
   pybind11::function compile_;
   mutable std::mutex mu_;
   // Entries are never erased, so pointers to them stay valid.

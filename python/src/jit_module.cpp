@@ -27,11 +27,15 @@ PYBIND11_MODULE(_jit, m) {
     }
   });
   m.def("compile_elementwise",
-        [](const ir::Function& fn, std::vector<bool> scalar, bool fastmath) {
-          return std::const_pointer_cast<runtime::Kernel>(
-              runtime::compile_elementwise(fn, {std::move(scalar)}, {fastmath}));
+        [](const ir::Function& fn, std::vector<bool> scalar, bool fastmath,
+           const std::string& combine) {
+          ir::Op op;
+          bool reduce = !combine.empty() && ir::op_from_name(combine, &op);
+          return std::const_pointer_cast<runtime::Kernel>(runtime::compile_elementwise(
+              fn, {std::move(scalar)}, {fastmath}, reduce ? std::optional(op) : std::nullopt));
         },
         py::arg("fn"), py::arg("scalar_layout"), py::arg("fastmath") = false,
+        py::arg("combine") = "",
         py::call_guard<py::gil_scoped_release>());
   m.def("llvm_ir", &runtime::llvm_ir, py::call_guard<py::gil_scoped_release>());
   m.def("asm", &runtime::assembly, py::call_guard<py::gil_scoped_release>());

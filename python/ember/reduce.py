@@ -1,0 +1,55 @@
+"""@ember.reduce: a scalar Python function mapped over broadcast arrays, its
+results combined with +, *, min or max.
+
+It is a @vectorize kernel whose output goes to an accumulator instead of an
+array (runtime/reduce.cpp): the same frontend, compiler, specialization cache
+and call path, with `axis=` in place of `out=`.
+"""
+
+from . import _core
+from .vectorize import Vectorized
+
+__all__ = ["reduce", "Reduced"]
+
+# The operators a reduction can combine with, and their IR names.
+_OPS = {"+": "add", "*": "mul", "min": "minimum", "max": "maximum"}
+
+
+class Reduced(Vectorized):
+    """A compiled map-and-combine; call it like `np.sum(f(x, y), axis=...)`.
+
+    The result has NumPy's accumulator dtype (sums and products of smaller
+    integers are int64 / uint64) and does not depend on the thread count.
+    """
+
+    def __init__(self, py_func, op, fastmath=False):
+        super().__init__(py_func, (), fastmath, _combine=_OPS[op])
+        self.op = op
+
+    def __repr__(self):
+        return f"<ember.reduce({self.op!r}) {self.__qualname__} {self.signatures}>"
+
+
+_core.install_fast_call(Reduced)
+
+
+def reduce(op, *, fastmath=False):
+    """Compile a scalar function into a reduction: `@ember.reduce("+")`.
+
+    op: "+", "*", "min" or "max". The decorated function is called like a
+    ufunc on broadcast arguments, and its results are combined over all of
+    them (`axis=None`, the default) or over the dimensions `axis=` names (an
+    int or a tuple of ints).
+    """
+    if callable(op):
+        raise TypeError("@ember.reduce needs an operator first: @ember.reduce(\"+\")")
+    if op not in _OPS:
+        raise ValueError(f"unknown reduction operator {op!r}; choose one of "
+                         f"{', '.join(repr(o) for o in _OPS)}")
+
+    def wrap(f):
+        if not callable(f):
+            raise TypeError(f"@ember.reduce needs a function, got {type(f).__name__}")
+        return Reduced(f, op, fastmath)
+
+    return wrap

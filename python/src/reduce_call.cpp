@@ -1,0 +1,80 @@
+// The end of a @reduce call: the axis= argument, NumPy's errors for it and for
+// empty min/max, the result array, and the launch with the GIL released.
+#include <algorithm>
+
+#include "ir/ir.h"
+#include "python/src/convert.h"
+#include "python/src/dispatcher.h"
+#include "python/src/output_memory.h"
+#include "runtime/reduce.h"
+
+namespace py = pybind11;
+
+namespace ember {
+namespace {
+
+[[noreturn]] void axis_error(int64_t axis, int ndim) {
+  py::object error = py::module_::import("numpy").attr("exceptions").attr("AxisError");
+  PyErr_SetObject(error.ptr(), error(axis, ndim).ptr());
+  throw py::error_already_set();
+}
+
+// Marks the dimensions `axis` names (None: all; an int or a tuple of ints,
+// negative ones counting from the end, as NumPy reads them).
+void read_axis(py::handle axis, int ndim, bool* reduced) {
+  std::fill(reduced, reduced + ndim, axis.is_none());
+  if (axis.is_none()) return;
+  py::tuple axes = py::isinstance<py::tuple>(axis) ? py::reinterpret_borrow<py::tuple>(axis)
+                                                   : py::make_tuple(axis);
+  for (py::handle a : axes) {
+    PyObject* index = PyNumber_Index(a.ptr());
+    if (!index) throw py::error_already_set();
+    int64_t k = PyLong_AsLongLong(index);
+    Py_DECREF(index);
+    if (k == -1 && PyErr_Occurred()) throw py::error_already_set();
+    int64_t d = k < 0 ? k + ndim : k;
+    if (d < 0 || d >= ndim) axis_error(k, ndim);
+    if (reduced[d]) throw py::value_error("duplicate value in 'axis'");
+    reduced[d] = true;
+  }
+}
+
+const char* op_word(ir::Op op) {
+  switch (op) {
+    case ir::Op::Minimum: return "minimum";
+    case ir::Op::Maximum: return "maximum";
+    case ir::Op::Mul: return "multiply";
+    default: return "add";
+  }
+}
+
+}  // namespace
+
+py::object Dispatcher::reduce(const Entry& entry, std::span<const runtime::Operand> in,
+                              const runtime::Shape& shape, py::handle axis) {
+  bool reduced[runtime::kMaxDims];
+  read_axis(axis, shape.ndim, reduced);
+  runtime::Shape kept;
+  kept.ndim = 0;
+  int64_t length = 1;
+  for (int d = 0; d < shape.ndim; ++d) {
+    if (reduced[d]) length *= shape.dims[d];
+    else kept.dims[kept.ndim++] = shape.dims[d];
+  }
+  const codegen::Reduction& reduction = *entry.kernel->options.reduction;
+  bool has_identity = reduction.op == ir::Op::Add || reduction.op == ir::Op::Mul;
+  if (length == 0 && !has_identity)
+    throw py::value_error(std::string("zero-size array to reduction operation ") +
+                          op_word(reduction.op) + " which has no identity");
+  py::array target = new_output(entry.result, kept);
+  runtime::Operand target_op;
+  fill_operand(target, target_op);
+  {
+    py::gil_scoped_release release;
+    runtime::launch_reduce(*entry.kernel, in, shape, reduced, target_op);
+  }
+  if (kept.ndim == 0) return target[py::tuple()];  // a NumPy scalar, as np.sum returns
+  return std::move(target);
+}
+
+}  // namespace ember
