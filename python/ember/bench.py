@@ -69,6 +69,12 @@ void select_clip(long n, const double* x, const double* y, double* o) {
     o[i] = x[i] > 0.5 ? c : y[i] - x[i];
   }
 }
+double dot(long n, const double* x, const double* y) {
+  double s = 0.0;
+  _Pragma("omp parallel for simd schedule(static) reduction(+:s)")
+  for (long i = 0; i < n; ++i) s += x[i] * y[i];
+  return s;
+}
 void hash_mix(long n, const uint64_t* x, uint64_t* o) {
   LOOP {
     uint64_t h = x[i];
@@ -143,6 +149,14 @@ def np_hash_mix(x):
     return h ^ (h >> np.uint64(33))
 
 
+@ember.reduce("+")
+def dot(x, y):
+    return x * y
+
+
+# Kernels whose result is one number (the C and Numba versions return it).
+REDUCTIONS = {"dot"}
+
 NUMPY = {
     "triad": lambda x, y: x + 3.0 * y,
     "trig": lambda x, y, z: x * y + np.sin(z) * np.cos(x),
@@ -150,6 +164,7 @@ NUMPY = {
     "poly8": np_poly8,
     "select_clip": lambda x, y: np.where(x > 0.5, np.clip(x * y, -1.0, 1.0), y - x),
     "hash_mix": np_hash_mix,
+    "dot": np.dot,
 }
 
 NUMEXPR = {
@@ -160,6 +175,7 @@ NUMEXPR = {
     "poly8": ("((((((((0.5 * v + 0.25) * v - 1.5) * v + 2.0) * v - 0.75) * v + 1.25) * v"
               " - 0.125) * v + 3.0) * v - 1.0)"),
     "select_clip": "where(x > 0.5, where(x * y < -1, -1, where(x * y > 1, 1, x * y)), y - x)",
+    "dot": "sum(x * y)",  # NumExpr's reductions run on one thread
     # NumExpr has no shifts or uint64: hash_mix cannot be written in it.
 }
 
@@ -204,6 +220,13 @@ NUMBA_SOURCE = textwrap.dedent("""
             o[i] = c if x[i] > 0.5 else y[i] - x[i]
 
     @njit(parallel=True, fastmath=True)
+    def dot(x, y):
+        s = 0.0
+        for i in prange(x.size):
+            s += x[i] * y[i]
+        return s
+
+    @njit(parallel=True, fastmath=True)
     def hash_mix(x, o):
         for i in prange(x.size):
             h = x[i]
@@ -225,6 +248,7 @@ def make_inputs(n, rng):
         "poly8": (u(-1, 1, np.float32),),
         "select_clip": (u(0, 1), u(-3, 3)),
         "hash_mix": (rng.integers(0, 2**63, n, dtype=np.uint64),),
+        "dot": (u(-1, 1), u(-1, 1)),
     }
 
 
@@ -249,9 +273,12 @@ def load_c_reference(workdir):
 
 def c_caller(lib, name):
     fn = getattr(lib, name)
-    fn.restype = None
+    fn.restype = ctypes.c_double if name in REDUCTIONS else None
 
     def call(*args):
+        if name in REDUCTIONS:
+            return np.float64(fn(ctypes.c_long(args[0].size),
+                                 *(a.ctypes.data_as(ctypes.c_void_p) for a in args)))
         out = np.empty_like(args[0])
         fn(ctypes.c_long(args[0].size), *(a.ctypes.data_as(ctypes.c_void_p) for a in args),
            out.ctypes.data_as(ctypes.c_void_p))
@@ -276,6 +303,8 @@ def numba_caller(module, name):
     fn = getattr(module, name)
 
     def call(*args):
+        if name in REDUCTIONS:
+            return np.float64(fn(*args))
         out = np.empty_like(args[0])
         fn(*args, out)
         return out
@@ -286,7 +315,8 @@ def numexpr_caller(expr, name):
     import numexpr
 
     def call(*args):
-        names = {"triad": "xy", "trig": "xyz", "poly8": "v", "select_clip": "xy"}.get(name)
+        names = {"triad": "xy", "trig": "xyz", "poly8": "v", "select_clip": "xy",
+                 "dot": "xy"}.get(name)
         if name == "black_scholes":
             s, k, t = args
             sq = np.sqrt(t)
@@ -371,7 +401,7 @@ def run(n, repeat):
         numexpr_info = "not installed"
 
     kernels = {"triad": triad, "trig": trig, "black_scholes": black_scholes, "poly8": poly8,
-               "select_clip": select_clip, "hash_mix": hash_mix}
+               "select_clip": select_clip, "hash_mix": hash_mix, "dot": dot}
     rows = []
     for name, args in inputs.items():
         want = NUMPY[name](*args)

@@ -10,7 +10,8 @@ import pytest
 SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "samples"
 
 
-@pytest.mark.parametrize("script, args", [("demo.py", ["20000"]), ("inspect_stages.py", [])])
+@pytest.mark.parametrize("script, args", [("demo.py", ["20000"]), ("inspect_stages.py", []),
+                                          ("reductions.py", ["200000"])])
 def test_sample_runs(script, args):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     proc = subprocess.run([sys.executable, str(SAMPLES / script), *args], env=env,
