@@ -39,15 +39,6 @@ void read_axis(py::handle axis, int ndim, bool* reduced) {
   }
 }
 
-const char* op_word(ir::Op op) {
-  switch (op) {
-    case ir::Op::Minimum: return "minimum";
-    case ir::Op::Maximum: return "maximum";
-    case ir::Op::Mul: return "multiply";
-    default: return "add";
-  }
-}
-
 }  // namespace
 
 py::object Dispatcher::reduce(const Entry& entry, std::span<const runtime::Operand> in,
@@ -63,9 +54,10 @@ py::object Dispatcher::reduce(const Entry& entry, std::span<const runtime::Opera
   }
   const codegen::Reduction& reduction = *entry.kernel->options.reduction;
   bool has_identity = reduction.op == ir::Op::Add || reduction.op == ir::Op::Mul;
+  // NumPy's words for min and max are the IR's names: minimum, maximum.
   if (length == 0 && !has_identity)
     throw py::value_error(std::string("zero-size array to reduction operation ") +
-                          op_word(reduction.op) + " which has no identity");
+                          ir::op_name(reduction.op) + " which has no identity");
   py::array target = new_output(entry.result, kept);
   runtime::Operand target_op;
   fill_operand(target, target_op);
