@@ -31,6 +31,7 @@ struct Reduction {
 struct Options {
   bool fastmath = false;
   std::optional<Reduction> reduction;  // a reduce kernel when set
+  bool boundscheck = false;            // a @kernel: check every index
 };
 
 // The entry point of one elementwise kernel. `ptrs` holds one data pointer
@@ -60,19 +61,43 @@ struct ReduceFns {
   void (*finish)(const void* state, void* out);   // one value of type acc
 };
 
-struct Entry {
-  ContigFn contig = nullptr;
-  ReduceFns reduce{};  // set for a reduce kernel
+// How a @kernel receives an array parameter: strides in elements (the
+// runtime refuses arrays whose strides are not multiples of the itemsize).
+inline constexpr int kMaxArrayDims = 4;
+struct ArrayArg {
+  void* data;
+  int64_t shape[kMaxArrayDims];
+  int64_t strides[kMaxArrayDims];
 };
 
-// Compiles `fn` (Strict level) for the host CPU through the process-wide JIT.
+// Where a kernel run with bounds checks stopped: the array parameter, the
+// axis, the index as written and the source line.
+struct KernelError {
+  int64_t param, axis, index, line;
+};
+
+// A @kernel over the box lo <= index < hi of its domain (one bound per
+// domain dimension, the last one innermost). args[i] points to parameter i:
+// its value for a scalar, an ArrayArg for an array. Returns 0, or 1 after an
+// out-of-range index with bounds checks on (`error` says which; nothing was
+// written through it).
+using KernelFn = int32_t (*)(void* const* args, const int64_t* lo, const int64_t* hi,
+                             KernelError* error);
+
+struct Entry {
+  ContigFn contig = nullptr;  // an elementwise or reduce function
+  ReduceFns reduce{};         // set for a reduce kernel
+  KernelFn kernel = nullptr;  // set for a @kernel
+};
+
+// Compiles `fn` (Strict level) for the host CPU through the process-wide JIT:
+// a @kernel (fn.is_kernel(); `layout` unused) or an elementwise function.
 // Thread-safe. Throws std::runtime_error on an internal LLVM failure.
-Entry compile_elementwise(const ir::Function& fn, const Layout& layout, const Options& options);
+Entry compile(const ir::Function& fn, const Layout& layout, const Options& options);
 
 // Texts for inspection (each compiles afresh; not on any hot path).
-std::string llvm_ir_elementwise(const ir::Function& fn, const Layout& layout,
-                                const Options& options);
-std::string asm_elementwise(const ir::Function& fn, const Layout& layout, const Options& options);
+std::string llvm_ir(const ir::Function& fn, const Layout& layout, const Options& options);
+std::string assembly(const ir::Function& fn, const Layout& layout, const Options& options);
 
 // The host CPU as LLVM sees it, e.g. "znver4 (+avx2,+avx512f,...)".
 std::string host_cpu();

@@ -137,23 +137,28 @@ class HostTarget {
 
 }  // namespace
 
-Entry compile_elementwise(const ir::Function& fn, const Layout& layout, const Options& options) {
+Entry compile(const ir::Function& fn, const Layout& layout, const Options& options) {
   HostTarget& target = HostTarget::get();
   auto t0 = std::chrono::steady_clock::now();
   auto ctx = std::make_unique<llvm::LLVMContext>();
   std::string prefix = target.next_prefix();
-  auto module = lower_elementwise(fn, layout, options, target.isa(), *ctx, prefix);
+  auto module = lower_module(fn, layout, options, target.isa(), *ctx, prefix);
   double lowered = ms_since(t0);
   target.optimize(*module);
   double optimized = ms_since(t0);
-  std::vector<std::string> names = {prefix + "_contig"};
+  std::vector<std::string> names = {prefix + (fn.is_kernel() ? "_kernel" : "_contig")};
   if (options.reduction)
     for (const char* fn_name : {"_init", "_reduce", "_merge", "_finish"})
       names.push_back(prefix + fn_name);
   auto addresses = target.load(llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx)), names);
   logger("codegen").debug("{}: lower {:.2f} ms, optimize {:.2f} ms, machine code {:.2f} ms",
                           fn.name, lowered, optimized - lowered, ms_since(t0) - optimized);
-  Entry entry{reinterpret_cast<ContigFn>(addresses[0])};
+  Entry entry;
+  if (fn.is_kernel()) {
+    entry.kernel = reinterpret_cast<KernelFn>(addresses[0]);
+    return entry;
+  }
+  entry.contig = reinterpret_cast<ContigFn>(addresses[0]);
   if (options.reduction) {
     entry.reduce.init = reinterpret_cast<decltype(entry.reduce.init)>(addresses[1]);
     entry.reduce.reduce = reinterpret_cast<decltype(entry.reduce.reduce)>(addresses[2]);
@@ -163,10 +168,9 @@ Entry compile_elementwise(const ir::Function& fn, const Layout& layout, const Op
   return entry;
 }
 
-std::string llvm_ir_elementwise(const ir::Function& fn, const Layout& layout,
-                                const Options& options) {
+std::string llvm_ir(const ir::Function& fn, const Layout& layout, const Options& options) {
   llvm::LLVMContext ctx;
-  auto module = lower_elementwise(fn, layout, options, HostTarget::get().isa(), ctx, fn.name);
+  auto module = lower_module(fn, layout, options, HostTarget::get().isa(), ctx, fn.name);
   HostTarget::get().optimize(*module);
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -174,9 +178,9 @@ std::string llvm_ir_elementwise(const ir::Function& fn, const Layout& layout,
   return os.str();
 }
 
-std::string asm_elementwise(const ir::Function& fn, const Layout& layout, const Options& options) {
+std::string assembly(const ir::Function& fn, const Layout& layout, const Options& options) {
   llvm::LLVMContext ctx;
-  auto module = lower_elementwise(fn, layout, options, HostTarget::get().isa(), ctx, fn.name);
+  auto module = lower_module(fn, layout, options, HostTarget::get().isa(), ctx, fn.name);
   HostTarget::get().optimize(*module);
   return HostTarget::get().assembly(*module);
 }

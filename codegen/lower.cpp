@@ -7,14 +7,14 @@
 // function is inlined into the loop, LLVM can if-convert and vectorize it.
 #include "codegen/lower.h"
 
-#include <llvm/IR/IRBuilder.h>
-#include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Transforms/Utils/ModuleUtils.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <cmath>
 #include <stdexcept>
+
+#include "codegen/lowering.h"
 
 namespace ember::codegen {
 
@@ -29,58 +29,6 @@ llvm::Type* value_type(llvm::LLVMContext& c, ir::Scalar s) {
 llvm::Type* memory_type(llvm::LLVMContext& c, ir::Scalar s) {
   return s == ir::Scalar::Bool ? llvm::Type::getInt8Ty(c) : value_type(c, s);
 }
-
-namespace {
-
-using llvm::IRBuilder;
-using llvm::Value;
-using ir::Op;
-using ir::Scalar;
-
-class Lowering {
- public:
-  Lowering(const ir::Function& fn, llvm::Module& m, const Options& options, const VectorIsa& isa)
-      : fn_(fn), m_(m), c_(m.getContext()), b_(c_), isa_(isa) {
-    if (options.fastmath) b_.setFastMathFlags(llvm::FastMathFlags::getFast());
-  }
-
-  llvm::Function* scalar_function(const std::string& name);
-  // Keeps the vector math declarations alive until the vectorizer has run.
-  void keep_vector_declarations() { llvm::appendToCompilerUsed(m_, vector_decls_); }
-  void elementwise_loop(llvm::Function* scalar, const Layout& layout, const std::string& name);
-
- private:
-  // Statements return false once the block has been terminated by a return.
-  bool block(const ir::Block& body);
-  Value* expr(const ir::Expr& e);
-  Value* cast(Value* x, Scalar from, Scalar to);
-  Value* x86_truncate(Value* x, int bits);
-  Value* unary(Op op, Scalar t, Value* x);
-  Value* binary(Op op, Scalar t, Value* a, Value* b);
-  Value* compare(Op op, Scalar t, Value* a, Value* b);
-  Value* int_divmod(Op op, Scalar t, Value* a, Value* b);
-  Value* float_divmod(Op op, Value* a, Value* b);
-  Value* shift(Op op, Scalar t, Value* a, Value* b);
-  Value* int_pow(Scalar t, Value* a, Value* b);
-  Value* libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args);
-  Value* intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args);
-  // Memory accesses; `group` marks them as independent across loop iterations.
-  Value* load(Scalar s, Value* ptr, llvm::MDNode* group = nullptr);
-  void store(Scalar s, Value* value, Value* ptr, llvm::MDNode* group = nullptr);
-  llvm::Constant* int_const(Scalar t, int64_t v) { return llvm::ConstantInt::get(ty(t), v, true); }
-  llvm::Constant* fp_const(Scalar t, double v) { return llvm::ConstantFP::get(ty(t), v); }
-  llvm::Type* ty(Scalar s) { return value_type(c_, s); }
-
-  const ir::Function& fn_;
-  llvm::Module& m_;
-  llvm::LLVMContext& c_;
-  IRBuilder<> b_;
-  const VectorIsa& isa_;
-  std::vector<llvm::GlobalValue*> vector_decls_;
-  llvm::Function* f_ = nullptr;
-  std::vector<Value*> params_;
-  std::vector<llvm::AllocaInst*> slots_;
-};
 
 llvm::Function* Lowering::scalar_function(const std::string& name) {
   std::vector<llvm::Type*> params;
@@ -103,7 +51,12 @@ bool Lowering::block(const ir::Block& body) {
   for (const ir::StmtPtr& s : body) {
     switch (s->kind) {
       case ir::StmtKind::Assign: b_.CreateStore(expr(*s->value), slots_[s->var]); break;
-      case ir::StmtKind::Return: b_.CreateRet(expr(*s->value)); return false;
+      case ir::StmtKind::Return:
+        if (fn_.is_kernel())
+          finish_index();
+        else
+          b_.CreateRet(expr(*s->value));
+        return false;
       case ir::StmtKind::If: {
         Value* cond = expr(*s->value);
         auto* then_bb = llvm::BasicBlock::Create(c_, "then", f_);
@@ -123,6 +76,9 @@ bool Lowering::block(const ir::Block& body) {
         }
         break;
       }
+      default:
+        if (!kernel_statement(*s)) return false;
+        break;
     }
   }
   return true;
@@ -139,6 +95,9 @@ Value* Lowering::expr(const ir::Expr& e) {
     case Op::Cast: return cast(expr(*e.args[0]), e.args[0]->type.scalar, t);
     case Op::Select:
       return b_.CreateSelect(expr(*e.args[0]), expr(*e.args[1]), expr(*e.args[2]));
+    case Op::Load: return load(t, element(e.args, e.loc), group_);
+    case Op::Shape: return arrays_.at(e.args[0]->index).shape.at(e.index);
+    case Op::Tid: return tids_.at(e.index);
     default: break;
   }
   Scalar operand = e.args[0]->type.scalar;
@@ -486,17 +445,20 @@ void Lowering::elementwise_loop(llvm::Function* scalar, const Layout& layout,
   b_.CreateRetVoid();
 }
 
-}  // namespace
-
-std::unique_ptr<llvm::Module> lower_elementwise(const ir::Function& fn, const Layout& layout,
+std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout& layout,
                                                 const Options& options, const VectorIsa& isa,
                                                 llvm::LLVMContext& ctx, const std::string& prefix) {
   auto m = std::make_unique<llvm::Module>(prefix, ctx);
   Lowering lowering(fn, *m, options, isa);
-  llvm::Function* scalar = lowering.scalar_function(prefix + "_scalar");
-  lowering.elementwise_loop(scalar, layout, prefix + "_contig");
-  lowering.keep_vector_declarations();
-  if (options.reduction) lower_reduction(*m, *options.reduction, scalar, fn, layout, prefix);
+  if (fn.is_kernel()) {
+    lowering.kernel_loops(lowering.kernel_body(prefix + "_body"), prefix + "_kernel");
+    lowering.keep_vector_declarations();
+  } else {
+    llvm::Function* scalar = lowering.scalar_function(prefix + "_scalar");
+    lowering.elementwise_loop(scalar, layout, prefix + "_contig");
+    lowering.keep_vector_declarations();
+    if (options.reduction) lower_reduction(*m, *options.reduction, scalar, fn, layout, prefix);
+  }
   std::string errors;
   llvm::raw_string_ostream os(errors);
   if (llvm::verifyModule(*m, &os))

@@ -36,7 +36,7 @@ void lower_reduction(llvm::Module& m, const Reduction& reduction, llvm::Function
 // A module holding `<prefix>_contig` (see codegen.h): the loop around an
 // always-inlined scalar function made from `fn` (Strict level); for a reduce
 // kernel, also its reduction functions.
-std::unique_ptr<llvm::Module> lower_elementwise(const ir::Function& fn, const Layout& layout,
+std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout& layout,
                                                 const Options& options, const VectorIsa& isa,
                                                 llvm::LLVMContext& ctx, const std::string& prefix);
 

@@ -38,10 +38,11 @@ struct Same {
   bool operator()(const Expr* a, const Expr* b) const { return same_expr(*a, *b); }
 };
 
-// Every non-leaf subexpression (pre-order) with the item it occurs in.
+// Every non-leaf subexpression (pre-order) with the item it occurs in. Array
+// loads are left to LLVM, which knows which stores may change them.
 void collect(const ExprPtr& e, size_t item, std::vector<std::pair<ExprPtr, size_t>>& out) {
   if (e->args.empty()) return;
-  out.emplace_back(e, item);
+  if (!reads_memory(*e)) out.emplace_back(e, item);
   for (const ExprPtr& a : e->args) collect(a, item, out);
 }
 
@@ -102,9 +103,12 @@ class Cse {
         continue;
       }
       // An If condition or a returned value is evaluated before anything else
-      // of that statement, so it still belongs to the run.
-      run.push_back({s, s->value, -1});
+      // of that statement, so it still belongs to the run. Loops, stores and
+      // jumps end it.
+      bool joins = s->kind == StmtKind::If || (s->kind == StmtKind::Return && s->value);
+      if (joins) run.push_back({s, s->value, -1});
       flush(run, out);
+      if (!joins) out.push_back(ir::remake(*s, s->value, block(s->then_body), block(s->else_body)));
     }
     flush(run, out);
     return out;
@@ -143,7 +147,8 @@ class Cse {
 
 void definitions(const Block& b, int first_new, std::vector<int>& order) {
   for (const StmtPtr& s : b) {
-    if (s->kind == StmtKind::Assign && s->var >= first_new) order.push_back(s->var);
+    if ((s->kind == StmtKind::Assign || s->kind == StmtKind::For) && s->var >= first_new)
+      order.push_back(s->var);
     definitions(s->then_body, first_new, order);
     definitions(s->else_body, first_new, order);
   }

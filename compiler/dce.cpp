@@ -14,7 +14,7 @@ using ir::StmtPtr;
 // to that same variable: those only feed the variable itself.
 void mark_live(const Block& b, std::vector<bool>& live) {
   for (const StmtPtr& s : b) {
-    for_each_read(*s->value, [&](int v) {
+    for_each_read(*s, [&](int v) {
       if (s->kind != StmtKind::Assign || v != s->var) live[v] = true;
     });
     mark_live(s->then_body, live);
@@ -24,6 +24,7 @@ void mark_live(const Block& b, std::vector<bool>& live) {
 
 // One sweep; sets `changed` when something went away. Expressions are pure,
 // so dropping an unread assignment, a self-copy or an empty if loses nothing.
+// Loops stay (a while loop may never end), stores and atomics too.
 Block sweep(const Block& b, const std::vector<bool>& live, bool& changed) {
   Block out;
   for (size_t i = 0; i < b.size(); ++i) {
@@ -42,6 +43,8 @@ Block sweep(const Block& b, const std::vector<bool>& live, bool& changed) {
         continue;
       }
       out.push_back(ir::remake(*s, s->value, std::move(then_body), std::move(else_body)));
+    } else if (s->kind == StmtKind::For || s->kind == StmtKind::While) {
+      out.push_back(ir::remake(*s, s->value, sweep(s->then_body, live, changed), {}));
     } else {
       out.push_back(s);
     }
@@ -56,8 +59,8 @@ Block sweep(const Block& b, const std::vector<bool>& live, bool& changed) {
 
 void mark_used(const Block& b, std::vector<bool>& used) {
   for (const StmtPtr& s : b) {
-    if (s->kind == StmtKind::Assign) used[s->var] = true;
-    for_each_read(*s->value, [&](int v) { used[v] = true; });
+    if (s->kind == StmtKind::Assign || s->kind == StmtKind::For) used[s->var] = true;
+    for_each_read(*s, [&](int v) { used[v] = true; });
     mark_used(s->then_body, used);
     mark_used(s->else_body, used);
   }

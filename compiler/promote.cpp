@@ -134,7 +134,10 @@ ExprPtr promote_node(const ExprPtr& node, std::vector<ExprPtr> args) {
   switch (e.op) {
     case Op::Const: return ir::make_const(t, e.value, e.loc);
     case Op::Param: return ir::make_param(e.index, t, e.loc);
-    case Op::Var: return node;  // locals are never weak
+    case Op::Var:  // locals are never weak
+    case Op::Tid: return node;
+    case Op::Load:
+    case Op::Shape: return rebuilt(node, std::move(args));  // indices are int64 already
     case Op::Cast: return cast_to(args[0], t, e.loc);
     case Op::Select:
       return ir::make_select(args[0], cast_to(args[1], t, e.loc), cast_to(args[2], t, e.loc),
@@ -164,7 +167,7 @@ ir::Function promote(const ir::Function& fn) {
     Type want;
     if (s->kind == ir::StmtKind::Assign)
       want = out.locals.at(s->var).type;
-    else if (s->kind == ir::StmtKind::Return)
+    else if (s->kind == ir::StmtKind::Return && s->value)
       want = out.result;
     else
       return {s};

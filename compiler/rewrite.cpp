@@ -19,6 +19,7 @@ ExprPtr rebuilt(const ExprPtr& e, std::vector<ExprPtr> args) {
 }
 
 ExprPtr rewrite(const ExprPtr& e, const ExprRewrite& f) {
+  if (!e) return e;  // a statement without a value (for, break, a kernel's return)
   std::vector<ExprPtr> args;
   args.reserve(e->args.size());
   for (const ExprPtr& a : e->args) args.push_back(rewrite(a, f));
@@ -28,8 +29,10 @@ ExprPtr rewrite(const ExprPtr& e, const ExprRewrite& f) {
 Block rewrite(const Block& b, const ExprRewrite& f, const StmtRewrite& g) {
   Block out;
   for (const StmtPtr& s : b) {
-    StmtPtr made = ir::remake(*s, rewrite(s->value, f), rewrite(s->then_body, f, g),
-                              rewrite(s->else_body, f, g));
+    std::vector<ExprPtr> args;
+    for (const ExprPtr& a : s->args) args.push_back(rewrite(a, f));
+    StmtPtr made = ir::remake(*s, rewrite(s->value, f), std::move(args),
+                              rewrite(s->then_body, f, g), rewrite(s->else_body, f, g));
     if (!g) {
       out.push_back(std::move(made));
       continue;
@@ -58,6 +61,9 @@ ir::Function renumber_locals(const ir::Function& fn, const std::vector<int>& new
     return rebuilt(e, std::move(args));
   };
   auto assign = [&](StmtPtr s) -> Block {
+    if (s->kind == ir::StmtKind::For)
+      return {ir::make_for(new_index.at(s->var), s->args[0], s->args[1], s->args[2], s->then_body,
+                           s->loc)};
     if (s->kind != ir::StmtKind::Assign) return {s};
     return {ir::make_assign(new_index.at(s->var), s->value, s->loc)};
   };
@@ -93,6 +99,18 @@ int expr_size(const Expr& e) {
   int n = 1;
   for (const ExprPtr& a : e.args) n += expr_size(*a);
   return n;
+}
+
+void for_each_read(const ir::Stmt& s, const std::function<void(int)>& f) {
+  if (s.value) for_each_read(*s.value, f);
+  for (const ExprPtr& a : s.args) for_each_read(*a, f);
+}
+
+bool reads_memory(const Expr& e) {
+  if (e.op == ir::Op::Load) return true;
+  for (const ExprPtr& a : e.args)
+    if (reads_memory(*a)) return true;
+  return false;
 }
 
 void for_each_read(const Expr& e, const std::function<void(int)>& f) {

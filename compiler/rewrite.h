@@ -38,5 +38,9 @@ int expr_size(const ir::Expr& e);  // number of nodes
 
 // Calls `f` with the index of every local variable `e` reads.
 void for_each_read(const ir::Expr& e, const std::function<void(int)>& f);
+// ... that a statement's own expressions (value and args, not bodies) read.
+void for_each_read(const ir::Stmt& s, const std::function<void(int)>& f);
+// Whether `e` loads from an array (its value then depends on stores too).
+bool reads_memory(const ir::Expr& e);
 
 }  // namespace ember::compiler

@@ -2,6 +2,7 @@
 #include "ir/ir.h"
 
 #include <cstring>
+#include <string>
 
 namespace ember::ir {
 namespace {
@@ -13,7 +14,8 @@ struct OpInfo {
 
 constexpr OpInfo kOps[] = {
     {Op::Const, "const"}, {Op::Param, "param"}, {Op::Var, "var"},
-    {Op::Cast, "cast"},   {Op::Select, "select"},
+    {Op::Cast, "cast"},   {Op::Select, "select"}, {Op::Load, "load"},
+    {Op::Shape, "shape"}, {Op::Tid, "tid"},
 #define X(n, text) {Op::n, text},
     EMBER_UNARY_OPS(X) EMBER_BINARY_OPS(X)
 #undef X
@@ -39,6 +41,18 @@ bool op_from_name(const std::string& name, Op* out) {
       return true;
     }
   return false;
+}
+
+IndexError index_error(const Function& fn, int param, int axis, int64_t index,
+                       const std::vector<int64_t>& shape, int line) {
+  std::string dims;
+  for (size_t k = 0; k < shape.size(); ++k)
+    dims += (k ? ", " : "") + std::to_string(shape[k]);
+  if (shape.size() == 1) dims += ",";
+  return IndexError("index " + std::to_string(index) + " is out of bounds for axis " +
+                    std::to_string(axis) + " with size " + std::to_string(shape.at(axis)) +
+                    " (array '" + fn.params.at(param).name + "' of shape (" + dims +
+                    ")) in kernel '" + fn.name + "' at " + fn.file + ":" + std::to_string(line));
 }
 
 }  // namespace ember::ir

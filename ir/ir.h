@@ -1,7 +1,9 @@
 // The IR: immutable typed expression trees inside structured statements.
 //
 // A Function has typed parameters, typed local variables and a body of
-// statements (assign, if/else, return). Expressions are trees of immutable
+// statements (assign, if/else, return). A @kernel function (domain > 0) also
+// has array parameters, loads and stores, loops and atomics, and runs once
+// per index of its domain (`tid`). Expressions are trees of immutable
 // nodes made only through the checked constructors of builder.h; every node
 // carries the source location of the Python code it came from. Scalar
 // semantics are written down in types.h.
@@ -60,6 +62,9 @@ enum class Op : uint8_t {
   Var,     // read of local variable number `index`
   Cast,    // conversion of args[0] to `type`
   Select,  // args[0] ? args[1] : args[2]
+  Load,    // element of array args[0] (a Param) at int64 indices args[1..]
+  Shape,   // int64 extent of dimension `index` of array args[0]
+  Tid,     // int64 coordinate `index` of the kernel's index in its domain
 #define X(name, text) name,
   EMBER_UNARY_OPS(X) EMBER_BINARY_OPS(X)
 #undef X
@@ -97,7 +102,12 @@ struct Expr {
   int index = 0;  // Param, Var
 };
 
-enum class StmtKind : uint8_t { Assign, If, Return };
+// Store: array args[0] at indices args[1..] = value. Atomic: the same
+// element = element `op` value (Add, Min or Max), atomically. For: `var`
+// runs over range(args[0], args[1], args[2]) (evaluated once, step != 0)
+// through then_body. While: then_body while `value`. Return: `value` is
+// null in a kernel.
+enum class StmtKind : uint8_t { Assign, If, Return, Store, Atomic, For, While, Break, Continue };
 
 struct Stmt;
 using StmtPtr = std::shared_ptr<const Stmt>;
@@ -106,10 +116,12 @@ using Block = std::vector<StmtPtr>;
 struct Stmt {
   StmtKind kind;
   Loc loc;
-  int var = 0;      // Assign: the local variable written
-  ExprPtr value;    // Assign: the value; If: the condition; Return: the result
-  Block then_body;  // If
-  Block else_body;  // If
+  int var = 0;                // Assign, For: the local variable written
+  ExprPtr value;              // Assign/Store/Atomic: the value; If/While: the condition; Return
+  std::vector<ExprPtr> args;  // Store/Atomic: array, indices; For: start, stop, step
+  Op op = Op::Add;            // Atomic
+  Block then_body;            // If, For, While
+  Block else_body;            // If
 };
 
 struct Variable {
@@ -123,8 +135,20 @@ struct Function {
   Loc loc;
   std::vector<Variable> params;
   std::vector<Variable> locals;
-  Type result;
+  Type result;  // unused in a kernel
   Block body;
+  int domain = 0;  // a kernel's index dimensions (1 to 3); 0 for a scalar function
+  bool is_kernel() const { return domain > 0; }
 };
+
+// An out-of-range index in a kernel run with bounds checks: NumPy's message,
+// naming the array, its shape and the kernel's source line. The interpreter
+// and the runtime both raise it (Python sees IndexError).
+class IndexError : public std::out_of_range {
+ public:
+  using std::out_of_range::out_of_range;
+};
+IndexError index_error(const Function& fn, int param, int axis, int64_t index,
+                       const std::vector<int64_t>& shape, int line);
 
 }  // namespace ember::ir

@@ -59,7 +59,9 @@ class Parser {
   Function function() {
     skip_blank_lines();
     Loc loc = line_location();
-    expect_word("func");
+    size_t at = pos_;
+    std::string head = name();
+    if (head != "func" && head != "kernel") error_at(at, "expected 'func' or 'kernel'");
     fn_.loc = loc;
     fn_.name = function_name();
     expect("(");
@@ -68,8 +70,16 @@ class Parser {
       while (accept(","));
       expect(")");
     }
-    expect("->");
-    fn_.result = type();
+    if (head == "kernel") {
+      expect_word("over");
+      size_t dims_at = pos_;
+      fn_.domain = number();
+      if (fn_.domain < 1 || fn_.domain > 3) error_at(dims_at, "a kernel's domain has 1 to 3 dimensions");
+      fn_.result = Type{Scalar::Bool};
+    } else {
+      expect("->");
+      fn_.result = type();
+    }
     expect("{");
     end_line();
     locals();
@@ -257,12 +267,68 @@ class Parser {
       return make_assign(it->second, value, loc);
     }
     if (word == "return") {
-      ExprPtr value = expr(loc);
+      ExprPtr value = fn_.is_kernel() ? nullptr : expr(loc);
       end_line();
       return make_return(value, loc);
     }
     if (word == "if") return if_statement(loc);
+    Op atomic_op;
+    bool atomic = word.rfind("atomic_", 0) == 0 && op_from_name(word.substr(7), &atomic_op);
+    bool kernel_only = atomic || word == "store" || word == "for" || word == "while" ||
+                       word == "break" || word == "continue";
+    if (kernel_only && !fn_.is_kernel())
+      error_at(start, "'" + word + "' is only allowed in a kernel");
+    if (word == "break" || word == "continue") {
+      end_line();
+      return make_jump(word == "break" ? StmtKind::Break : StmtKind::Continue, loc);
+    }
+    if (word == "while") {
+      ExprPtr cond = expr(loc);
+      return make_while(cond, body(), loc);
+    }
+    if (word == "for") {
+      size_t var_at = pos_;
+      auto it = locals_.find(name());
+      if (it == locals_.end()) error_at(var_at, "expected a local variable");
+      expect_word("in");
+      expect_word("range");
+      std::vector<ExprPtr> r = operands(loc);
+      if (r.size() != 3) error_at(var_at, "range needs start, stop and step");
+      return make_for(it->second, r[0], r[1], r[2], body(), loc);
+    }
+    if (word == "store" || atomic) {
+      std::vector<ExprPtr> target = operands(loc);
+      if (target.empty()) error_at(start, "expected the array and its indices");
+      expect("=");
+      ExprPtr value = expr(loc);
+      end_line();
+      std::vector<ExprPtr> indices(target.begin() + 1, target.end());
+      if (atomic) return make_atomic(atomic_op, target[0], indices, value, loc);
+      return make_store(target[0], indices, value, loc);
+    }
     error_at(start, word.empty() ? "expected a statement" : "unknown statement '" + word + "'");
+  }
+
+  // "(a, b, ...)" of expressions.
+  std::vector<ExprPtr> operands(Loc loc) {
+    expect("(");
+    std::vector<ExprPtr> args;
+    if (!accept(")")) {
+      do args.push_back(expr(loc));
+      while (accept(","));
+      expect(")");
+    }
+    return args;
+  }
+
+  // "{" newline, statements, "}" newline.
+  Block body() {
+    expect("{");
+    end_line();
+    Block b = block();
+    expect("}");
+    end_line();
+    return b;
   }
 
   StmtPtr if_statement(Loc loc) {
@@ -306,20 +372,32 @@ class Parser {
       expect(")");
       return make_cast(x, t, loc);
     }
-    if (accept("(")) return call(word, start, loc);
+    if ((word == "shape" || word == "tid") && accept("<")) {
+      int dim = number();
+      expect(">");
+      std::vector<ExprPtr> args = operands(loc);
+      if (word == "tid") {
+        if (!args.empty()) error_at(start, "'tid' takes no operands");
+        return make_tid(dim, loc);
+      }
+      if (args.size() != 1) error_at(start, "'shape' takes one operand");
+      return make_shape(args[0], dim, loc);
+    }
+    skip_spaces();
+    if (peek() == '(') return call(word, start, loc);
     return reference(word, start, loc);
   }
 
-  // "op(args...)": select, a unary or a binary operator.
+  // "op(args...)": select, load, a unary or a binary operator.
   ExprPtr call(const std::string& word, size_t start, Loc loc) {
     Op op;
-    if (!op_from_name(word, &op) || !(op == Op::Select || is_unary(op) || is_binary(op)))
+    if (!op_from_name(word, &op) ||
+        !(op == Op::Select || op == Op::Load || is_unary(op) || is_binary(op)))
       error_at(start, "unknown operator '" + word + "'");
-    std::vector<ExprPtr> args;
-    if (!accept(")")) {
-      do args.push_back(expr(loc));
-      while (accept(","));
-      expect(")");
+    std::vector<ExprPtr> args = operands(loc);
+    if (op == Op::Load) {
+      if (args.empty()) error_at(start, "'load' needs an array");
+      return make_load(args[0], std::vector<ExprPtr>(args.begin() + 1, args.end()), loc);
     }
     size_t arity = op == Op::Select ? 3 : is_unary(op) ? 1 : 2;
     if (args.size() != arity)

@@ -46,12 +46,15 @@ class Printer {
   Printer(const Function& fn, bool with_locations) : fn_(fn), with_locations_(with_locations) {}
 
   std::string function() {
-    out_ = "func " + fn_.name + "(";
+    out_ = (fn_.is_kernel() ? "kernel " : "func ") + fn_.name + "(";
     for (size_t i = 0; i < fn_.params.size(); ++i) {
       if (i) out_ += ", ";
       declaration(fn_.params[i]);
     }
-    out_ += ") -> " + to_string(fn_.result) + " {";
+    if (fn_.is_kernel())
+      out_ += ") over " + std::to_string(fn_.domain) + " {";
+    else
+      out_ += ") -> " + to_string(fn_.result) + " {";
     end_line(fn_.loc);
     for (const Variable& v : fn_.locals) {
       out_ += "  var ";
@@ -91,9 +94,38 @@ class Printer {
         end_line(s.loc);
         return;
       case StmtKind::Return:
-        out_ += "return ";
+        out_ += "return";
+        if (s.value) out_ += " ";
+        if (s.value || !fn_.is_kernel()) expr_or_null(s.value);
+        end_line(s.loc);
+        return;
+      case StmtKind::Store:
+      case StmtKind::Atomic:
+        out_ += s.kind == StmtKind::Store ? "store" : std::string("atomic_") + op_name(s.op);
+        arguments(s.args);
+        out_ += " = ";
         expr_or_null(s.value);
         end_line(s.loc);
+        return;
+      case StmtKind::Break:
+      case StmtKind::Continue:
+        out_ += s.kind == StmtKind::Break ? "break" : "continue";
+        end_line(s.loc);
+        return;
+      case StmtKind::For:
+      case StmtKind::While:
+        if (s.kind == StmtKind::For) {
+          out_ += "for " + name_of(fn_.locals, s.var, "var") + " in range";
+          arguments(s.args);
+        } else {
+          out_ += "while ";
+          expr_or_null(s.value);
+        }
+        out_ += " {";
+        end_line(s.loc);
+        block(s.then_body, depth + 1);
+        indent(depth);
+        out_ += "}\n";
         return;
       case StmtKind::If:
         out_ += "if ";
@@ -125,12 +157,18 @@ class Printer {
       case Op::Param: out_ += name_of(fn_.params, e.index, "param"); return;
       case Op::Var: out_ += name_of(fn_.locals, e.index, "var"); return;
       case Op::Cast: out_ += "cast<" + to_string(e.type) + ">"; break;
+      case Op::Shape:
+      case Op::Tid: out_ += std::string(op_name(e.op)) + "<" + std::to_string(e.index) + ">"; break;
       default: out_ += op_name(e.op); break;
     }
+    arguments(e.args);
+  }
+
+  void arguments(const std::vector<ExprPtr>& args) {
     out_ += "(";
-    for (size_t i = 0; i < e.args.size(); ++i) {
+    for (size_t i = 0; i < args.size(); ++i) {
       if (i) out_ += ", ";
-      expr_or_null(e.args[i]);
+      expr_or_null(args[i]);
     }
     out_ += ")";
   }

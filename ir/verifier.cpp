@@ -17,7 +17,9 @@ size_t arity(Op op) {
   switch (op) {
     case Op::Const:
     case Op::Param:
-    case Op::Var: return 0;
+    case Op::Var:
+    case Op::Tid: return 0;
+    case Op::Shape: return 1;
     case Op::Select: return 3;
     default: return is_binary(op) ? 2 : 1;
   }
@@ -34,7 +36,7 @@ class Verifier {
       no_weak(fn_.result, fn_.loc, "the result of '" + fn_.name + "'");
     }
     block(fn_.body);
-    if (!always_returns(fn_.body))
+    if (!fn_.is_kernel() && !always_returns(fn_.body))
       report(fn_.loc, "function '" + fn_.name + "' does not return on every path");
     return std::move(problems_);
   }
@@ -64,25 +66,78 @@ class Verifier {
     }
   }
 
+  bool has_value(const Stmt& s) {
+    switch (s.kind) {
+      case StmtKind::For:
+      case StmtKind::Break:
+      case StmtKind::Continue: return false;
+      case StmtKind::Return: return !fn_.is_kernel();
+      default: return true;
+    }
+  }
+
+  void condition(const Stmt& s, Type t, const char* what) {
+    if (t != Type{Scalar::Bool, t.weak, 0})
+      report(s.loc, std::string("'") + what + "' condition has type " + to_string(t) + ", not bool");
+  }
+
   void stmt(const Stmt& s) {
-    if (!s.value) return report(s.loc, "statement without a value");
-    expr(s.value);
-    Type t = s.value->type;
+    if (has_value(s) != (s.value != nullptr))
+      return report(s.loc, s.value ? "unexpected statement value" : "statement without a value");
+    if (s.value) expr(s.value);
+    for (const ExprPtr& a : s.args)
+      if (a) expr(a);
+    Type t = s.value ? s.value->type : Type{};
+    if (!fn_.is_kernel() && s.kind != StmtKind::Assign && s.kind != StmtKind::If &&
+        s.kind != StmtKind::Return)
+      return report(s.loc, "kernel statement in a scalar function");
     switch (s.kind) {
       case StmtKind::Assign: return assign(s, t);
       case StmtKind::If:
-        if (t != Type{Scalar::Bool, t.weak, 0})
-          report(s.loc, "'if' condition has type " + to_string(t) + ", not bool");
+        condition(s, t, "if");
         block(s.then_body);
         block(s.else_body);
         return;
+      case StmtKind::While:
+        condition(s, t, "while");
+        return loop_body(s.then_body);
+      case StmtKind::For:
+        if (s.args.size() != 3) return report(s.loc, "'for' needs start, stop and step");
+        for (const ExprPtr& a : s.args)
+          if (a->type != Type{Scalar::I64}) report(s.loc, "range bound of type " + to_string(a->type));
+        assign(s, Type{Scalar::I64});
+        return loop_body(s.then_body);
+      case StmtKind::Break:
+      case StmtKind::Continue:
+        if (loops_ == 0) report(s.loc, "break or continue outside a loop");
+        return;
+      case StmtKind::Store:
+      case StmtKind::Atomic: return access(s, t);
       case StmtKind::Return:
+        if (fn_.is_kernel()) return;
         if (strict_ ? t != fn_.result : promote(t, fn_.result) != fn_.result)
           report(s.loc, "returned value of type " + to_string(t) +
                             (strict_ ? " is not " : " does not promote to ") + "the result type " +
                             to_string(fn_.result));
         return;
     }
+  }
+
+  void loop_body(const Block& b) {
+    ++loops_;
+    block(b);
+    --loops_;
+  }
+
+  void access(const Stmt& s, Type t) {
+    if (s.args.empty() || !s.args[0] || s.args[0]->op != Op::Param || !s.args[0]->type.is_array())
+      return report(s.loc, "store or atomic without an array parameter");
+    Type array = s.args[0]->type;
+    if (s.args.size() != array.ndim + 1u) report(s.loc, "wrong number of indices");
+    for (size_t k = 1; k < s.args.size(); ++k)
+      if (s.args[k] && s.args[k]->type != Type{Scalar::I64}) report(s.loc, "index is not int64");
+    if (t != Type{array.scalar}) report(s.loc, "stored value of type " + to_string(t) +
+                                                   " into an array of " + to_string(array));
   }
 
   void assign(const Stmt& s, Type t) {
@@ -100,7 +155,7 @@ class Verifier {
   // A node shared by several parents (after CSE) is checked once.
   void expr(const ExprPtr& e) {
     if (!seen_.insert(e.get()).second) return;
-    if (e->args.size() != arity(e->op))
+    if (e->op == Op::Load ? e->args.empty() : e->args.size() != arity(e->op))
       return report(e->loc, quoted(e->op) + " has " + std::to_string(e->args.size()) +
                                 " operands, not " + std::to_string(arity(e->op)));
     for (const ExprPtr& a : e->args)
@@ -135,6 +190,20 @@ class Verifier {
         if (e.type.is_array() || e.args[0]->type.is_array())
           return rejected(e.loc, "cast from or to an array type");
         return e.type;
+      case Op::Load:
+        if (e.args[0]->op != Op::Param || e.args[0]->type.ndim + 1u != e.args.size())
+          return rejected(e.loc, "'load' needs an array parameter and one index per dimension");
+        for (size_t k = 1; k < e.args.size(); ++k)
+          if (e.args[k]->type != Type{Scalar::I64}) report(e.loc, "'load' index is not int64");
+        return Type{e.args[0]->type.scalar};
+      case Op::Shape:
+        if (!e.args[0]->type.is_array() || e.index < 0 || e.index >= e.args[0]->type.ndim)
+          return rejected(e.loc, "'shape' of a dimension that does not exist");
+        return Type{Scalar::I64};
+      case Op::Tid:
+        if (e.index < 0 || e.index >= fn_.domain)
+          return rejected(e.loc, "'tid' dimension outside the kernel's domain");
+        return Type{Scalar::I64};
       case Op::Select: {
         Type c = e.args[0]->type;
         if (c != Type{Scalar::Bool, c.weak, 0})
@@ -180,6 +249,7 @@ class Verifier {
   const Function& fn_;
   bool strict_;
   std::vector<std::string> problems_;
+  int loops_ = 0;
   std::unordered_set<const Expr*> seen_;
 };
 

@@ -9,9 +9,8 @@
 
 namespace ember::runtime {
 
-std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layout layout,
-                                                  codegen::Options options,
-                                                  std::optional<ir::Op> combine) {
+std::shared_ptr<const Kernel> compile(ir::Function fn, codegen::Layout layout,
+                                      codegen::Options options, std::optional<ir::Op> combine) {
   auto t0 = std::chrono::steady_clock::now();
   auto kernel = std::make_shared<Kernel>();
   kernel->optimized = compiler::optimize(fn);
@@ -19,12 +18,13 @@ std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layo
     options.reduction = codegen::Reduction{
         *combine, ir::reduce_result(*combine, kernel->optimized.result.scalar, fn.loc)};
   auto t1 = std::chrono::steady_clock::now();
-  kernel->entry = codegen::compile_elementwise(kernel->optimized, layout, options);
+  kernel->entry = codegen::compile(kernel->optimized, layout, options);
   auto t2 = std::chrono::steady_clock::now();
   using ms = std::chrono::duration<double, std::milli>;
   logger("runtime").debug("compiled {}: passes {:.2f} ms, codegen {:.2f} ms", fn.name,
                           ms(t1 - t0).count(), ms(t2 - t1).count());
   kernel->weak_int_uses = weak_int_uses(fn, kernel->optimized);
+  kernel->written = written_params(kernel->optimized);
   kernel->source = std::move(fn);
   kernel->layout = std::move(layout);
   kernel->options = options;
@@ -32,11 +32,11 @@ std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layo
 }
 
 std::string llvm_ir(const Kernel& k) {
-  return codegen::llvm_ir_elementwise(k.optimized, k.layout, k.options);
+  return codegen::llvm_ir(k.optimized, k.layout, k.options);
 }
 
 std::string assembly(const Kernel& k) {
-  return codegen::asm_elementwise(k.optimized, k.layout, k.options);
+  return codegen::assembly(k.optimized, k.layout, k.options);
 }
 
 }  // namespace ember::runtime

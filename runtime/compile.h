@@ -10,12 +10,13 @@
 
 namespace ember::runtime {
 
-// Runs the pass pipeline and the JIT; logs the time of each stage at debug
+// Runs the pass pipeline and the JIT on an elementwise function or a @kernel
+// (fn.is_kernel(); `layout` unused); logs the time of each stage at debug
 // level ("runtime" logger). With `combine` (Add, Mul, Minimum, Maximum) the
 // kernel is a reduction of `fn`'s results; `options.reduction` is filled in.
-std::shared_ptr<const Kernel> compile_elementwise(ir::Function fn, codegen::Layout layout,
-                                                  codegen::Options options,
-                                                  std::optional<ir::Op> combine = std::nullopt);
+std::shared_ptr<const Kernel> compile(ir::Function fn, codegen::Layout layout,
+                                      codegen::Options options,
+                                      std::optional<ir::Op> combine = std::nullopt);
 
 std::string llvm_ir(const Kernel& kernel);   // optimized LLVM IR
 std::string assembly(const Kernel& kernel);  // host assembly

@@ -26,13 +26,29 @@ void find_weak_int_uses(const ir::Function& source, const ir::Expr& e,
 void find_weak_int_uses(const ir::Function& source, const ir::Block& block,
                         std::vector<WeakIntUse>& uses) {
   for (const ir::StmtPtr& s : block) {
-    find_weak_int_uses(source, *s->value, uses);
+    if (s->value) find_weak_int_uses(source, *s->value, uses);
+    for (const ir::ExprPtr& a : s->args) find_weak_int_uses(source, *a, uses);
     find_weak_int_uses(source, s->then_body, uses);
     find_weak_int_uses(source, s->else_body, uses);
   }
 }
 
+void mark_written(const ir::Block& block, std::vector<bool>& written) {
+  for (const ir::StmtPtr& s : block) {
+    if (s->kind == ir::StmtKind::Store || s->kind == ir::StmtKind::Atomic)
+      written.at(s->args[0]->index) = true;
+    mark_written(s->then_body, written);
+    mark_written(s->else_body, written);
+  }
+}
+
 }  // namespace
+
+std::vector<bool> written_params(const ir::Function& fn) {
+  std::vector<bool> written(fn.params.size());
+  mark_written(fn.body, written);
+  return written;
+}
 
 bool int_fits(int64_t value, bool is_unsigned, ir::Scalar t) {
   if (is_unsigned && value < 0) return t == ir::Scalar::U64;  // 2**63 and up

@@ -26,6 +26,7 @@ struct Kernel {
   codegen::Options options;
   codegen::Entry entry;
   std::vector<WeakIntUse> weak_int_uses;
+  std::vector<bool> written;  // a @kernel's parameters that it stores into
 
   std::string ir_text() const;
   // The dtype of the call's result: the map's, or a reduction's accumulator.
@@ -38,6 +39,8 @@ struct Kernel {
 // `optimized` (its compiled form).
 std::vector<WeakIntUse> weak_int_uses(const ir::Function& source, const ir::Function& optimized);
 
+// Which parameters of a @kernel a store or an atomic writes to.
+std::vector<bool> written_params(const ir::Function& fn);
 // Whether integer `value` (as int64 bits; `is_unsigned` for a uint64 value)
 // is a value of integer type `t`.
 bool int_fits(int64_t value, bool is_unsigned, ir::Scalar t);

@@ -6,15 +6,19 @@
 
 compiles `f` through LLVM to native code for the argument types it is called
 with, broadcasting NumPy arrays the way a ufunc does; `@ember.reduce("+")`
-combines such a function's results (a dot product, a norm, a maximum).
+combines such a function's results (a dot product, a norm, a maximum);
+`@ember.kernel` runs a function once per index of a domain (`ember.tid()`),
+with array arguments, loops and atomics.
 """
 
 from .errors import CompileError
+from .kernel import Kernel, atomic_add, atomic_max, atomic_min, kernel, tid
 from .reduce import Reduced, reduce
 from .vectorize import Vectorized, vectorize
 
-__all__ = ["CompileError", "Reduced", "Vectorized", "reduce", "vectorize", "host_cpu",
-           "set_num_threads", "get_num_threads"]
+__all__ = ["CompileError", "Kernel", "Reduced", "Vectorized", "atomic_add", "atomic_max",
+           "atomic_min", "kernel", "reduce", "tid", "vectorize", "host_cpu", "set_num_threads",
+           "get_num_threads"]
 __version__ = "0.1.0"
 
 

@@ -376,7 +376,7 @@ class _Translator(ast.NodeVisitor):
     Statement visitors return None; expression visitors return a `_core.Expr`.
     """
 
-    def __init__(self, pyfunc, src, arg_types):
+    def __init__(self, pyfunc, src, arg_types, domain=0):
         self.pyfunc = pyfunc
         self.src = src
         fn = src.node
@@ -387,7 +387,7 @@ class _Translator(ast.NodeVisitor):
         self.params = {}                   # parameter name -> its Expr, when never reassigned
         self.ir_names = set(self.locals)   # every name in use in the IR
         name = "lambda" if isinstance(fn, ast.Lambda) else fn.name
-        self.b = _core.FunctionBuilder(name, src.filename, *src.loc(fn))
+        self.b = _core.FunctionBuilder(name, src.filename, *src.loc(fn), domain=domain)
         self._add_params(_signature(src), arg_types)
 
     # -- helpers
@@ -429,8 +429,14 @@ class _Translator(ast.NodeVisitor):
                             f"got {len(arg_types)}")
         nodes = self.src.node.args.posonlyargs + self.src.node.args.args
         reassigned = []
-        for name, node, (dtype, weak) in zip(names, nodes, arg_types):
-            if name in self.locals:
+        for name, node, (dtype, weak, ndim) in zip(names, nodes, arg_types):
+            if ndim and name in self.locals:
+                raise self.error(node, f"array parameter '{name}' cannot be reassigned in a "
+                                       "kernel (assign to its elements, {name}[i] = ...)")
+            if ndim:
+                self.ir_names.add(name)
+                self.params[name] = self.b.param(name, dtype, weak, *self.loc(node), ndim=ndim)
+            elif name in self.locals:
                 # Assigned in the body: the IR keeps a local of that name, so the
                 # parameter itself gets another name, copied in on entry.
                 expr = self.b.param(self.fresh(name), dtype, weak, *self.loc(node))
@@ -507,16 +513,23 @@ class _Translator(ast.NodeVisitor):
         for target, value_node, value in pairs:
             if value is None and id(value_node) not in values:
                 values[id(value_node)] = self.expr(value_node)
-        plan, written = [], set()
+        plan, written, stored = [], set(), False
         for target, value_node, value in pairs:
             value = values[id(value_node)] if value is None else value
-            if _read_names(value_node) & written:
-                temp = self.fresh(target.id)
+            reads_store = stored and any(isinstance(n, ast.Subscript) for n in ast.walk(value_node))
+            if _read_names(value_node) & written or reads_store:
+                temp = self.fresh(target.id if isinstance(target, ast.Name) else "item")
                 self.b.assign(temp, value, *self.loc(value_node))
                 value = self.b.read_var(temp, *self.loc(value_node))
             plan.append((target, value))
-            written.add(target.id)
+            if isinstance(target, ast.Name):
+                written.add(target.id)
+            else:
+                stored = True  # an item assignment (kernels only)
         for target, value in plan:
+            if not isinstance(target, ast.Name):
+                self.store(target, value)
+                continue
             self.b.assign(target.id, value, *self.loc(target))
             self.defined.add(target.id)
 
@@ -786,16 +799,20 @@ class _Translator(ast.NodeVisitor):
         return self.b.binary(fn.op, a, b, *self.loc(node))
 
 
-def build_function(pyfunc, arg_types):
+def build_function(pyfunc, arg_types, translator=_Translator, domain=0):
     """Builds the IR of `pyfunc` for arguments of the given types.
 
-    arg_types: one (dtype name, weak) pair per parameter; Python scalars are
-    weak, NumPy arrays and scalars are not. Returns a `_core.Function`;
-    raises CompileError for code a kernel cannot contain.
+    arg_types: one (dtype name, weak) pair per parameter, or (dtype name,
+    weak, ndim) for a kernel's (ndim 0: a scalar); Python scalars are weak,
+    NumPy arrays and scalars are not. Returns a `_core.Function`; raises
+    CompileError for code a kernel cannot contain. `translator` and `domain`
+    are @ember.kernel's (kernel_frontend.py).
     """
+    arg_types = [tuple(t) + (0,) * (3 - len(t)) for t in arg_types]
+    src = None
     try:
         src = _parse(pyfunc)
-        return _Translator(pyfunc, src, list(arg_types)).build()
+        return translator(pyfunc, src, arg_types, domain).build()
     except _core.BuildError as e:
         error = from_build_error(e, src.filename)
     except CompileError as e:

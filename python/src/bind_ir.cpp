@@ -19,10 +19,12 @@ PyExpr py_expr(ir::ExprPtr e) { return std::const_pointer_cast<ir::Expr>(std::mo
 void bind_ir(py::module_& m) {
   py::class_<ir::Expr, PyExpr>(m, "Expr")
       .def_property_readonly("dtype", [](const ir::Expr& e) { return py_dtype_name(e.type); })
-      .def_property_readonly("weak", [](const ir::Expr& e) { return e.type.weak; });
+      .def_property_readonly("weak", [](const ir::Expr& e) { return e.type.weak; })
+      .def_property_readonly("ndim", [](const ir::Expr& e) { return e.type.ndim; });
 
   py::class_<ir::Function>(m, "Function")
       .def_readonly("name", &ir::Function::name)
+      .def_readonly("domain", &ir::Function::domain)
       .def_property_readonly("result_dtype",
                              [](const ir::Function& f) { return py_dtype_name(f.result); })
       .def("text", [](const ir::Function& f, bool loc) { return ir::print(f, loc); },
@@ -30,13 +32,50 @@ void bind_ir(py::module_& m) {
       .def("__str__", [](const ir::Function& f) { return ir::print(f); });
 
   py::class_<ir::FunctionBuilder>(m, "FunctionBuilder")
-      .def(py::init([](std::string name, std::string file, int line, int col) {
-        return new ir::FunctionBuilder(std::move(name), std::move(file), {line, col});
-      }))
-      .def("param", [](ir::FunctionBuilder& b, const std::string& name, const std::string& dtype,
-                       bool weak, int line, int col) {
-        return py_expr(b.add_param(name, to_type(dtype, weak), {line, col}));
+      .def(py::init([](std::string name, std::string file, int line, int col, int domain) {
+             return new ir::FunctionBuilder(std::move(name), std::move(file), {line, col}, domain);
+           }),
+           py::arg("name"), py::arg("file"), py::arg("line"), py::arg("col"), py::arg("domain") = 0)
+      .def("param",
+           [](ir::FunctionBuilder& b, const std::string& name, const std::string& dtype, bool weak,
+              int line, int col, int ndim) {
+             ir::Type t = to_type(dtype, weak);
+             t.ndim = static_cast<uint8_t>(ndim);
+             return py_expr(b.add_param(name, t, {line, col}));
+           },
+           py::arg("name"), py::arg("dtype"), py::arg("weak"), py::arg("line"), py::arg("col"),
+           py::arg("ndim") = 0)
+      .def("load", [](ir::FunctionBuilder&, PyExpr a, std::vector<PyExpr> indices, int line,
+                      int col) {
+        return py_expr(ir::make_load(a, {indices.begin(), indices.end()}, {line, col}));
       })
+      .def("shape", [](ir::FunctionBuilder&, PyExpr a, int dim, int line, int col) {
+        return py_expr(ir::make_shape(a, dim, {line, col}));
+      })
+      .def("tid", [](ir::FunctionBuilder& b, int dim, int line, int col) {
+        return py_expr(b.tid(dim, {line, col}));
+      })
+      .def("store", [](ir::FunctionBuilder& b, PyExpr a, std::vector<PyExpr> indices, PyExpr v,
+                       int line, int col) {
+        b.store(a, {indices.begin(), indices.end()}, v, {line, col});
+      })
+      .def("atomic", [](ir::FunctionBuilder& b, const std::string& op, PyExpr a,
+                        std::vector<PyExpr> indices, PyExpr v, int line, int col) {
+        b.atomic(to_op(op), a, {indices.begin(), indices.end()}, v, {line, col});
+      })
+      .def("begin_for", [](ir::FunctionBuilder& b, const std::string& name, PyExpr start,
+                           PyExpr stop, PyExpr step, int line, int col) {
+        b.begin_for(name, start, stop, step, {line, col});
+      })
+      .def("end_for", &ir::FunctionBuilder::end_for)
+      .def("begin_while", [](ir::FunctionBuilder& b, PyExpr c, int line, int col) {
+        b.begin_while(c, {line, col});
+      })
+      .def("end_while", &ir::FunctionBuilder::end_while)
+      .def("jump", [](ir::FunctionBuilder& b, bool is_break, int line, int col) {
+        b.jump(is_break ? ir::StmtKind::Break : ir::StmtKind::Continue, {line, col});
+      })
+      .def("ret_void", [](ir::FunctionBuilder& b, int line, int col) { b.ret(nullptr, {line, col}); })
       .def("const_int", [](ir::FunctionBuilder&, py::int_ v, const std::string& dtype, bool weak,
                            int line, int col) {
         return py_expr(ir::make_const(to_type(dtype, weak), int_literal(v), {line, col}));

@@ -9,6 +9,7 @@
 #include "ir/printer.h"
 #include "python/src/convert.h"
 #include "python/src/dispatcher.h"
+#include "python/src/launcher.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/kernel.h"
 #include "runtime/thread_pool.h"
@@ -26,7 +27,7 @@ void bind_kernel(py::module_& m) {
                              })
       .def("ir", &runtime::Kernel::ir_text)
       .def("source_ir", [](const runtime::Kernel& k) { return ir::print(k.source); })
-;
+      .def_property_readonly("source", [](const runtime::Kernel& k) { return k.source; });
 
   m.def("interpret",
         [](const ir::Function& fn, const py::sequence& args) {
@@ -65,4 +66,12 @@ void bind_kernel(py::module_& m) {
            })
       .def("specialize", &Dispatcher::specialize)
       .def("__len__", &Dispatcher::size);
+
+  py::class_<Launcher>(m, "Launcher")
+      .def(py::init<std::string, int, py::function>(), py::arg("name"), py::arg("nargs"),
+           py::arg("compile"))
+      .def("launch", &Launcher::launch, py::arg("domain"), py::arg("args"))
+      .def("specialize", &Launcher::specialize)
+      .def("__len__", &Launcher::size);
+  m.def("interpret_kernel", &interpret_kernel, py::arg("fn"), py::arg("domain"), py::arg("args"));
 }

@@ -98,6 +98,15 @@ void fill_operand(const py::array& a, runtime::Operand& op, int arg_index) {
   }
 }
 
+void check_weak_int(const runtime::WeakIntUse& use, int64_t value, bool is_unsigned, PyObject* arg) {
+  if (runtime::int_fits(value, is_unsigned, use.type)) return;
+  std::string msg = "argument " + std::to_string(use.param + 1) + ": Python int " +
+                    py::str(arg).cast<std::string>() + " is out of bounds for " +
+                    std::string(ir::numpy_name(use.type));
+  PyErr_SetString(PyExc_OverflowError, msg.c_str());
+  throw py::error_already_set();
+}
+
 ir::Literal to_literal(const py::handle& value, ir::Type t) {
   ir::Literal l;
   if (ir::is_float(t.scalar)) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "ir/ir.h"
+#include "runtime/kernel.h"
 #include "runtime/launch.h"
 
 namespace ember {
@@ -29,6 +30,9 @@ pybind11::dtype dtype_of(ir::Scalar s);
 // TypeError naming argument `arg_index` (0-based; -1: none) for a dtype
 // ember does not support.
 void fill_operand(const pybind11::array& a, runtime::Operand& op, int arg_index = -1);
+// OverflowError (NumPy's exception) when Python int `arg`, read as `value`,
+// does not fit the integer type a kernel converts it to.
+void check_weak_int(const runtime::WeakIntUse& use, int64_t value, bool is_unsigned, PyObject* arg);
 // Python value <-> literal of an IR type (for the interpreter).
 ir::Literal to_literal(const pybind11::handle& value, ir::Type t);
 pybind11::object from_literal(ir::Literal v, ir::Type t);

@@ -178,17 +178,9 @@ py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
     entry = &lookup(key, types);
   }
   const runtime::Kernel& kernel = *entry->kernel;
-  for (const runtime::WeakIntUse& use : kernel.weak_int_uses) {
-    const runtime::Operand& arg = inputs[use.param];
-    int64_t value = boxes[use.param].i;
-    if (!runtime::int_fits(value, arg.dtype == ir::Scalar::U64, use.type)) {
-      std::string msg = "argument " + std::to_string(use.param + 1) + ": Python int " +
-                        py::str(PyTuple_GET_ITEM(args, use.param)).cast<std::string>() +
-                        " is out of bounds for " + std::string(ir::numpy_name(use.type));
-      PyErr_SetString(PyExc_OverflowError, msg.c_str());  // NumPy's exception for this
-      throw py::error_already_set();
-    }
-  }
+  for (const runtime::WeakIntUse& use : kernel.weak_int_uses)
+    check_weak_int(use, boxes[use.param].i, inputs[use.param].dtype == ir::Scalar::U64,
+                   PyTuple_GET_ITEM(args, use.param));
 
   std::span<const runtime::Operand> in(inputs, n);
   runtime::Shape shape;

@@ -31,11 +31,18 @@ PYBIND11_MODULE(_jit, m) {
            const std::string& combine) {
           ir::Op op;
           bool reduce = !combine.empty() && ir::op_from_name(combine, &op);
-          return std::const_pointer_cast<runtime::Kernel>(runtime::compile_elementwise(
+          return std::const_pointer_cast<runtime::Kernel>(runtime::compile(
               fn, {std::move(scalar)}, {fastmath}, reduce ? std::optional(op) : std::nullopt));
         },
         py::arg("fn"), py::arg("scalar_layout"), py::arg("fastmath") = false,
         py::arg("combine") = "",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("compile_kernel",
+        [](const ir::Function& fn, bool boundscheck, bool fastmath) {
+          codegen::Options options{fastmath, std::nullopt, boundscheck};
+          return std::const_pointer_cast<runtime::Kernel>(runtime::compile(fn, {}, options));
+        },
+        py::arg("fn"), py::arg("boundscheck") = false, py::arg("fastmath") = false,
         py::call_guard<py::gil_scoped_release>());
   m.def("llvm_ir", &runtime::llvm_ir, py::call_guard<py::gil_scoped_release>());
   m.def("asm", &runtime::assembly, py::call_guard<py::gil_scoped_release>());

@@ -151,7 +151,7 @@ void check_op(Op op, Scalar s) {
       for (const Literal& b : values) cases.push_back({a, b});
   }
   codegen::Entry entry =
-      codegen::compile_elementwise(*fn, codegen::Layout{std::vector<bool>(nargs, false)}, {});
+      codegen::compile(*fn, codegen::Layout{std::vector<bool>(nargs, false)}, {});
   Scalar r = fn->result.scalar;
   int64_t n = static_cast<int64_t>(cases.size());
   std::vector<std::vector<char>> in(nargs, std::vector<char>(n * size_of(s)));
@@ -194,7 +194,7 @@ TEST(Codegen, CastsMatchInterpreter) {
       ir::FunctionBuilder b("cast", "test.py", {1, 1});
       b.ret(ir::make_cast(b.add_param("x", {from}), {to}), {});
       ir::Function fn = compiler::promote(b.finish());
-      codegen::Entry entry = codegen::compile_elementwise(fn, codegen::Layout{{false}}, {});
+      codegen::Entry entry = codegen::compile(fn, codegen::Layout{{false}}, {});
       for (Literal v : edge_values(from)) {
         char in[8] = {}, out[8] = {};
         store(from, v, in);
@@ -213,7 +213,7 @@ TEST(Codegen, ScalarLayoutBroadcasts) {
   ir::ExprPtr x = b.add_param("x", {Scalar::F64});
   b.ret(ir::make_binary(Op::Mul, a, x), {});
   ir::Function fn = compiler::promote(b.finish());
-  codegen::Entry entry = codegen::compile_elementwise(fn, codegen::Layout{{true, false}}, {});
+  codegen::Entry entry = codegen::compile(fn, codegen::Layout{{true, false}}, {});
   double alpha = 3.0, xs[37], out[37];
   for (int i = 0; i < 37; ++i) xs[i] = i;
   void* ptrs[] = {&alpha, xs, out};
@@ -226,10 +226,10 @@ TEST(Codegen, InspectionTexts) {
   b.ret(ir::make_binary(Op::Mul, b.add_param("x", {Scalar::F32}), ir::make_float(2.0, {Scalar::F32})),
         {});
   ir::Function fn = compiler::promote(b.finish());
-  std::string llvm = codegen::llvm_ir_elementwise(fn, codegen::Layout{{false}}, {});
+  std::string llvm = codegen::llvm_ir(fn, codegen::Layout{{false}}, {});
   EXPECT_NE(llvm.find("define"), std::string::npos);
   EXPECT_NE(llvm.find("fmul"), std::string::npos);
-  std::string assembly = codegen::asm_elementwise(fn, codegen::Layout{{false}}, {});
+  std::string assembly = codegen::assembly(fn, codegen::Layout{{false}}, {});
   EXPECT_NE(assembly.find("twice_contig"), std::string::npos);
   EXPECT_FALSE(codegen::host_cpu().empty());
 }

@@ -1,0 +1,100 @@
+// The Lowering class shared by lower.cpp (scalar code, the elementwise loop)
+// and lower_kernel.cpp (arrays, loops and atomics of a @kernel, its domain
+// loops). Private to codegen/.
+#pragma once
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/Transforms/Utils/ModuleUtils.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "codegen/lower.h"
+
+namespace ember::codegen {
+
+using llvm::IRBuilder;
+using llvm::Value;
+using ir::Op;
+using ir::Scalar;
+
+class Lowering {
+ public:
+  Lowering(const ir::Function& fn, llvm::Module& m, const Options& options, const VectorIsa& isa)
+      : fn_(fn), m_(m), c_(m.getContext()), b_(c_), isa_(isa), boundscheck_(options.boundscheck) {
+    if (options.fastmath) b_.setFastMathFlags(llvm::FastMathFlags::getFast());
+  }
+
+  llvm::Function* scalar_function(const std::string& name);
+  // Keeps the vector math declarations alive until the vectorizer has run.
+  void keep_vector_declarations() { llvm::appendToCompilerUsed(m_, vector_decls_); }
+  void elementwise_loop(llvm::Function* scalar, const Layout& layout, const std::string& name);
+  // A @kernel (lower_kernel.cpp): the always-inlined body run for one index,
+  // then the exported loops over a box of the domain (codegen.h's KernelFn).
+  llvm::Function* kernel_body(const std::string& name);
+  void kernel_loops(llvm::Function* body, const std::string& name);
+
+ private:
+  // Statements return false once the block has been terminated by a return.
+  bool block(const ir::Block& body);
+  Value* expr(const ir::Expr& e);
+  // lower_kernel.cpp: for, while, break, continue, store, atomic; false once
+  // the block has been terminated.
+  bool kernel_statement(const ir::Stmt& s);
+  void for_loop(const ir::Stmt& s);
+  void while_loop(const ir::Stmt& s);
+  void loop_body(const ir::Block& body, llvm::BasicBlock* head, llvm::BasicBlock* exit);
+  void atomic(const ir::Stmt& s);
+  void finish_index();  // returns from the kernel body (ok)
+  // The address of an array element (args: array parameter, indices), with
+  // Python's negative indices and, when asked, the bounds check.
+  Value* element(const std::vector<ir::ExprPtr>& args, ir::Loc loc);
+  bool non_negative(const ir::Expr& e) const;
+  void find_non_negative_vars();
+  Value* cast(Value* x, Scalar from, Scalar to);
+  Value* x86_truncate(Value* x, int bits);
+  Value* unary(Op op, Scalar t, Value* x);
+  Value* binary(Op op, Scalar t, Value* a, Value* b);
+  Value* compare(Op op, Scalar t, Value* a, Value* b);
+  Value* int_divmod(Op op, Scalar t, Value* a, Value* b);
+  Value* float_divmod(Op op, Value* a, Value* b);
+  Value* shift(Op op, Scalar t, Value* a, Value* b);
+  Value* int_pow(Scalar t, Value* a, Value* b);
+  Value* libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args);
+  Value* intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args);
+  // Memory accesses; `group` marks them as independent across loop iterations.
+  Value* load(Scalar s, Value* ptr, llvm::MDNode* group = nullptr);
+  void store(Scalar s, Value* value, Value* ptr, llvm::MDNode* group = nullptr);
+  llvm::Constant* int_const(Scalar t, int64_t v) { return llvm::ConstantInt::get(ty(t), v, true); }
+  llvm::Constant* fp_const(Scalar t, double v) { return llvm::ConstantFP::get(ty(t), v); }
+  llvm::Type* ty(Scalar s) { return value_type(c_, s); }
+
+  const ir::Function& fn_;
+  llvm::Module& m_;
+  llvm::LLVMContext& c_;
+  IRBuilder<> b_;
+  const VectorIsa& isa_;
+  std::vector<llvm::GlobalValue*> vector_decls_;
+  llvm::Function* f_ = nullptr;
+  std::vector<Value*> params_;
+  std::vector<llvm::AllocaInst*> slots_;
+  // Kernels only.
+  struct Array {
+    Value* data = nullptr;
+    std::vector<Value*> shape, strides;  // strides in elements
+  };
+  bool boundscheck_ = false;
+  std::vector<Array> arrays_;  // one per parameter (empty for scalars)
+  std::vector<Value*> tids_;
+  Value* error_ = nullptr;
+  llvm::MDNode* group_ = nullptr;  // memory accesses independent across indices
+  struct Loop {
+    llvm::BasicBlock *next, *exit;
+  };
+  std::vector<Loop> loops_;
+  std::set<int> non_negative_vars_;
+};
+
+}  // namespace ember::codegen

@@ -1,0 +1,149 @@
+"""@ember.kernel: one logical thread per index of a 1-, 2- or 3-d domain.
+
+    @ember.kernel
+    def scale(out, x, a):
+        i = ember.tid()
+        out[i] = a * x[i]
+
+    scale[x.shape](out, x, 2.0)        # or scale.launch(x.shape, out, x, 2.0)
+
+Arrays are passed in place (stores are visible to the caller). The call
+path is C++ (`_core.Launcher`): it keys the specialization on the dtype and
+rank of every argument and the domain's rank, and runs the kernel split
+across the thread pool with the GIL released; only a miss comes back here.
+Indices are unchecked unless `boundscheck=True` (then an out-of-range index
+raises IndexError naming the array, the index and the shape).
+"""
+
+import functools
+import time
+
+import numpy as np
+
+from . import _core, kernel_frontend
+from .errors import from_build_error
+from .frontend import check_signature
+
+__all__ = ["kernel", "Kernel", "tid", "atomic_add", "atomic_min", "atomic_max"]
+
+_STAGES = ("ir", "source-ir", "llvm", "asm")
+
+
+def _outside(name):
+    return RuntimeError(f"ember.{name}() can only be called inside an @ember.kernel function")
+
+
+def tid():
+    """Inside a kernel: the index of the running logical thread (an int for a
+    1-d domain, a tuple of ints for 2-d and 3-d)."""
+    raise _outside("tid")
+
+
+def atomic_add(array, index, value):
+    """Inside a kernel: array[index] += value, atomically (int32, int64,
+    uint32, uint64, float32 and float64 arrays)."""
+    raise _outside("atomic_add")
+
+
+def atomic_min(array, index, value):
+    """Inside a kernel: array[index] = min(array[index], value), atomically."""
+    raise _outside("atomic_min")
+
+
+def atomic_max(array, index, value):
+    """Inside a kernel: array[index] = max(array[index], value), atomically."""
+    raise _outside("atomic_max")
+
+
+def _arg_type(value):
+    """(dtype name, weak, ndim) of an argument, as the C++ launcher keys it."""
+    if isinstance(value, bool):
+        return ("bool", True, 0)
+    if type(value) is int:
+        return ("int64" if value < 2**63 else "uint64", True, 0)
+    if type(value) is float:
+        return ("float64", True, 0)
+    a = np.asarray(value)
+    return (a.dtype.name, False, a.ndim)
+
+
+class Kernel(_core.Launcher):
+    """A compiled @ember.kernel; launch it with k[domain](*args)."""
+
+    def __init__(self, py_func, boundscheck=False, fastmath=False):
+        names = check_signature(py_func)
+        super().__init__(py_func.__name__, len(names), self._compile)
+        self.py_func = py_func
+        self.boundscheck = bool(boundscheck)
+        self.fastmath = bool(fastmath)
+        self.__name__ = py_func.__name__
+        self.__qualname__ = getattr(py_func, "__qualname__", py_func.__name__)
+        self.__doc__ = py_func.__doc__
+        self.__wrapped__ = py_func
+        self._compiled = []  # (signature text, Kernel), in compile order
+
+    def _compile(self, arg_types, domain):
+        start = time.perf_counter()
+        fn = kernel_frontend.build_kernel(self.py_func, arg_types, domain)
+        _core.log_debug("frontend", f"{self.__name__}: frontend "
+                                    f"{(time.perf_counter() - start) * 1e3:.2f} ms")
+        from . import _jit
+        try:
+            compiled = _jit.compile_kernel(fn, self.boundscheck, self.fastmath)
+        except _core.BuildError as e:
+            raise from_build_error(e, self.py_func.__code__.co_filename) from None
+        args = ", ".join(f"{d}[{'x' * n}]" if n else d for d, _, n in arg_types)
+        self._compiled.append((f"[{domain}-d]({args})", compiled))
+        return compiled
+
+    def launch(self, domain, *args):
+        """Runs the kernel once per index of `domain` (an int or a tuple of 1 to 3 ints)."""
+        _core.Launcher.launch(self, domain, args)
+
+    def __getitem__(self, domain):
+        return functools.partial(self.launch, domain)
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"a kernel runs over a domain: {self.__name__}[shape](...) or "
+                        f"{self.__name__}.launch(shape, ...)")
+
+    def interpret(self, domain, *args):
+        """Runs the kernel through ember's reference IR interpreter instead
+        (slow; every index bounds-checked): the oracle of the tests."""
+        rank = 1 if isinstance(domain, int) else len(domain)
+        fn = kernel_frontend.build_kernel(self.py_func, [_arg_type(a) for a in args], rank)
+        _core.interpret_kernel(fn, domain, tuple(args))
+
+    @property
+    def signatures(self):
+        """The specializations compiled so far: '[domain rank](arg types)'."""
+        return [text for text, _ in self._compiled]
+
+    def inspect(self, stage="ir"):
+        """The latest specialization's code: "ir" (after the compiler's passes),
+        "source-ir" (as the frontend built it), "llvm" or "asm"."""
+        if stage not in _STAGES:
+            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(_STAGES)}")
+        if not self._compiled:
+            raise ValueError(f"{self.__name__} has no compiled specialization yet: launch it first")
+        compiled = self._compiled[-1][1]
+        if stage in ("llvm", "asm"):
+            from . import _jit
+            return getattr(_jit, "llvm_ir" if stage == "llvm" else "asm")(compiled)
+        return compiled.ir() if stage == "ir" else compiled.source_ir()
+
+    def __repr__(self):
+        return f"<ember.kernel {self.__qualname__} {self.signatures}>"
+
+
+def kernel(func=None, *, boundscheck=False, fastmath=False):
+    """Compile a function run once per index of a domain (see the module doc).
+
+    Use as `@ember.kernel` or `@ember.kernel(boundscheck=True, fastmath=True)`.
+    """
+    def wrap(f):
+        if not callable(f):
+            raise TypeError(f"@ember.kernel needs a function, got {type(f).__name__}")
+        return Kernel(f, boundscheck, fastmath)
+
+    return wrap if func is None else wrap(func)

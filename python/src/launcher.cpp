@@ -1,0 +1,217 @@
+// Argument conversion, specialization cache and launch of @kernel functions.
+// Arrays are passed as views of the caller's memory: stores are visible to
+// the caller, nothing is copied.
+#include "python/src/launcher.h"
+
+#include <pybind11/numpy.h>
+
+#include <cstring>
+#include <vector>
+
+#include "codegen/codegen.h"
+#include "compiler/passes.h"
+#include "ir/interpreter.h"
+#include "python/src/convert.h"
+#include "runtime/run_kernel.h"
+
+namespace py = pybind11;
+
+namespace ember {
+namespace {
+
+// The arguments of one launch, converted.
+struct Args {
+  std::vector<int64_t> domain;
+  std::string key;  // domain rank, then per argument: dtype | weak << 4, ndim
+  std::vector<ir::Scalar> dtypes;
+  std::vector<bool> weak, is_unsigned;
+  std::vector<py::object> arrays;  // null for scalars
+  std::vector<int> ndims;          // 0 for scalars
+  std::vector<codegen::ArrayArg> views;
+  std::vector<int64_t> boxes;  // scalar values, in their dtype's memory layout
+  std::vector<void*> ptrs;
+
+  py::list types() const {
+    py::list out;
+    for (size_t i = 0; i < dtypes.size(); ++i)
+      out.append(py::make_tuple(std::string(ir::numpy_name(dtypes[i])), static_cast<bool>(weak[i]),
+                                ndims[i]));
+    return out;
+  }
+};
+
+std::vector<int64_t> read_domain(py::handle domain) {
+  std::vector<int64_t> out;
+  auto extent = [&](py::handle v) {
+    if (PyBool_Check(v.ptr()) || !PyIndex_Check(v.ptr()))
+      throw py::type_error("a kernel's domain is an int or a tuple of 1 to 3 ints, got " +
+                           py::repr(domain).cast<std::string>());
+    Py_ssize_t n = PyNumber_AsSsize_t(v.ptr(), PyExc_OverflowError);
+    if (n == -1 && PyErr_Occurred()) throw py::error_already_set();
+    if (n < 0)
+      throw py::value_error("a kernel's domain cannot have a negative extent, got " +
+                            py::repr(domain).cast<std::string>());
+    out.push_back(n);
+  };
+  if (PyTuple_Check(domain.ptr()) || PyList_Check(domain.ptr())) {
+    for (py::handle v : py::reinterpret_borrow<py::sequence>(domain)) extent(v);
+    if (out.empty() || out.size() > 3)
+      throw py::value_error("a kernel's domain has 1 to 3 dimensions, got " +
+                            std::to_string(out.size()));
+  } else {
+    extent(domain);
+  }
+  return out;
+}
+
+// A Python number (weak) or a NumPy scalar / 0-d array (strong) into its box.
+void read_scalar(py::handle obj, int i, Args& a) {
+  int64_t& box = a.boxes[i];
+  if (PyBool_Check(obj.ptr())) {
+    box = obj.ptr() == Py_True;
+    a.dtypes[i] = ir::Scalar::Bool;
+    a.weak[i] = true;
+    return;
+  }
+  if (PyLong_CheckExact(obj.ptr())) {
+    bool is_unsigned;
+    if (!read_python_int(obj.ptr(), &box, &is_unsigned))
+      throw py::value_error("argument " + std::to_string(i + 1) + ": Python int " +
+                            py::str(obj).cast<std::string>() +
+                            " is out of bounds for int64 and uint64");
+    a.dtypes[i] = is_unsigned ? ir::Scalar::U64 : ir::Scalar::I64;
+    a.weak[i] = true;
+    a.is_unsigned[i] = is_unsigned;
+    return;
+  }
+  if (PyFloat_CheckExact(obj.ptr())) {
+    double f = PyFloat_AS_DOUBLE(obj.ptr());
+    std::memcpy(&box, &f, sizeof f);
+    a.dtypes[i] = ir::Scalar::F64;
+    a.weak[i] = true;
+    return;
+  }
+  py::array value = py::array::ensure(obj);
+  if (!value || value.ndim() != 0)
+    throw py::type_error("argument " + std::to_string(i + 1) + " of type '" +
+                         std::string(Py_TYPE(obj.ptr())->tp_name) +
+                         "' is not a NumPy array or a number");
+  a.dtypes[i] = require_scalar(value.dtype(), "argument " + std::to_string(i + 1));
+  if (!is_native(value.dtype())) value = value.attr("astype")(value.dtype().attr("newbyteorder")("="));
+  std::memcpy(&box, value.data(), value.itemsize());
+}
+
+Args read_args(const std::string& name, int nargs, py::handle domain, const py::tuple& args) {
+  if (static_cast<int>(args.size()) != nargs)
+    throw py::type_error(name + "() takes " + std::to_string(nargs) + " arguments, got " +
+                         std::to_string(args.size()));
+  Args a;
+  a.domain = read_domain(domain);
+  a.dtypes.resize(nargs);
+  a.weak.resize(nargs);
+  a.is_unsigned.resize(nargs);
+  a.arrays.resize(nargs);
+  a.ndims.resize(nargs);
+  a.views.resize(nargs);
+  a.boxes.resize(nargs);
+  a.key.push_back(static_cast<char>(a.domain.size()));
+  for (int i = 0; i < nargs; ++i) {
+    py::handle obj = args[i];
+    std::string what = "argument " + std::to_string(i + 1);
+    if (py::isinstance<py::array>(obj) && py::reinterpret_borrow<py::array>(obj).ndim() > 0) {
+      py::array array = py::reinterpret_borrow<py::array>(obj);
+      a.dtypes[i] = require_scalar(array.dtype(), what);
+      if (!is_native(array.dtype()))
+        throw py::type_error(what + ": arrays in a non-native byte order cannot be passed to a "
+                             "kernel (it works in place); convert with .astype('=" +
+                             py::str(array.dtype().attr("char")).cast<std::string>() + "')");
+      if (array.ndim() > codegen::kMaxArrayDims)
+        throw py::value_error(what + ": kernels take arrays of 1 to 4 dimensions, got " +
+                              std::to_string(array.ndim()));
+      codegen::ArrayArg& view = a.views[i];
+      view.data = const_cast<void*>(array.data());
+      for (int k = 0; k < array.ndim(); ++k) {
+        if (array.strides(k) % array.itemsize() != 0)
+          throw py::value_error(what + ": strides that are not a multiple of the item size are "
+                                "not supported in kernels");
+        view.shape[k] = array.shape(k);
+        view.strides[k] = array.strides(k) / array.itemsize();
+      }
+      a.ndims[i] = static_cast<int>(array.ndim());
+      a.arrays[i] = array;
+      a.ptrs.push_back(&view);
+    } else {
+      read_scalar(obj, i, a);
+      a.ptrs.push_back(&a.boxes[i]);
+    }
+    a.key.push_back(static_cast<char>(static_cast<int>(a.dtypes[i]) | (a.weak[i] ? 16 : 0)));
+    a.key.push_back(static_cast<char>(a.ndims[i]));
+  }
+  return a;
+}
+
+}  // namespace
+
+Launcher::Launcher(std::string name, int nargs, py::function compile)
+    : name_(std::move(name)), nargs_(nargs), compile_(std::move(compile)) {}
+
+size_t Launcher::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return kernels_.size();
+}
+
+const runtime::Kernel& Launcher::lookup(const std::string& key, const py::list& arg_types,
+                                        int domain_ndim) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = kernels_.find(key); it != kernels_.end()) return *it->second;
+  }
+  // Compiled outside the lock (it calls Python, which may switch threads);
+  // if two threads race, the first kernel stored wins.
+  auto kernel = compile_(arg_types, domain_ndim).cast<std::shared_ptr<runtime::Kernel>>();
+  std::lock_guard<std::mutex> lock(mu_);
+  return *kernels_.emplace(key, std::move(kernel)).first->second;
+}
+
+std::shared_ptr<const runtime::Kernel> Launcher::specialize(const py::list& arg_types,
+                                                            int domain_ndim) {
+  return compile_(arg_types, domain_ndim).cast<std::shared_ptr<runtime::Kernel>>();
+}
+
+void Launcher::launch(py::handle domain, const py::tuple& args) {
+  Args a = read_args(name_, nargs_, domain, args);
+  const runtime::Kernel& kernel = lookup(a.key, a.types(), static_cast<int>(a.domain.size()));
+  for (const runtime::WeakIntUse& use : kernel.weak_int_uses)
+    check_weak_int(use, a.boxes[use.param], a.is_unsigned[use.param], args[use.param].ptr());
+  for (int i = 0; i < nargs_; ++i)
+    if (kernel.written[i] && !py::reinterpret_borrow<py::array>(a.arrays[i]).writeable())
+      throw py::value_error("kernel '" + name_ + "' writes to argument " + std::to_string(i + 1) +
+                            " ('" + kernel.source.params[i].name + "'), which is read-only");
+  py::gil_scoped_release release;
+  runtime::run_kernel(kernel, a.ptrs.data(), a.domain);
+}
+
+void interpret_kernel(const ir::Function& source, py::handle domain, const py::tuple& args) {
+  ir::Function fn = compiler::promote(source);
+  Args a = read_args(fn.name, static_cast<int>(fn.params.size()), domain, args);
+  if (static_cast<int>(a.domain.size()) != fn.domain)
+    throw py::value_error("this kernel was built for a " + std::to_string(fn.domain) +
+                          "-d domain");
+  std::vector<ir::KernelArg> values(a.ptrs.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!a.arrays[i]) {
+      values[i].scalar = ir::load_literal(&a.boxes[i], a.dtypes[i]);
+      continue;
+    }
+    auto array = py::reinterpret_borrow<py::array>(a.arrays[i]);
+    values[i].array.data = const_cast<void*>(array.data());
+    for (int k = 0; k < array.ndim(); ++k) {
+      values[i].array.shape.push_back(array.shape(k));
+      values[i].array.strides.push_back(array.strides(k));
+    }
+  }
+  py::gil_scoped_release release;
+  ir::interpret_kernel(fn, values, a.domain);
+}
+
+}  // namespace ember

@@ -1,0 +1,44 @@
+// The call path of @kernel functions: domain and arguments -> specialization
+// key -> cached Kernel (compiled on a miss through a Python callback) -> run
+// in place on the caller's arrays with the GIL released.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "runtime/kernel.h"
+
+namespace ember {
+
+class Launcher {
+ public:
+  // `compile(arg_types, domain_ndim)` gets a list of (dtype name, weak, ndim)
+  // tuples (ndim 0: a scalar) and returns a Kernel for them.
+  Launcher(std::string name, int nargs, pybind11::function compile);
+  // domain: an int or a tuple of 1 to 3 ints; args: the kernel's arguments.
+  void launch(pybind11::handle domain, const pybind11::tuple& args);
+  std::shared_ptr<const runtime::Kernel> specialize(const pybind11::list& arg_types,
+                                                    int domain_ndim);
+  size_t size() const;
+
+ private:
+  const runtime::Kernel& lookup(const std::string& key, const pybind11::list& arg_types,
+                                int domain_ndim);
+
+  std::string name_;
+  int nargs_;
+  pybind11::function compile_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const runtime::Kernel>> kernels_;
+};
+
+// Runs the IR interpreter on a kernel's source (after `promote`), in place on
+// NumPy arrays: the reference the compiled code is tested against.
+void interpret_kernel(const ir::Function& source, pybind11::handle domain,
+                      const pybind11::tuple& args);
+
+}  // namespace ember

@@ -1,0 +1,66 @@
+// Splits a @kernel's domain into boxes for the thread pool (run_kernel.h).
+#include "runtime/run_kernel.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "runtime/thread_pool.h"
+
+namespace ember::runtime {
+namespace {
+
+// Indices below which a kernel runs on the calling thread. Kernels with
+// loops cost far more per index than elementwise maps, so this is lower
+// than the elementwise threshold.
+constexpr int64_t kMinParallelIndices = 4096;
+// Pieces per thread: kernels such as mandelbrot cost very different amounts
+// per row, and the pool hands pieces out one at a time.
+constexpr int64_t kPiecesPerThread = 8;
+
+}  // namespace
+
+void run_kernel(const Kernel& kernel, void* const* args, std::span<const int64_t> domain) {
+  int64_t total = 1;
+  for (int64_t extent : domain) total *= extent;
+  if (total == 0) return;
+  int threads = num_threads();
+  // The outermost dimension long enough to feed every thread, else the longest.
+  size_t split = 0;
+  for (size_t k = 0; k < domain.size(); ++k) {
+    if (domain[k] >= kPiecesPerThread * threads) {
+      split = k;
+      break;
+    }
+    if (domain[k] > domain[split]) split = k;
+  }
+  int64_t extent = domain[split];
+  int64_t pieces = total < kMinParallelIndices || threads == 1
+                       ? 1
+                       : std::min<int64_t>(extent, kPiecesPerThread * threads);
+  std::vector<codegen::KernelError> errors(pieces);
+  std::vector<int32_t> status(pieces);
+  auto run_piece = [&](int64_t piece) {
+    int64_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+    std::copy(domain.begin(), domain.end(), hi);
+    lo[split] = extent * piece / pieces;
+    hi[split] = extent * (piece + 1) / pieces;
+    status[piece] = kernel.entry.kernel(args, lo, hi, &errors[piece]);
+  };
+  if (pieces == 1)
+    run_piece(0);
+  else
+    parallel_for(pieces, pieces, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) run_piece(p);
+    });
+  for (int64_t p = 0; p < pieces; ++p) {
+    if (!status[p]) continue;
+    const codegen::KernelError& e = errors[p];
+    const auto* array = static_cast<const codegen::ArrayArg*>(args[e.param]);
+    int ndim = kernel.optimized.params.at(e.param).type.ndim;
+    std::vector<int64_t> shape(array->shape, array->shape + ndim);
+    throw ir::index_error(kernel.optimized, static_cast<int>(e.param), static_cast<int>(e.axis),
+                          e.index, shape, static_cast<int>(e.line));
+  }
+}
+
+}  // namespace ember::runtime
