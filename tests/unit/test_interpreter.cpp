@@ -906,3 +906,43 @@ TEST(Interpreter, WrongArgumentCountThrows) {
 
 }  // namespace
 }  // namespace ember::ir
+
+namespace ember::ir {
+namespace {
+
+// A kernel over a 2-d domain on memory: loops, atomics, negative indices, and
+// an IndexError with NumPy's message for an index out of range.
+TEST(InterpretKernel, RunsEveryIndexOnMemory) {
+  FunctionBuilder b("k", "k.py", {1, 1}, 2);
+  ExprPtr out = b.add_param("out", Type{Scalar::I32, false, 2});
+  ExprPtr total = b.add_param("total", Type{Scalar::F64, false, 1});
+  ExprPtr i = b.tid(0, {2, 1}), j = b.tid(1, {2, 1});
+  b.assign("s", make_int(0, Type{Scalar::I64}), {3, 1});
+  b.begin_for("m", make_int(0, Type{Scalar::I64}), j, make_int(1, Type{Scalar::I64}), {4, 1});
+  b.assign("s", make_binary(Op::Add, b.read_var("s", {5, 1}), b.read_var("m", {5, 1})), {5, 1});
+  b.end_for();
+  b.store(out, {i, j}, b.read_var("s", {6, 1}), {6, 1});
+  b.atomic(Op::Add, total, {make_int(-1, Type{Scalar::I64})}, make_float(0.5, Type{Scalar::F64}),
+           {7, 1});
+  Function fn = b.finish();
+  std::vector<int32_t> grid(6, -1);
+  std::vector<double> sums(2, 0.0);
+  std::vector<KernelArg> args(2);
+  args[0].array = {grid.data(), {2, 3}, {12, 4}};
+  args[1].array = {sums.data(), {2}, {8}};
+  interpret_kernel(fn, args, {2, 3});
+  EXPECT_EQ(grid, (std::vector<int32_t>{0, 0, 1, 0, 0, 1}));
+  EXPECT_EQ(sums, (std::vector<double>{0.0, 3.0}));
+  args[1].array = {sums.data(), {0}, {8}};  // total[-1] of an empty array
+  try {
+    interpret_kernel(fn, args, {1, 1});
+    FAIL() << "no IndexError";
+  } catch (const IndexError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "index -1 is out of bounds for axis 0 with size 0 (array 'total' of shape (0,)) in "
+              "kernel 'k' at k.py:7");
+  }
+}
+
+}  // namespace
+}  // namespace ember::ir

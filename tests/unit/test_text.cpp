@@ -370,3 +370,50 @@ TEST(Parser, TypingErrorsAreCompileErrors) {
 
 }  // namespace
 }  // namespace ember::ir
+
+namespace ember::ir {
+namespace {
+
+// Every kernel node kind: array parameters, load/shape/tid, store, atomics,
+// for, while, break, continue and a bare return.
+constexpr const char* kKernel = R"(kernel hist(counts: i64[2], x: f64[1], n: i64) over 2 {
+  var i: i64
+  var k: i64
+  var b: i64
+  i = tid<0>()
+  for k in range(0:i64, shape<0>(x), 2:i64) {
+    if lt(load(x, k), 0.0:f64) {
+      continue
+    }
+    b = cast<i64>(mul(load(x, k), 4.0:f64))
+    while gt(b, n) {
+      b = sub(b, 1:i64)
+      break
+    }
+    atomic_add(counts, i, b) = 1:i64
+    atomic_max(counts, tid<1>(), 0:i64) = b
+  }
+  store(counts, i, 0:i64) = add(load(counts, i, 0:i64), k)
+  return
+}
+)";
+
+TEST(RoundTrip, KernelStatementsAndExpressions) {
+  Function fn = parse(kKernel);
+  EXPECT_EQ(fn.domain, 2);
+  EXPECT_EQ(print(fn), kKernel);
+  expect_round_trip(fn);
+}
+
+TEST(Parser, RejectsKernelStatementsInAScalarFunction) {
+  for (const char* stmt : {"break", "continue", "store(x) = x", "while true:bool {\n  }"}) {
+    std::string text = std::string("func f(x: f64) -> f64 {\n  ") + stmt + "\n  return x\n}\n";
+    EXPECT_THROW(parse(text), ParseError) << text;
+  }
+  EXPECT_THROW(parse("kernel k(x: f64[1]) over 4 {\n}\n"), ParseError);
+  EXPECT_THROW(parse("kernel k(x: f64[1]) over 1 {\n  store(x, 0:i64, 1:i64) = 1.0:f64\n}\n"),
+               CompileError);  // a 1-d array takes one index
+}
+
+}  // namespace
+}  // namespace ember::ir

@@ -1,0 +1,335 @@
+"""@ember.kernel: values against NumPy and the IR interpreter, every construct,
+every error with its message and line, atomics under contention, bounds checks."""
+
+import numpy as np
+import pytest
+
+import ember
+from ember import CompileError
+
+DTYPES = ["bool", "int8", "uint8", "int16", "int32", "int64", "uint32", "uint64", "float32",
+          "float64"]
+
+
+def both(kernel, domain, *args):
+    """Runs the compiled kernel and the interpreter on copies; returns both results."""
+    compiled = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    interpreted = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    kernel[domain](*compiled)
+    kernel.interpret(domain, *interpreted)
+    return compiled, interpreted
+
+
+def assert_same(compiled, interpreted):
+    for c, i in zip(compiled, interpreted):
+        if isinstance(c, np.ndarray):
+            np.testing.assert_array_equal(c, i)
+
+
+@ember.kernel
+def copy_scaled(out, x, a):
+    i = ember.tid()
+    out[i] = x[i] * a
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 7, 4096, 100003])
+def test_1d_map_matches_numpy_and_interpreter(dtype, n):
+    rng = np.random.default_rng(n)
+    x = (rng.random(n) * 100).astype(dtype)
+    out = np.zeros(n, dtype)
+    compiled, interpreted = both(copy_scaled, n, out, x, 3)
+    assert_same(compiled, interpreted)
+    np.testing.assert_array_equal(compiled[0], (x * 3).astype(dtype))
+
+
+@ember.kernel
+def add3(out, a, b):
+    i, j, k = ember.tid()
+    out[i, j, k] = a[i, j, k] + b[k]
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "T", "strided", "negative"])
+def test_3d_any_strides(layout):
+    rng = np.random.default_rng(0)
+    base = rng.random((6, 10, 14))
+    a = {"C": base, "F": np.asfortranarray(base), "T": base.transpose(2, 1, 0).copy().transpose(2, 1, 0),
+         "strided": rng.random((12, 10, 28))[::2, :, ::2], "negative": base[::-1, :, ::-1]}[layout]
+    b = rng.random(a.shape[2])
+    out = np.zeros(a.shape)[:, ::1, :]
+    compiled, interpreted = both(add3, a.shape, out, a, b)
+    assert_same(compiled, interpreted)
+    np.testing.assert_array_equal(compiled[0], a + b)
+
+
+@ember.kernel
+def negative_index(out, x):
+    i = ember.tid()
+    out[i] = x[-1 - i] + x[i - x.shape[0]]
+
+
+def test_negative_indices_count_from_the_end():
+    x = np.arange(10.0)
+    out = np.zeros(10)
+    compiled, interpreted = both(negative_index, 10, out, x)
+    assert_same(compiled, interpreted)
+    np.testing.assert_array_equal(compiled[0], x[::-1] + x)
+
+
+@ember.kernel
+def loops(out, x, step):
+    i = ember.tid()
+    total = 0.0
+    for k in range(x.shape[1]):
+        if k % 3 == 0:
+            continue
+        total += x[i, k]
+    for k in range(5, -5, -2):
+        total += k
+    for k in range(0, 10, step):
+        total += 0.5
+    n = 0
+    while True:
+        n += 1
+        if n >= i:
+            break
+    k = -1
+    for k in range(3):
+        pass
+    out[i] = total + n + k + len(x) + x.ndim
+
+
+def test_for_while_break_continue_match_python():
+    rng = np.random.default_rng(1)
+    x = rng.random((40, 17))
+    out = np.zeros(40)
+    for step in (1, 3, -1, 0):  # a zero step at run time runs nothing
+        compiled, interpreted = both(loops, 40, out, x, step)
+        assert_same(compiled, interpreted)
+        want = np.array([x[i, [k for k in range(17) if k % 3]].sum() + sum(range(5, -5, -2)) +
+                         0.5 * len(range(0, 10, step) if step else []) + max(i, 1) + 2 + 40 + 2
+                         for i in range(40)])
+        np.testing.assert_allclose(compiled[0], want, rtol=1e-12)
+
+
+@ember.kernel
+def early_return(out, x):
+    i = ember.tid()
+    if x[i] < 0:
+        return
+    out[i] = x[i]
+
+
+def test_bare_return_ends_one_index():
+    x = np.array([1.0, -2.0, 3.0, -4.0])
+    out = np.full(4, 9.0)
+    compiled, interpreted = both(early_return, 4, out, x)
+    assert_same(compiled, interpreted)
+    np.testing.assert_array_equal(compiled[0], [1.0, 9.0, 3.0, 9.0])
+
+
+@ember.kernel
+def mandelbrot(img, xmin, ymin, dx, dy, max_iter):
+    i, j = ember.tid()
+    x0 = xmin + j * dx
+    y0 = ymin + i * dy
+    x, y, n = 0.0, 0.0, 0
+    while x * x + y * y <= 4.0 and n < max_iter:
+        x, y = x * x - y * y + x0, 2.0 * x * y + y0
+        n += 1
+    img[i, j] = n
+
+
+def test_mandelbrot_matches_numpy():
+    h, w = 60, 90
+    img = np.zeros((h, w), np.int32)
+    mandelbrot[img.shape](img, -2.0, -1.5, 3.0 / w, 3.0 / h, 50)
+    c = (-2.0 + np.arange(w) * (3.0 / w))[None, :] + 1j * (-1.5 + np.arange(h) * (3.0 / h))[:, None]
+    z = np.zeros_like(c)
+    want = np.zeros((h, w), np.int32)
+    for _ in range(50):
+        alive = np.abs(z) <= 2.0
+        want += alive
+        z = np.where(alive, z * z + c, z)
+    assert (img == want).mean() > 0.999  # |z| <= 2 and x*x + y*y <= 4 differ by rounding
+    ref = np.zeros_like(img)
+    mandelbrot.interpret(img.shape, ref, -2.0, -1.5, 3.0 / w, 3.0 / h, 50)
+    np.testing.assert_array_equal(img, ref)
+
+
+@ember.kernel
+def histogram(counts, x):
+    i = ember.tid()
+    ember.atomic_add(counts, int(x[i] * counts.shape[0]), 1)
+
+
+@ember.kernel
+def extremes(lo, hi, x):
+    i = ember.tid()
+    ember.atomic_min(lo, i % 4, x[i])
+    ember.atomic_max(hi, (i % 2, i % 3), x[i])
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint32", "uint64", "float32", "float64"])
+def test_atomics_under_contention(threads, dtype):
+    before = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        x = np.random.default_rng(2).random(200_000)
+        counts = np.zeros(7, dtype)
+        histogram[x.size](counts, x)  # 7 bins for 200k indices: every add contends
+        np.testing.assert_array_equal(counts, np.bincount((x * 7).astype(int), minlength=7))
+        v = (np.random.default_rng(3).random(100_000) * 1000 - 500).astype(dtype)
+        lo = np.full(4, np.iinfo(dtype).max if dtype[0] in "iu" else np.inf, dtype)
+        hi = np.full((2, 3), np.iinfo(dtype).min if dtype[0] in "iu" else -np.inf, dtype)
+        extremes[v.size](lo, hi, v)
+        idx = np.arange(v.size)
+        np.testing.assert_array_equal(lo, [v[idx % 4 == r].min() for r in range(4)])
+        np.testing.assert_array_equal(
+            hi, [[v[(idx % 2 == a) & (idx % 3 == b)].max() for b in range(3)] for a in range(2)])
+    finally:
+        ember.set_num_threads(before)
+
+
+@ember.kernel(boundscheck=True)
+def checked(out, x, k):
+    i = ember.tid()
+    out[i] = x[i + k]
+
+
+@ember.kernel
+def unchecked_wrap(out, x):
+    i = ember.tid()
+    out[i] = x[i - 1]
+
+
+def test_boundscheck_raises_index_error_and_writes_nothing_outside():
+    x = np.arange(10.0)
+    out = np.zeros(12)
+    guard = out[10:].copy()
+    with pytest.raises(IndexError) as e:
+        checked[10](out[:10], x, 3)
+    message = str(e.value)
+    assert "index 10 is out of bounds for axis 0 with size 10" in message
+    assert "array 'x' of shape (10,)" in message and "test_kernel.py:" in message
+    np.testing.assert_array_equal(out[10:], guard)
+    with pytest.raises(IndexError, match="index -11 is out of bounds"):
+        checked[10](out[:10], x, -11)
+    checked[10](out[:10], x, -10)  # negative but in range
+    np.testing.assert_array_equal(out[:10], x)
+    unchecked_wrap[10](out[:10], x)  # i - 1 = -1 wraps, as in NumPy
+    np.testing.assert_array_equal(out[:10], np.roll(x, 1))
+
+
+def test_interpreter_checks_bounds_too():
+    with pytest.raises(IndexError, match="axis 0 with size 10"):
+        checked.interpret(10, np.zeros(10), np.arange(10.0), 1)
+
+
+@ember.kernel
+def fill(out, v):
+    i, j = ember.tid()
+    out[i, j] = v
+
+
+def test_domains_and_scalars():
+    out = np.zeros((3, 4), np.int16)
+    fill[out.shape](out, 7)
+    assert (out == 7).all()
+    fill.launch((0, 4), out, 1)  # an empty domain runs nothing
+    assert (out == 7).all()
+    fill[(2, 2)](out, np.int16(-3))
+    assert (out[:2, :2] == -3).all() and (out[2:] == 7).all()
+    big = np.zeros((300, 400))
+    fill[big.shape](big, 2.5)  # large enough to run on every thread
+    assert (big == 2.5).all()
+
+
+@ember.kernel
+def needs_2d(out):
+    i, j = ember.tid()
+    out[i, j] = i * 10 + j
+
+
+def test_launch_errors():
+    out = np.zeros((2, 2))
+    with pytest.raises(TypeError, match=r"needs_2d\[shape\]"):
+        needs_2d(out)
+    with pytest.raises(CompileError, match="ember.tid\\(\\) gives 1 index in this launch"):
+        needs_2d[4](out)
+    with pytest.raises(ValueError, match="negative extent"):
+        needs_2d[(-1, 2)](out)
+    with pytest.raises(ValueError, match="1 to 3 dimensions"):
+        needs_2d[(1, 1, 1, 1)](out)
+    with pytest.raises(TypeError, match="domain is an int or a tuple"):
+        needs_2d[2.0](out)
+    with pytest.raises(TypeError, match="takes 1 arguments, got 2"):
+        needs_2d[(2, 2)](out, out)
+    read_only = np.zeros((2, 2))
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="argument 1 \\('out'\\), which is read-only"):
+        needs_2d[(2, 2)](read_only)
+    with pytest.raises(TypeError, match="argument 1"):
+        needs_2d[(2, 2)]("text")
+    with pytest.raises(TypeError, match="argument 1 has dtype object"):
+        needs_2d[(2, 2)](object())
+    with pytest.raises(RuntimeError, match="only be called inside an @ember.kernel"):
+        ember.tid()
+    needs_2d[out.shape](out)
+    np.testing.assert_array_equal(out, [[0, 1], [10, 11]])
+
+
+def compile_error(source, *args, domain=1):
+    """The CompileError of a kernel defined by `source` (a def named k)."""
+    import linecache
+    name = f"<kernel-{abs(hash(source))}>"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    scope = {"ember": ember, "np": np}
+    exec(compile(source, name, "exec"), scope)
+    with pytest.raises(CompileError) as e:
+        ember.kernel(scope["k"])[domain](*args)
+    return e.value
+
+
+@pytest.mark.parametrize("body, message, line", [
+    ("    i = ember.tid()\n    x[i:] = 1\n", "slices are not supported", 3),
+    ("    i = ember.tid()\n    x[i, i] = 1\n", "a 1-d array needs 1 indices, got 2", 3),
+    ("    i = ember.tid()\n    x[1.5] = 1\n", "array indices must be integers, got float64", 3),
+    ("    i = ember.tid()\n    return 1\n", "a kernel returns nothing", 3),
+    ("    i = ember.tid()\n    x = 1\n", "array parameter 'x' cannot be reassigned", 1),
+    ("    i = ember.tid()\n    for a in x:\n        pass\n", "kernels loop over range(...) only", 3),
+    ("    i = ember.tid()\n    for a in range(1.5):\n        pass\n", "range() needs integers", 3),
+    ("    i = ember.tid()\n    for a in range(0, 4, 0):\n        pass\n", "step must not be zero", 3),
+    ("    i = ember.tid()\n    t = 0\n    t = 1.5\n", "changes type from int64 to float64", 4),
+    ("    i = ember.tid()\n    y = x + 1\n", "needs a scalar operand, got an array", 3),
+    ("    i = ember.tid()\n    y = x.shape\n", "x.shape is a tuple", 3),
+    ("    i = ember.tid()\n    y = x.shape[3]\n", "shape index 3 is out of range", 3),
+    ("    i = ember.tid()\n    y = x.size\n", "array attribute 'size' is not supported", 3),
+    ("    i = ember.tid()\n    y = ember.atomic_add(x, i, 1)\n", "returns nothing", 3),
+    ("    i = ember.tid()\n    ember.atomic_add(x, i)\n", "takes 3 arguments", 3),
+    ("    i = ember.tid()\n    while i < 3:\n        i += 1\n    else:\n        pass\n",
+     "while ... else", 6),
+    ("    i = ember.tid()\n    for a in range(3):\n        b = a\n    x[i] = b\n",
+     "local variable 'b' is not assigned on every path", 5),
+    ("    i = ember.tid()\n    r = range(3)\n", "range() can only be the iterable", 3),
+])
+def test_compile_errors_name_the_construct_and_line(body, message, line):
+    error = compile_error("def k(x):\n" + body, np.zeros(4, np.float64))
+    assert message in str(error)
+    assert error.lineno == line
+
+
+def test_atomics_need_supported_dtypes():
+    error = compile_error("def k(x):\n    i = ember.tid()\n    ember.atomic_add(x, i, 1)\n",
+                          np.zeros(4, np.int8))
+    assert "atomics need an int32, int64" in str(error) and error.lineno == 3
+
+
+def test_inspect_stages():
+    mandelbrot[(4, 4)](np.zeros((4, 4), np.int32), -2.0, -1.5, 0.5, 0.5, 10)
+    text = mandelbrot.inspect("ir")
+    assert text.startswith("kernel mandelbrot(img: i32[2]") and "while " in text
+    assert "store(img, i, j)" in text
+    assert "define" in mandelbrot.inspect("llvm")
+    assert mandelbrot.signatures[-1].startswith("[2-d](int32[xx], float64")
