@@ -14,9 +14,12 @@ namespace ember::codegen {
 
 // How each parameter of an elementwise kernel is passed: a single value read
 // once (`scalar`, a 0-d array or a Python number) or an array walked by the
-// loop. Part of a specialization's key.
+// loop. For a @kernel: which array parameters have unit stride in their last
+// dimension (compiled as a constant, so that the inner loop vectorizes
+// without versioning). Part of a specialization's key.
 struct Layout {
-  std::vector<bool> scalar;  // one per parameter
+  std::vector<bool> scalar;       // one per parameter (elementwise)
+  std::vector<bool> unit_stride;  // one per parameter, or empty (@kernel)
   bool operator==(const Layout&) const = default;
 };
 

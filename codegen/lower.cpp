@@ -451,7 +451,7 @@ std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout&
   auto m = std::make_unique<llvm::Module>(prefix, ctx);
   Lowering lowering(fn, *m, options, isa);
   if (fn.is_kernel()) {
-    lowering.kernel_loops(lowering.kernel_body(prefix + "_body"), prefix + "_kernel");
+    lowering.kernel_loops(lowering.kernel_body(prefix + "_body", layout), prefix + "_kernel");
     lowering.keep_vector_declarations();
   } else {
     llvm::Function* scalar = lowering.scalar_function(prefix + "_scalar");

@@ -9,7 +9,7 @@
 
 namespace ember::codegen {
 
-llvm::Function* Lowering::kernel_body(const std::string& name) {
+llvm::Function* Lowering::kernel_body(const std::string& name, const Layout& layout) {
   llvm::Type* i64 = b_.getInt64Ty();
   std::vector<llvm::Type*> types;
   for (const ir::Variable& p : fn_.params) {
@@ -38,6 +38,7 @@ llvm::Function* Lowering::kernel_body(const std::string& name) {
     a.data = &*arg++;
     for (int k = 0; k < t.ndim; ++k) a.shape.push_back(&*arg++);
     for (int k = 0; k < t.ndim; ++k) a.strides.push_back(&*arg++);
+    if (i < layout.unit_stride.size() && layout.unit_stride[i]) a.strides.back() = b_.getInt64(1);
   }
   for (int k = 0; k < fn_.domain; ++k) tids_.push_back(&*arg++);
   error_ = &*arg;

@@ -33,7 +33,7 @@ class Lowering {
   void elementwise_loop(llvm::Function* scalar, const Layout& layout, const std::string& name);
   // A @kernel (lower_kernel.cpp): the always-inlined body run for one index,
   // then the exported loops over a box of the domain (codegen.h's KernelFn).
-  llvm::Function* kernel_body(const std::string& name);
+  llvm::Function* kernel_body(const std::string& name, const Layout& layout);
   void kernel_loops(llvm::Function* body, const std::string& name);
 
  private:

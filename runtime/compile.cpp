@@ -25,6 +25,7 @@ std::shared_ptr<const Kernel> compile(ir::Function fn, codegen::Layout layout,
                           ms(t1 - t0).count(), ms(t2 - t1).count());
   kernel->weak_int_uses = weak_int_uses(fn, kernel->optimized);
   kernel->written = written_params(kernel->optimized);
+  kernel->loops = has_loops(kernel->optimized.body);
   kernel->source = std::move(fn);
   kernel->layout = std::move(layout);
   kernel->options = options;

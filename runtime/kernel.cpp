@@ -44,6 +44,14 @@ void mark_written(const ir::Block& block, std::vector<bool>& written) {
 
 }  // namespace
 
+bool has_loops(const ir::Block& body) {
+  for (const ir::StmtPtr& s : body)
+    if (s->kind == ir::StmtKind::For || s->kind == ir::StmtKind::While ||
+        has_loops(s->then_body) || has_loops(s->else_body))
+      return true;
+  return false;
+}
+
 std::vector<bool> written_params(const ir::Function& fn) {
   std::vector<bool> written(fn.params.size());
   mark_written(fn.body, written);

@@ -27,6 +27,7 @@ struct Kernel {
   codegen::Entry entry;
   std::vector<WeakIntUse> weak_int_uses;
   std::vector<bool> written;  // a @kernel's parameters that it stores into
+  bool loops = false;         // a @kernel with a loop: each index may cost a lot
 
   std::string ir_text() const;
   // The dtype of the call's result: the map's, or a reduction's accumulator.
@@ -41,6 +42,7 @@ std::vector<WeakIntUse> weak_int_uses(const ir::Function& source, const ir::Func
 
 // Which parameters of a @kernel a store or an atomic writes to.
 std::vector<bool> written_params(const ir::Function& fn);
+bool has_loops(const ir::Block& body);
 // Whether integer `value` (as int64 bits; `is_unsigned` for a uint64 value)
 // is a value of integer type `t`.
 bool int_fits(int64_t value, bool is_unsigned, ir::Scalar t);

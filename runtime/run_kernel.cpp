@@ -9,9 +9,9 @@
 namespace ember::runtime {
 namespace {
 
-// Indices below which a kernel runs on the calling thread. Kernels with
-// loops cost far more per index than elementwise maps, so this is lower
-// than the elementwise threshold.
+// Indices below which a kernel without loops runs on the calling thread (a
+// kernel with a loop may do any amount of work per index: it always uses
+// the pool).
 constexpr int64_t kMinParallelIndices = 4096;
 // Pieces per thread: kernels such as mandelbrot cost very different amounts
 // per row, and the pool hands pieces out one at a time.
@@ -34,7 +34,8 @@ void run_kernel(const Kernel& kernel, void* const* args, std::span<const int64_t
     if (domain[k] > domain[split]) split = k;
   }
   int64_t extent = domain[split];
-  int64_t pieces = total < kMinParallelIndices || threads == 1
+  bool small = total < (kernel.loops ? 2 : kMinParallelIndices);
+  int64_t pieces = small || threads == 1
                        ? 1
                        : std::min<int64_t>(extent, kPiecesPerThread * threads);
   std::vector<codegen::KernelError> errors(pieces);

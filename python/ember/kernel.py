@@ -84,15 +84,16 @@ class Kernel(_core.Launcher):
 
     def _compile(self, arg_types, domain):
         start = time.perf_counter()
-        fn = kernel_frontend.build_kernel(self.py_func, arg_types, domain)
+        fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in arg_types], domain)
         _core.log_debug("frontend", f"{self.__name__}: frontend "
                                     f"{(time.perf_counter() - start) * 1e3:.2f} ms")
         from . import _jit
         try:
-            compiled = _jit.compile_kernel(fn, self.boundscheck, self.fastmath)
+            compiled = _jit.compile_kernel(fn, self.boundscheck, self.fastmath,
+                                           [bool(t[3]) for t in arg_types])
         except _core.BuildError as e:
             raise from_build_error(e, self.py_func.__code__.co_filename) from None
-        args = ", ".join(f"{d}[{'x' * n}]" if n else d for d, _, n in arg_types)
+        args = ", ".join(f"{d}[{'x' * n}]" if n else d for d, _, n, _ in arg_types)
         self._compiled.append((f"[{domain}-d]({args})", compiled))
         return compiled
 

@@ -38,11 +38,13 @@ PYBIND11_MODULE(_jit, m) {
         py::arg("combine") = "",
         py::call_guard<py::gil_scoped_release>());
   m.def("compile_kernel",
-        [](const ir::Function& fn, bool boundscheck, bool fastmath) {
+        [](const ir::Function& fn, bool boundscheck, bool fastmath, std::vector<bool> unit_stride) {
           codegen::Options options{fastmath, std::nullopt, boundscheck};
-          return std::const_pointer_cast<runtime::Kernel>(runtime::compile(fn, {}, options));
+          codegen::Layout layout{{}, std::move(unit_stride)};
+          return std::const_pointer_cast<runtime::Kernel>(runtime::compile(fn, layout, options));
         },
         py::arg("fn"), py::arg("boundscheck") = false, py::arg("fastmath") = false,
+        py::arg("unit_stride") = std::vector<bool>{},
         py::call_guard<py::gil_scoped_release>());
   m.def("llvm_ir", &runtime::llvm_ir, py::call_guard<py::gil_scoped_release>());
   m.def("asm", &runtime::assembly, py::call_guard<py::gil_scoped_release>());

@@ -27,6 +27,7 @@ struct Args {
   std::vector<bool> weak, is_unsigned;
   std::vector<py::object> arrays;  // null for scalars
   std::vector<int> ndims;          // 0 for scalars
+  std::vector<bool> unit;          // arrays whose last dimension has unit stride
   std::vector<codegen::ArrayArg> views;
   std::vector<int64_t> boxes;  // scalar values, in their dtype's memory layout
   std::vector<void*> ptrs;
@@ -35,7 +36,7 @@ struct Args {
     py::list out;
     for (size_t i = 0; i < dtypes.size(); ++i)
       out.append(py::make_tuple(std::string(ir::numpy_name(dtypes[i])), static_cast<bool>(weak[i]),
-                                ndims[i]));
+                                ndims[i], static_cast<bool>(unit[i])));
     return out;
   }
 };
@@ -112,6 +113,7 @@ Args read_args(const std::string& name, int nargs, py::handle domain, const py::
   a.is_unsigned.resize(nargs);
   a.arrays.resize(nargs);
   a.ndims.resize(nargs);
+  a.unit.resize(nargs);
   a.views.resize(nargs);
   a.boxes.resize(nargs);
   a.key.push_back(static_cast<char>(a.domain.size()));
@@ -138,6 +140,9 @@ Args read_args(const std::string& name, int nargs, py::handle domain, const py::
         view.strides[k] = array.strides(k) / array.itemsize();
       }
       a.ndims[i] = static_cast<int>(array.ndim());
+      int last = a.ndims[i] - 1;
+      a.unit[i] = view.shape[last] <= 1 || view.strides[last] == 1;
+      if (a.unit[i]) view.strides[last] = 1;  // any stride reaches index 0 alone
       a.arrays[i] = array;
       a.ptrs.push_back(&view);
     } else {
@@ -145,7 +150,7 @@ Args read_args(const std::string& name, int nargs, py::handle domain, const py::
       a.ptrs.push_back(&a.boxes[i]);
     }
     a.key.push_back(static_cast<char>(static_cast<int>(a.dtypes[i]) | (a.weak[i] ? 16 : 0)));
-    a.key.push_back(static_cast<char>(a.ndims[i]));
+    a.key.push_back(static_cast<char>(a.ndims[i] | (a.unit[i] ? 16 : 0)));
   }
   return a;
 }

@@ -16,8 +16,9 @@ namespace ember {
 
 class Launcher {
  public:
-  // `compile(arg_types, domain_ndim)` gets a list of (dtype name, weak, ndim)
-  // tuples (ndim 0: a scalar) and returns a Kernel for them.
+  // `compile(arg_types, domain_ndim)` gets a list of (dtype name, weak, ndim,
+  // unit stride) tuples (ndim 0: a scalar; unit stride: the last dimension's
+  // stride is one item) and returns a Kernel for them.
   Launcher(std::string name, int nargs, pybind11::function compile);
   // domain: an int or a tuple of 1 to 3 ints; args: the kernel's arguments.
   void launch(pybind11::handle domain, const pybind11::tuple& args);
