@@ -452,13 +452,12 @@ std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout&
   Lowering lowering(fn, *m, options, isa);
   if (fn.is_kernel()) {
     lowering.kernel_loops(lowering.kernel_body(prefix + "_body", layout), prefix + "_kernel");
-    lowering.keep_vector_declarations();
   } else {
     llvm::Function* scalar = lowering.scalar_function(prefix + "_scalar");
     lowering.elementwise_loop(scalar, layout, prefix + "_contig");
-    lowering.keep_vector_declarations();
     if (options.reduction) lower_reduction(*m, *options.reduction, scalar, fn, layout, prefix);
   }
+  lowering.keep_vector_declarations();
   std::string errors;
   llvm::raw_string_ostream os(errors);
   if (llvm::verifyModule(*m, &os))

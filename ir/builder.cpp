@@ -343,7 +343,10 @@ StmtPtr make_atomic(Op op, ExprPtr array, std::vector<ExprPtr> indices, ExprPtr 
   return stmt(StmtKind::Atomic, loc, std::move(value), 0, {}, {}, std::move(args), op);
 }
 
-StmtPtr make_for(int var, ExprPtr start, ExprPtr stop, ExprPtr step, Block body, Loc loc) {
+namespace {
+
+// A range's start, stop and step as int64, checked.
+std::vector<ExprPtr> range_args(ExprPtr start, ExprPtr stop, ExprPtr step, Loc loc) {
   std::vector<ExprPtr> args;
   for (ExprPtr* x : {&start, &stop, &step}) {
     require_scalar((*x)->type, Op::Load, loc);
@@ -354,7 +357,14 @@ StmtPtr make_for(int var, ExprPtr start, ExprPtr stop, ExprPtr step, Block body,
     args.push_back((*x)->type == i64 ? *x : make_cast(*x, i64, loc));
   }
   if (args[2]->op == Op::Const && args[2]->value.i == 0) fail("range() step must not be zero", loc);
-  return stmt(StmtKind::For, loc, nullptr, var, std::move(body), {}, std::move(args));
+  return args;
+}
+
+}  // namespace
+
+StmtPtr make_for(int var, ExprPtr start, ExprPtr stop, ExprPtr step, Block body, Loc loc) {
+  return stmt(StmtKind::For, loc, nullptr, var, std::move(body), {},
+              range_args(std::move(start), std::move(stop), std::move(step), loc));
 }
 
 StmtPtr make_while(ExprPtr cond, Block body, Loc loc) {
@@ -491,8 +501,7 @@ void FunctionBuilder::begin_for(const std::string& name, ExprPtr start, ExprPtr 
   int var = declare(name, i64, loc);
   if (fn_.locals[var].type != i64) fail(type_change(var, i64), loc);
   // Checked now, so that a bad range points at the loop, not at its end.
-  StmtPtr probe = make_for(var, start, stop, step, {}, loc);
-  open(StmtKind::For, nullptr, loc, probe->args, var);
+  open(StmtKind::For, nullptr, loc, range_args(start, stop, step, loc), var);
 }
 
 void FunctionBuilder::end_for() {

@@ -2,7 +2,6 @@
 #include "ir/interpreter.h"
 
 #include <cstring>
-#include <optional>
 #include <stdexcept>
 #include <string>
 

@@ -18,7 +18,6 @@ raises IndexError naming the array, the index and the shape).
 import functools
 import time
 
-import numpy as np
 
 from . import _core, kernel_frontend
 from .errors import from_build_error
@@ -53,18 +52,6 @@ def atomic_min(array, index, value):
 def atomic_max(array, index, value):
     """Inside a kernel: array[index] = max(array[index], value), atomically."""
     raise _outside("atomic_max")
-
-
-def _arg_type(value):
-    """(dtype name, weak, ndim) of an argument, as the C++ launcher keys it."""
-    if isinstance(value, bool):
-        return ("bool", True, 0)
-    if type(value) is int:
-        return ("int64" if value < 2**63 else "uint64", True, 0)
-    if type(value) is float:
-        return ("float64", True, 0)
-    a = np.asarray(value)
-    return (a.dtype.name, False, a.ndim)
 
 
 class Kernel(_core.Launcher):
@@ -111,8 +98,8 @@ class Kernel(_core.Launcher):
     def interpret(self, domain, *args):
         """Runs the kernel through ember's reference IR interpreter instead
         (slow; every index bounds-checked): the oracle of the tests."""
-        rank = 1 if isinstance(domain, int) else len(domain)
-        fn = kernel_frontend.build_kernel(self.py_func, [_arg_type(a) for a in args], rank)
+        types, rank = self.arg_types(domain, tuple(args))  # as a launch converts them
+        fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in types], rank)
         _core.interpret_kernel(fn, domain, tuple(args))
 
     @property

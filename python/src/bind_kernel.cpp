@@ -71,7 +71,7 @@ void bind_kernel(py::module_& m) {
       .def(py::init<std::string, int, py::function>(), py::arg("name"), py::arg("nargs"),
            py::arg("compile"))
       .def("launch", &Launcher::launch, py::arg("domain"), py::arg("args"))
-      .def("specialize", &Launcher::specialize)
+      .def("arg_types", &Launcher::arg_types, py::arg("domain"), py::arg("args"))
       .def("__len__", &Launcher::size);
   m.def("interpret_kernel", &interpret_kernel, py::arg("fn"), py::arg("domain"), py::arg("args"));
 }

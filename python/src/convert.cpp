@@ -1,6 +1,8 @@
 // Conversions between Python values and C++ ones.
 #include "python/src/convert.h"
 
+#include <cstring>
+
 #include <bit>
 
 #include "ir/builder.h"
@@ -33,6 +35,30 @@ bool read_python_int(PyObject* v, int64_t* bits, bool* is_unsigned) {
   if (!PyErr_Occurred()) return true;
   PyErr_Clear();
   return false;
+}
+
+std::optional<ir::Scalar> read_python_number(PyObject* obj, int index, void* box) {
+  int64_t bits;
+  ir::Scalar dtype;
+  if (PyBool_Check(obj)) {
+    bits = obj == Py_True;
+    dtype = ir::Scalar::Bool;
+  } else if (PyLong_CheckExact(obj)) {
+    bool is_unsigned;
+    if (!read_python_int(obj, &bits, &is_unsigned))
+      throw py::value_error("argument " + std::to_string(index + 1) + ": Python int " +
+                            py::str(obj).cast<std::string>() +
+                            " is out of bounds for int64 and uint64");
+    dtype = is_unsigned ? ir::Scalar::U64 : ir::Scalar::I64;
+  } else if (PyFloat_CheckExact(obj)) {
+    double f = PyFloat_AS_DOUBLE(obj);
+    std::memcpy(&bits, &f, sizeof f);
+    dtype = ir::Scalar::F64;
+  } else {
+    return std::nullopt;
+  }
+  std::memcpy(box, &bits, sizeof bits);  // little-endian: a bool's byte comes first
+  return dtype;
 }
 
 ir::Literal int_literal(const py::int_& v) {

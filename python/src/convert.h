@@ -20,6 +20,11 @@ ir::Op to_op(const std::string& name);                  // IR operator name; Val
 // those as uint64). False, with no Python error set, outside both ranges.
 bool read_python_int(PyObject* v, int64_t* bits, bool* is_unsigned);
 ir::Literal int_literal(const pybind11::int_& v);  // the same, or ValueError
+// A Python bool, int or float argument (exact types: NumPy scalars are strong)
+// as a weak value: its bits into the 8 bytes at `box`, its dtype returned
+// (int64, or uint64 for 2**63 .. 2**64-1); nullopt for anything else.
+// ValueError naming argument `index` (0-based) for an int beyond 64 bits.
+std::optional<ir::Scalar> read_python_number(PyObject* obj, int index, void* box);
 // The ember scalar of a NumPy dtype (nullopt if unsupported; no allocation).
 std::optional<ir::Scalar> scalar_of(const pybind11::dtype& dtype);
 // The same, or a TypeError naming `what` and the dtype.

@@ -27,25 +27,8 @@ union Box {
 bool convert(const py::handle& obj, int index, runtime::Operand& op, Box& box, PyObject*& keep) {
   op.shape.ndim = 0;
   op.data = reinterpret_cast<char*>(&box);
-  // Exact checks: np.float64 subclasses float but is a strong NumPy scalar.
-  if (PyBool_Check(obj.ptr())) {
-    box.b = obj.ptr() == Py_True;
-    op.dtype = ir::Scalar::Bool;
-    return true;
-  }
-  if (PyLong_CheckExact(obj.ptr())) {
-    bool is_unsigned;
-    bool fits = read_python_int(obj.ptr(), &box.i, &is_unsigned);
-    op.dtype = is_unsigned ? ir::Scalar::U64 : ir::Scalar::I64;
-    if (!fits)
-      throw py::value_error("argument " + std::to_string(index + 1) + ": Python int " +
-                            py::str(obj).cast<std::string>() +
-                            " is out of bounds for int64 and uint64");
-    return true;
-  }
-  if (PyFloat_CheckExact(obj.ptr())) {
-    box.f = PyFloat_AS_DOUBLE(obj.ptr());
-    op.dtype = ir::Scalar::F64;
+  if (std::optional<ir::Scalar> dtype = read_python_number(obj.ptr(), index, &box)) {
+    op.dtype = *dtype;
     return true;
   }
   // (py::array's default constructor would allocate an array: start from an object.)

@@ -17,14 +17,12 @@
 namespace py = pybind11;
 
 namespace ember {
-namespace {
-
 // The arguments of one launch, converted.
-struct Args {
+struct LaunchArgs {
   std::vector<int64_t> domain;
   std::string key;  // domain rank, then per argument: dtype | weak << 4, ndim
   std::vector<ir::Scalar> dtypes;
-  std::vector<bool> weak, is_unsigned;
+  std::vector<bool> weak;
   std::vector<py::object> arrays;  // null for scalars
   std::vector<int> ndims;          // 0 for scalars
   std::vector<bool> unit;          // arrays whose last dimension has unit stride
@@ -40,6 +38,8 @@ struct Args {
     return out;
   }
 };
+
+namespace {
 
 std::vector<int64_t> read_domain(py::handle domain) {
   std::vector<int64_t> out;
@@ -66,29 +66,10 @@ std::vector<int64_t> read_domain(py::handle domain) {
 }
 
 // A Python number (weak) or a NumPy scalar / 0-d array (strong) into its box.
-void read_scalar(py::handle obj, int i, Args& a) {
+void read_scalar(py::handle obj, int i, LaunchArgs& a) {
   int64_t& box = a.boxes[i];
-  if (PyBool_Check(obj.ptr())) {
-    box = obj.ptr() == Py_True;
-    a.dtypes[i] = ir::Scalar::Bool;
-    a.weak[i] = true;
-    return;
-  }
-  if (PyLong_CheckExact(obj.ptr())) {
-    bool is_unsigned;
-    if (!read_python_int(obj.ptr(), &box, &is_unsigned))
-      throw py::value_error("argument " + std::to_string(i + 1) + ": Python int " +
-                            py::str(obj).cast<std::string>() +
-                            " is out of bounds for int64 and uint64");
-    a.dtypes[i] = is_unsigned ? ir::Scalar::U64 : ir::Scalar::I64;
-    a.weak[i] = true;
-    a.is_unsigned[i] = is_unsigned;
-    return;
-  }
-  if (PyFloat_CheckExact(obj.ptr())) {
-    double f = PyFloat_AS_DOUBLE(obj.ptr());
-    std::memcpy(&box, &f, sizeof f);
-    a.dtypes[i] = ir::Scalar::F64;
+  if (std::optional<ir::Scalar> dtype = read_python_number(obj.ptr(), i, &box)) {
+    a.dtypes[i] = *dtype;
     a.weak[i] = true;
     return;
   }
@@ -102,15 +83,14 @@ void read_scalar(py::handle obj, int i, Args& a) {
   std::memcpy(&box, value.data(), value.itemsize());
 }
 
-Args read_args(const std::string& name, int nargs, py::handle domain, const py::tuple& args) {
+LaunchArgs read_args(const std::string& name, int nargs, py::handle domain, const py::tuple& args) {
   if (static_cast<int>(args.size()) != nargs)
     throw py::type_error(name + "() takes " + std::to_string(nargs) + " arguments, got " +
                          std::to_string(args.size()));
-  Args a;
+  LaunchArgs a;
   a.domain = read_domain(domain);
   a.dtypes.resize(nargs);
   a.weak.resize(nargs);
-  a.is_unsigned.resize(nargs);
   a.arrays.resize(nargs);
   a.ndims.resize(nargs);
   a.unit.resize(nargs);
@@ -119,22 +99,23 @@ Args read_args(const std::string& name, int nargs, py::handle domain, const py::
   a.key.push_back(static_cast<char>(a.domain.size()));
   for (int i = 0; i < nargs; ++i) {
     py::handle obj = args[i];
-    std::string what = "argument " + std::to_string(i + 1);
+    auto what = [i] { return "argument " + std::to_string(i + 1); };  // for errors only
     if (py::isinstance<py::array>(obj) && py::reinterpret_borrow<py::array>(obj).ndim() > 0) {
       py::array array = py::reinterpret_borrow<py::array>(obj);
-      a.dtypes[i] = require_scalar(array.dtype(), what);
+      std::optional<ir::Scalar> dtype = scalar_of(array.dtype());
+      a.dtypes[i] = dtype ? *dtype : require_scalar(array.dtype(), what());
       if (!is_native(array.dtype()))
-        throw py::type_error(what + ": arrays in a non-native byte order cannot be passed to a "
+        throw py::type_error(what() + ": arrays in a non-native byte order cannot be passed to a "
                              "kernel (it works in place); convert with .astype('=" +
                              py::str(array.dtype().attr("char")).cast<std::string>() + "')");
       if (array.ndim() > codegen::kMaxArrayDims)
-        throw py::value_error(what + ": kernels take arrays of 1 to 4 dimensions, got " +
+        throw py::value_error(what() + ": kernels take arrays of 1 to 4 dimensions, got " +
                               std::to_string(array.ndim()));
       codegen::ArrayArg& view = a.views[i];
       view.data = const_cast<void*>(array.data());
       for (int k = 0; k < array.ndim(); ++k) {
         if (array.strides(k) % array.itemsize() != 0)
-          throw py::value_error(what + ": strides that are not a multiple of the item size are "
+          throw py::value_error(what() + ": strides that are not a multiple of the item size are "
                                 "not supported in kernels");
         view.shape[k] = array.shape(k);
         view.strides[k] = array.strides(k) / array.itemsize();
@@ -165,29 +146,30 @@ size_t Launcher::size() const {
   return kernels_.size();
 }
 
-const runtime::Kernel& Launcher::lookup(const std::string& key, const py::list& arg_types,
-                                        int domain_ndim) {
+// Compiled outside the lock (it calls Python, which may switch threads); if
+// two threads race, the first kernel stored wins.
+const runtime::Kernel& Launcher::lookup(const LaunchArgs& a) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = kernels_.find(key); it != kernels_.end()) return *it->second;
+    if (auto it = kernels_.find(a.key); it != kernels_.end()) return *it->second;
   }
-  // Compiled outside the lock (it calls Python, which may switch threads);
-  // if two threads race, the first kernel stored wins.
-  auto kernel = compile_(arg_types, domain_ndim).cast<std::shared_ptr<runtime::Kernel>>();
+  auto kernel = compile_(a.types(), static_cast<int>(a.domain.size()))
+                    .cast<std::shared_ptr<runtime::Kernel>>();
   std::lock_guard<std::mutex> lock(mu_);
-  return *kernels_.emplace(key, std::move(kernel)).first->second;
+  return *kernels_.emplace(a.key, std::move(kernel)).first->second;
 }
 
-std::shared_ptr<const runtime::Kernel> Launcher::specialize(const py::list& arg_types,
-                                                            int domain_ndim) {
-  return compile_(arg_types, domain_ndim).cast<std::shared_ptr<runtime::Kernel>>();
+py::tuple Launcher::arg_types(py::handle domain, const py::tuple& args) const {
+  LaunchArgs a = read_args(name_, nargs_, domain, args);
+  return py::make_tuple(a.types(), a.domain.size());
 }
 
 void Launcher::launch(py::handle domain, const py::tuple& args) {
-  Args a = read_args(name_, nargs_, domain, args);
-  const runtime::Kernel& kernel = lookup(a.key, a.types(), static_cast<int>(a.domain.size()));
+  LaunchArgs a = read_args(name_, nargs_, domain, args);
+  const runtime::Kernel& kernel = lookup(a);
   for (const runtime::WeakIntUse& use : kernel.weak_int_uses)
-    check_weak_int(use, a.boxes[use.param], a.is_unsigned[use.param], args[use.param].ptr());
+    check_weak_int(use, a.boxes[use.param], a.dtypes[use.param] == ir::Scalar::U64,
+                   args[use.param].ptr());
   for (int i = 0; i < nargs_; ++i)
     if (kernel.written[i] && !py::reinterpret_borrow<py::array>(a.arrays[i]).writeable())
       throw py::value_error("kernel '" + name_ + "' writes to argument " + std::to_string(i + 1) +
@@ -198,7 +180,7 @@ void Launcher::launch(py::handle domain, const py::tuple& args) {
 
 void interpret_kernel(const ir::Function& source, py::handle domain, const py::tuple& args) {
   ir::Function fn = compiler::promote(source);
-  Args a = read_args(fn.name, static_cast<int>(fn.params.size()), domain, args);
+  LaunchArgs a = read_args(fn.name, static_cast<int>(fn.params.size()), domain, args);
   if (static_cast<int>(a.domain.size()) != fn.domain)
     throw py::value_error("this kernel was built for a " + std::to_string(fn.domain) +
                           "-d domain");

@@ -14,6 +14,8 @@
 
 namespace ember {
 
+struct LaunchArgs;  // one launch's arguments, converted (launcher.cpp)
+
 class Launcher {
  public:
   // `compile(arg_types, domain_ndim)` gets a list of (dtype name, weak, ndim,
@@ -22,13 +24,12 @@ class Launcher {
   Launcher(std::string name, int nargs, pybind11::function compile);
   // domain: an int or a tuple of 1 to 3 ints; args: the kernel's arguments.
   void launch(pybind11::handle domain, const pybind11::tuple& args);
-  std::shared_ptr<const runtime::Kernel> specialize(const pybind11::list& arg_types,
-                                                    int domain_ndim);
+  // (the list `compile` would get, the domain's rank) for such a launch.
+  pybind11::tuple arg_types(pybind11::handle domain, const pybind11::tuple& args) const;
   size_t size() const;
 
  private:
-  const runtime::Kernel& lookup(const std::string& key, const pybind11::list& arg_types,
-                                int domain_ndim);
+  const runtime::Kernel& lookup(const LaunchArgs& a);
 
   std::string name_;
   int nargs_;
