@@ -135,12 +135,11 @@ class _KernelTranslator(_Translator):
         if it.keywords or not 1 <= len(it.args) <= 3:
             raise self.error(it, "range() takes 1 to 3 positional arguments")
         bounds = [self.expr(a) for a in it.args]
-        loc = self.loc(it)
-        zero, one = self.value(0, "0", it), self.value(1, "1", it)
-        start, stop, step = {1: lambda: (zero, bounds[0], one),
-                             2: lambda: (bounds[0], bounds[1], one),
-                             3: lambda: tuple(bounds)}[len(bounds)]()
-        self.b.begin_for(node.target.id, start, stop, step, *loc)
+        if len(bounds) == 1:
+            bounds.insert(0, self.value(0, "0", it))
+        if len(bounds) == 2:
+            bounds.append(self.value(1, "1", it))
+        self.b.begin_for(node.target.id, *bounds, *self.loc(it))
         self.loop_body(node.body, {node.target.id})
         self.b.end_for()
 
