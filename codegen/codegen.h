@@ -51,7 +51,8 @@ using ContigFn = void (*)(void* const* ptrs, int64_t n);
 // machine's vector width or thread count. Float sums are compensated (each
 // lane keeps the exact rounding error of its additions, Knuth's TwoSum, and
 // float32 sums add in float64), so they are more accurate than NumPy's
-// pairwise sums.
+// pairwise sums. With Options::fastmath they are plain lane sums (still in
+// a fixed order).
 inline constexpr int kReduceLanes = 16;
 inline constexpr int kReduceStateBytes = 2 * kReduceLanes * 8;
 

@@ -455,7 +455,7 @@ std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout&
   } else {
     llvm::Function* scalar = lowering.scalar_function(prefix + "_scalar");
     lowering.elementwise_loop(scalar, layout, prefix + "_contig");
-    if (options.reduction) lower_reduction(*m, *options.reduction, scalar, fn, layout, prefix);
+    if (options.reduction) lower_reduction(*m, *options.reduction, scalar, fn, layout, options.fastmath, prefix);
   }
   lowering.keep_vector_declarations();
   std::string errors;

@@ -31,7 +31,8 @@ llvm::Type* memory_type(llvm::LLVMContext& c, ir::Scalar s);
 // Adds `<prefix>_init/_reduce/_merge/_finish` (codegen.h's ReduceFns) to
 // `m`, mapping with `scalar`, the lowered `fn` (lower_reduce.cpp).
 void lower_reduction(llvm::Module& m, const Reduction& reduction, llvm::Function* scalar,
-                     const ir::Function& fn, const Layout& layout, const std::string& prefix);
+                     const ir::Function& fn, const Layout& layout, bool fastmath,
+                     const std::string& prefix);
 
 // A module holding `<prefix>_contig` (see codegen.h): the loop around an
 // always-inlined scalar function made from `fn` (Strict level); for a reduce

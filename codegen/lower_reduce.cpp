@@ -18,8 +18,8 @@ using llvm::Value;
 
 class ReduceLowering {
  public:
-  ReduceLowering(llvm::Module& m, const Reduction& r, Scalar mapped)
-      : m_(m), c_(m.getContext()), b_(c_), r_(r), mapped_(mapped),
+  ReduceLowering(llvm::Module& m, const Reduction& r, Scalar mapped, bool fastmath)
+      : m_(m), c_(m.getContext()), b_(c_), r_(r), mapped_(mapped), fastmath_(fastmath),
         lane_(r.op == Op::Add && r.acc == Scalar::F32 ? Scalar::F64 : r.acc) {}
 
   void init(const std::string& name);
@@ -29,8 +29,10 @@ class ReduceLowering {
   void finish(const std::string& name);
 
  private:
-  // Float sums carry a compensation term per lane (TwoSum).
-  bool compensated() const { return r_.op == Op::Add && ir::is_float(lane_); }
+  bool float_sum() const { return r_.op == Op::Add && ir::is_float(lane_); }
+  // Float sums carry a compensation term per lane (TwoSum), unless the
+  // kernel asked for fast math.
+  bool compensated() const { return float_sum() && !fastmath_; }
   llvm::Type* vec(Scalar s) { return llvm::FixedVectorType::get(memory_type(c_, s), kReduceLanes); }
   // A function of `params` pointers, with an int64 count after the first when `counted`.
   llvm::Function* begin(const std::string& name, int params, bool counted = false);
@@ -57,6 +59,7 @@ class ReduceLowering {
   llvm::IRBuilder<> b_;  // no fast-math flags, whatever the kernel's options
   Reduction r_;
   Scalar mapped_;
+  bool fastmath_;
   // The type of the lanes: the accumulator's, but float32 sums add in
   // float64 (then, with compensation, they are exact for all practical
   // inputs and cost no more than float64 sums).
@@ -134,7 +137,7 @@ void ReduceLowering::init(const std::string& name) {
   llvm::Function* f = begin(name, 1);
   // A float sum starts from +0.0, as NumPy's (the sum of [-0.0] is 0.0);
   // -0.0 pads partial groups, the identity that changes no value.
-  Value* start = compensated() ? llvm::Constant::getNullValue(vec(lane_)) : identity(lane_);
+  Value* start = float_sum() ? llvm::Constant::getNullValue(vec(lane_)) : identity(lane_);
   store(start, f->getArg(0), 0);
   if (compensated()) store(llvm::Constant::getNullValue(vec(lane_)), f->getArg(0), 1);
   b_.CreateRetVoid();
@@ -268,8 +271,9 @@ void ReduceLowering::finish(const std::string& name) {
 }  // namespace
 
 void lower_reduction(llvm::Module& m, const Reduction& reduction, llvm::Function* scalar,
-                     const ir::Function& fn, const Layout& layout, const std::string& prefix) {
-  ReduceLowering lowering(m, reduction, fn.result.scalar);
+                     const ir::Function& fn, const Layout& layout, bool fastmath,
+                     const std::string& prefix) {
+  ReduceLowering lowering(m, reduction, fn.result.scalar, fastmath);
   lowering.init(prefix + "_init");
   lowering.reduce(prefix + "_reduce", scalar, fn, layout);
   lowering.merge(prefix + "_merge");
