@@ -106,4 +106,42 @@ std::string assembly(const ir::Function& fn, const Layout& layout, const Options
 // The host CPU as LLVM sees it, e.g. "znver4 (+avx2,+avx512f,...)".
 std::string host_cpu();
 
+// --- CUDA (codegen/ptx.cpp) ----------------------------------------------------------------
+//
+// One PTX module per specialization, with one kernel, `entry`, to launch
+// with any grid (a grid-stride loop covers every index). Its parameters, by
+// value in cuLaunchKernel's order:
+// - elementwise: each parameter (a pointer to n contiguous elements, or the
+//   value itself for a scalar-layout one), the output pointer, int64 n;
+// - @kernel: each parameter (a scalar's value; an array's data pointer, its
+//   int64 shape, then its int64 strides in elements), the int64 extents of
+//   the domain, then a GpuKernelError* (zeroed before the launch).
+// Math functions come from libdevice (the CUDA toolkit's bitcode library),
+// linked into the module; without a toolkit, kernels that call one fail to
+// compile with a message saying so.
+struct GpuKernelError {
+  int64_t failed;  // 1 once a thread has written `error`
+  KernelError error;
+};
+
+struct PtxCode {
+  std::string ptx;
+  std::string entry;
+  std::string arch;  // e.g. "sm_90"
+};
+
+// `arch`: "sm_NN"; empty for the newest the NVPTX backend knows. Throws
+// std::invalid_argument for an architecture LLVM does not know, and
+// std::runtime_error when a math function needs libdevice and none is found.
+PtxCode ptx(const ir::Function& fn, const Layout& layout, const Options& options,
+            const std::string& arch);
+// The GPU module's optimized LLVM IR (libdevice linked in), for inspection.
+std::string gpu_llvm_ir(const ir::Function& fn, const Layout& layout, const Options& options,
+                        const std::string& arch);
+// The architectures the NVPTX backend can target, oldest first ("sm_50", ...).
+std::vector<std::string> gpu_archs();
+// Where libdevice was found ("" when it was not): $EMBER_LIBDEVICE, then
+// $CUDA_HOME / $CUDA_PATH, /usr/local/cuda, Debian's nvidia-cuda-toolkit.
+std::string libdevice_path();
+
 }  // namespace ember::codegen

@@ -150,7 +150,7 @@ Value* Lowering::intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args) 
 // given the SIMD variants glibc's libmvec has for the host's vector ISAs, so
 // that the loop vectorizer can replace it by a vector call.
 Value* Lowering::libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args) {
-  std::string symbol = std::string(name) + (t == Scalar::F32 ? "f" : "");
+  std::string symbol = isa_.prefix + name + (t == Scalar::F32 ? "f" : "");
   std::vector<llvm::Type*> params(args.size(), ty(t));
   auto callee = m_.getOrInsertFunction(symbol, llvm::FunctionType::get(ty(t), params, false));
   if (auto* f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
@@ -445,6 +445,18 @@ void Lowering::elementwise_loop(llvm::Function* scalar, const Layout& layout,
   b_.CreateRetVoid();
 }
 
+namespace {
+
+std::unique_ptr<llvm::Module> verified(std::unique_ptr<llvm::Module> m) {
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  if (llvm::verifyModule(*m, &os))
+    throw std::logic_error("codegen produced invalid LLVM IR: " + os.str());
+  return m;
+}
+
+}  // namespace
+
 std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout& layout,
                                                 const Options& options, const VectorIsa& isa,
                                                 llvm::LLVMContext& ctx, const std::string& prefix) {
@@ -455,14 +467,25 @@ std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout&
   } else {
     llvm::Function* scalar = lowering.scalar_function(prefix + "_scalar");
     lowering.elementwise_loop(scalar, layout, prefix + "_contig");
-    if (options.reduction) lower_reduction(*m, *options.reduction, scalar, fn, layout, options.fastmath, prefix);
+    if (options.reduction)
+      lower_reduction(*m, *options.reduction, scalar, fn, layout, options.fastmath, prefix);
   }
   lowering.keep_vector_declarations();
-  std::string errors;
-  llvm::raw_string_ostream os(errors);
-  if (llvm::verifyModule(*m, &os))
-    throw std::logic_error("codegen produced invalid LLVM IR: " + os.str());
-  return m;
+  return verified(std::move(m));
+}
+
+std::unique_ptr<llvm::Module> lower_gpu_module(const ir::Function& fn, const Layout& layout,
+                                               const Options& options, llvm::LLVMContext& ctx,
+                                               const std::string& prefix) {
+  if (options.reduction) throw std::invalid_argument("@ember.reduce has no CUDA version yet");
+  auto m = std::make_unique<llvm::Module>(prefix, ctx);
+  VectorIsa libdevice{{}, "__nv_"};
+  Lowering lowering(fn, *m, options, libdevice);
+  if (fn.is_kernel())
+    lowering.gpu_kernel(lowering.kernel_body(prefix + "_body", layout), prefix + "_cuda");
+  else
+    lowering.gpu_elementwise(lowering.scalar_function(prefix + "_scalar"), layout, prefix + "_cuda");
+  return verified(std::move(m));
 }
 
 }  // namespace ember::codegen

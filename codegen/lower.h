@@ -12,15 +12,17 @@
 
 namespace ember::codegen {
 
-// The SIMD variants of libm that calls may use: glibc libmvec's vector ISA
-// letters ('b' SSE4, 'c' AVX, 'd' AVX2, 'e' AVX-512) with their register
-// widths, at most one per width. Empty: no vector math (e.g. for the GPU).
+// How math calls are named and vectorized: libm's names after `prefix`
+// ("__nv_" for libdevice on the GPU), and the SIMD variants calls may use:
+// glibc libmvec's vector ISA letters ('b' SSE4, 'c' AVX, 'd' AVX2, 'e'
+// AVX-512) with their register widths, at most one per width (none on the GPU).
 struct VectorIsa {
   struct Level {
     char letter;
     int width_bits;
   };
   std::vector<Level> levels;
+  std::string prefix;
 };
 
 // The LLVM type of an IR scalar in registers (bool: i1) and in memory
@@ -40,5 +42,11 @@ void lower_reduction(llvm::Module& m, const Reduction& reduction, llvm::Function
 std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout& layout,
                                                 const Options& options, const VectorIsa& isa,
                                                 llvm::LLVMContext& ctx, const std::string& prefix);
+
+// A module holding the CUDA kernel `<prefix>_cuda` (codegen.h, CUDA
+// entries); math calls name libdevice's functions.
+std::unique_ptr<llvm::Module> lower_gpu_module(const ir::Function& fn, const Layout& layout,
+                                               const Options& options, llvm::LLVMContext& ctx,
+                                               const std::string& prefix);
 
 }  // namespace ember::codegen

@@ -7,6 +7,7 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/Transforms/Utils/ModuleUtils.h>
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ class Lowering {
   // then the exported loops over a box of the domain (codegen.h's KernelFn).
   llvm::Function* kernel_body(const std::string& name, const Layout& layout);
   void kernel_loops(llvm::Function* body, const std::string& name);
+  // lower_gpu.cpp: the CUDA kernels around the scalar function or the body.
+  void gpu_elementwise(llvm::Function* scalar, const Layout& layout, const std::string& name);
+  void gpu_kernel(llvm::Function* body, const std::string& name);
 
  private:
   // Statements return false once the block has been terminated by a return.
@@ -48,6 +52,7 @@ class Lowering {
   void loop_body(const ir::Block& body, llvm::BasicBlock* head, llvm::BasicBlock* exit);
   void atomic(const ir::Stmt& s);
   void finish_index();  // returns from the kernel body (ok)
+  void grid_stride_loop(Value* n, const std::function<void(Value*)>& each);
   // The address of an array element (args: array parameter, indices), with
   // Python's negative indices and, when asked, the bounds check.
   Value* element(const std::vector<ir::ExprPtr>& args, ir::Loc loc);

@@ -40,4 +40,12 @@ std::string assembly(const Kernel& k) {
   return codegen::assembly(k.optimized, k.layout, k.options);
 }
 
+codegen::PtxCode ptx(const Kernel& k, const std::string& arch) {
+  return codegen::ptx(k.optimized, k.layout, k.options, arch);
+}
+
+std::string gpu_llvm_ir(const Kernel& k, const std::string& arch) {
+  return codegen::gpu_llvm_ir(k.optimized, k.layout, k.options, arch);
+}
+
 }  // namespace ember::runtime

@@ -20,5 +20,9 @@ std::shared_ptr<const Kernel> compile(ir::Function fn, codegen::Layout layout,
 
 std::string llvm_ir(const Kernel& kernel);   // optimized LLVM IR
 std::string assembly(const Kernel& kernel);  // host assembly
+// The same specialization for an NVIDIA GPU (`arch` "sm_NN", or "" for the
+// newest LLVM knows): its PTX, and the GPU module's optimized LLVM IR.
+codegen::PtxCode ptx(const Kernel& kernel, const std::string& arch);
+std::string gpu_llvm_ir(const Kernel& kernel, const std::string& arch);
 
 }  // namespace ember::runtime

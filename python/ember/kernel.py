@@ -19,14 +19,11 @@ import functools
 import time
 
 
-from . import _core, kernel_frontend
+from . import _core, kernel_frontend, stages
 from .errors import from_build_error
 from .frontend import check_signature
 
 __all__ = ["kernel", "Kernel", "tid", "atomic_add", "atomic_min", "atomic_max"]
-
-_STAGES = ("ir", "source-ir", "llvm", "asm")
-
 
 def _outside(name):
     return RuntimeError(f"ember.{name}() can only be called inside an @ember.kernel function")
@@ -107,18 +104,16 @@ class Kernel(_core.Launcher):
         """The specializations compiled so far: '[domain rank](arg types)'."""
         return [text for text, _ in self._compiled]
 
-    def inspect(self, stage="ir"):
+    def inspect(self, stage="ir", arch=None):
         """The latest specialization's code: "ir" (after the compiler's passes),
-        "source-ir" (as the frontend built it), "llvm" or "asm"."""
-        if stage not in _STAGES:
-            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(_STAGES)}")
+        "source-ir" (as the frontend built it), "llvm", "asm", "ptx" (CUDA
+        code for GPU architecture `arch`, e.g. "sm_90"; no GPU needed) or
+        "cuda-llvm"."""
+        if stage not in stages.STAGES:
+            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(stages.STAGES)}")
         if not self._compiled:
             raise ValueError(f"{self.__name__} has no compiled specialization yet: launch it first")
-        compiled = self._compiled[-1][1]
-        if stage in ("llvm", "asm"):
-            from . import _jit
-            return getattr(_jit, "llvm_ir" if stage == "llvm" else "asm")(compiled)
-        return compiled.ir() if stage == "ir" else compiled.source_ir()
+        return stages.text(self._compiled[-1][1], stage, arch)
 
     def __repr__(self):
         return f"<ember.kernel {self.__qualname__} {self.signatures}>"

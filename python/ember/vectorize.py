@@ -9,13 +9,10 @@ launches it with the GIL released. Only on a miss does it come back here, to
 import re
 import time
 
-from . import _core, frontend
+from . import _core, frontend, stages
 from .errors import CompileError, from_build_error
 
 __all__ = ["vectorize", "Vectorized"]
-
-_STAGES = ("ir", "source-ir", "llvm", "asm")
-
 
 def _type_name(dtype, weak):
     # Python scalars are "weak" (NEP 50): shown as the Python type they came from.
@@ -82,17 +79,19 @@ class Vectorized(_core.Dispatcher):
                             f"{self.__name__}() returns {kernel.output_dtype} for these arguments")
         return kernel
 
-    def inspect(self, stage="ir", signature=None):
+    def inspect(self, stage="ir", signature=None, arch=None):
         """The code of one specialization at one stage.
 
         stage: "ir" (after the compiler's passes), "source-ir" (as the
-        frontend built it), "llvm" (optimized LLVM IR) or "asm" (host
-        assembly). signature: e.g. "float64(float64, float64)" or just
+        frontend built it), "llvm" (optimized LLVM IR), "asm" (host
+        assembly), "ptx" (CUDA code for GPU architecture `arch`, e.g.
+        "sm_90"; no GPU needed) or "cuda-llvm" (the GPU module's LLVM IR).
+        signature: e.g. "float64(float64, float64)" or just
         "(float64, float64)"; compiled on demand. Default: the latest
         specialization.
         """
-        if stage not in _STAGES:
-            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(_STAGES)}")
+        if stage not in stages.STAGES:
+            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(stages.STAGES)}")
         if signature is not None:
             kernel = self._specialize_text(signature)
         elif self._compiled:
@@ -100,10 +99,7 @@ class Vectorized(_core.Dispatcher):
         else:
             raise ValueError(f"{self.__name__} has no compiled specialization yet: call it "
                              "first or pass signature='float64(float64, ...)'")
-        if stage in ("llvm", "asm"):
-            from . import _jit
-            return getattr(_jit, "llvm_ir" if stage == "llvm" else "asm")(kernel)
-        return kernel.ir() if stage == "ir" else kernel.source_ir()
+        return stages.text(kernel, stage, arch)
 
     def __repr__(self):
         return f"<ember.vectorize {self.__qualname__} {self.signatures}>"

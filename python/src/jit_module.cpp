@@ -49,4 +49,14 @@ PYBIND11_MODULE(_jit, m) {
   m.def("llvm_ir", &runtime::llvm_ir, py::call_guard<py::gil_scoped_release>());
   m.def("asm", &runtime::assembly, py::call_guard<py::gil_scoped_release>());
   m.def("host_cpu", &codegen::host_cpu);
+  py::class_<codegen::PtxCode>(m, "PtxCode")
+      .def_readonly("ptx", &codegen::PtxCode::ptx)
+      .def_readonly("entry", &codegen::PtxCode::entry)
+      .def_readonly("arch", &codegen::PtxCode::arch);
+  m.def("ptx", &runtime::ptx, py::arg("kernel"), py::arg("arch") = "",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("gpu_llvm_ir", &runtime::gpu_llvm_ir, py::arg("kernel"), py::arg("arch") = "",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("gpu_archs", &codegen::gpu_archs);
+  m.def("libdevice_path", &codegen::libdevice_path);
 }

@@ -1,0 +1,129 @@
+// The CUDA entry points: one PTX kernel per compiled function, a grid-stride
+// loop (each thread takes index i, i + threads, ...) around the scalar
+// function of an elementwise kernel or the body of a @kernel. Parameters are
+// passed by value, as cuLaunchKernel expects them (codegen.h, CUDA entries).
+#include <llvm/IR/IntrinsicsNVPTX.h>
+
+#include "codegen/lowering.h"
+
+namespace ember::codegen {
+namespace {
+
+// Marks `f` as a kernel the driver can launch (LLVM 19: nvvm.annotations).
+void mark_kernel(llvm::Function* f) {
+  llvm::LLVMContext& c = f->getContext();
+  llvm::Metadata* fields[] = {llvm::ValueAsMetadata::get(f), llvm::MDString::get(c, "kernel"),
+                              llvm::ValueAsMetadata::get(llvm::ConstantInt::get(llvm::Type::getInt32Ty(c), 1))};
+  f->getParent()->getOrInsertNamedMetadata("nvvm.annotations")->addOperand(llvm::MDNode::get(c, fields));
+}
+
+}  // namespace
+
+// for (i = block * threads_per_block + thread; i < n; i += all threads) each(i)
+void Lowering::grid_stride_loop(Value* n, const std::function<void(Value*)>& each) {
+  namespace I = llvm::Intrinsic;
+  auto sreg = [&](I::ID id) { return b_.CreateZExt(b_.CreateIntrinsic(id, {}, {}), b_.getInt64Ty()); };
+  Value* per_block = sreg(I::nvvm_read_ptx_sreg_ntid_x);
+  Value* first = b_.CreateAdd(b_.CreateMul(sreg(I::nvvm_read_ptx_sreg_ctaid_x), per_block),
+                              sreg(I::nvvm_read_ptx_sreg_tid_x));
+  Value* stride = b_.CreateMul(per_block, sreg(I::nvvm_read_ptx_sreg_nctaid_x));
+  llvm::Function* f = b_.GetInsertBlock()->getParent();
+  auto* before = b_.GetInsertBlock();
+  auto* body = llvm::BasicBlock::Create(c_, "grid", f);
+  auto* exit = llvm::BasicBlock::Create(c_, "grid.exit", f);
+  b_.CreateCondBr(b_.CreateICmpSLT(first, n), body, exit);
+  b_.SetInsertPoint(body);
+  llvm::PHINode* i = b_.CreatePHI(b_.getInt64Ty(), 2);
+  i->addIncoming(first, before);
+  each(i);
+  Value* next = b_.CreateAdd(i, stride, "", true, true);
+  i->addIncoming(next, b_.GetInsertBlock());
+  b_.CreateCondBr(b_.CreateICmpSLT(next, n), body, exit);
+  b_.SetInsertPoint(exit);
+}
+
+void Lowering::gpu_elementwise(llvm::Function* scalar, const Layout& layout,
+                               const std::string& name) {
+  std::vector<llvm::Type*> types;
+  for (size_t i = 0; i < fn_.params.size(); ++i)
+    types.push_back(layout.scalar[i] ? memory_type(c_, fn_.params[i].type.scalar) : b_.getPtrTy());
+  types.push_back(b_.getPtrTy());    // the output
+  types.push_back(b_.getInt64Ty());  // n
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), types, false),
+                                   llvm::Function::ExternalLinkage, name, m_);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  mark_kernel(f);
+  b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", f));
+  size_t nparams = fn_.params.size();
+  grid_stride_loop(f->getArg(nparams + 1), [&](Value* k) {
+    std::vector<Value*> args;
+    for (size_t i = 0; i < nparams; ++i) {
+      Scalar s = fn_.params[i].type.scalar;
+      Value* arg = f->getArg(i);
+      if (!layout.scalar[i]) {
+        args.push_back(load(s, b_.CreateGEP(memory_type(c_, s), arg, k)));
+        continue;
+      }
+      args.push_back(s == Scalar::Bool ? b_.CreateICmpNE(arg, b_.getInt8(0)) : arg);
+    }
+    Scalar out = fn_.result.scalar;
+    store(out, b_.CreateCall(scalar, args),
+          b_.CreateGEP(memory_type(c_, out), f->getArg(nparams), k));
+  });
+  b_.CreateRetVoid();
+}
+
+// The kernel takes the body's parameters (scalars; arrays as data, shape,
+// strides), then the domain's extents, then a GpuKernelError*. Index i of
+// the flattened domain is its row-major position (the last axis fastest).
+void Lowering::gpu_kernel(llvm::Function* body, const std::string& name) {
+  llvm::Type* i64 = b_.getInt64Ty();
+  llvm::FunctionType* body_type = body->getFunctionType();
+  std::vector<llvm::Type*> types(body_type->param_begin(),
+                                 body_type->param_end() - fn_.domain - 1);
+  size_t nargs = types.size();
+  types.insert(types.end(), fn_.domain, i64);
+  types.push_back(b_.getPtrTy());
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), types, false),
+                                   llvm::Function::ExternalLinkage, name, m_);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  mark_kernel(f);
+  b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", f));
+  llvm::AllocaInst* error = b_.CreateAlloca(llvm::ArrayType::get(i64, 4));
+  Value* total = b_.getInt64(1);
+  for (int k = 0; k < fn_.domain; ++k) total = b_.CreateMul(total, f->getArg(nargs + k));
+  grid_stride_loop(total, [&](Value* linear) {
+    std::vector<Value*> args;
+    for (size_t i = 0; i < nargs; ++i) args.push_back(f->getArg(i));
+    std::vector<Value*> index(fn_.domain);
+    for (int k = fn_.domain - 1; k >= 0; --k) {
+      Value* extent = f->getArg(nargs + k);
+      index[k] = k ? b_.CreateURem(linear, extent) : linear;
+      if (k) linear = b_.CreateUDiv(linear, extent);
+    }
+    args.insert(args.end(), index.begin(), index.end());
+    args.push_back(error);
+    Value* status = b_.CreateCall(body, args);
+    if (!boundscheck_) return;
+    // The first thread to fail claims the record; the rest keep running.
+    auto* failed = llvm::BasicBlock::Create(c_, "failed", f);
+    auto* report = llvm::BasicBlock::Create(c_, "report", f);
+    auto* next = llvm::BasicBlock::Create(c_, "next", f);
+    b_.CreateCondBr(b_.CreateICmpNE(status, b_.getInt32(0)), failed, next);
+    b_.SetInsertPoint(failed);
+    Value* out = f->getArg(types.size() - 1);
+    auto order = llvm::AtomicOrdering::Monotonic;
+    Value* claim = b_.CreateAtomicCmpXchg(out, b_.getInt64(0), b_.getInt64(1),
+                                          llvm::MaybeAlign(8), order, order);
+    b_.CreateCondBr(b_.CreateExtractValue(claim, 1), report, next);
+    b_.SetInsertPoint(report);
+    for (int k = 0; k < 4; ++k)
+      b_.CreateStore(b_.CreateLoad(i64, b_.CreateConstGEP1_64(i64, error, k)),
+                     b_.CreateConstGEP1_64(i64, out, k + 1));
+    b_.CreateBr(next);
+    b_.SetInsertPoint(next);
+  });
+  b_.CreateRetVoid();
+}
+
+}  // namespace ember::codegen

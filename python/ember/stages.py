@@ -1,0 +1,39 @@
+"""The texts `inspect()` shows for one compiled specialization, shared by
+@vectorize, @reduce and @kernel."""
+
+STAGES = ("ir", "source-ir", "llvm", "asm", "ptx", "cuda-llvm")
+
+
+def _arch(arch):
+    if arch is None:
+        return ""  # the newest architecture LLVM's NVPTX backend knows
+    if isinstance(arch, int) and not isinstance(arch, bool):
+        return f"sm_{arch}"
+    if isinstance(arch, str):
+        return arch
+    raise TypeError(f"arch must be a string like 'sm_90' or an int like 90, got {arch!r}")
+
+
+def text(compiled, stage, arch=None):
+    """`compiled` (a _core.Kernel) at `stage`:
+
+    "ir" after the compiler's passes, "source-ir" as the frontend built it,
+    "llvm" the optimized LLVM IR for the host, "asm" host assembly, "ptx" the
+    CUDA code for GPU architecture `arch` ("sm_90" or 90; default: the
+    newest LLVM knows), "cuda-llvm" the GPU module's optimized LLVM IR.
+    Neither GPU stage needs a GPU.
+    """
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+    if arch is not None and stage not in ("ptx", "cuda-llvm"):
+        raise ValueError(f"arch= applies to the GPU stages 'ptx' and 'cuda-llvm', not {stage!r}")
+    if stage == "ir":
+        return compiled.ir()
+    if stage == "source-ir":
+        return compiled.source_ir()
+    from . import _jit  # LLVM loads at the first compile, not at import
+    if stage == "ptx":
+        return _jit.ptx(compiled, _arch(arch)).ptx
+    if stage == "cuda-llvm":
+        return _jit.gpu_llvm_ir(compiled, _arch(arch))
+    return _jit.llvm_ir(compiled) if stage == "llvm" else _jit.asm(compiled)
