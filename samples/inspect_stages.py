@@ -3,8 +3,8 @@
     PYTHONPATH=python python3 samples/inspect_stages.py
 
 Shows eager compilation from a signature, the IR before and after ember's
-passes, the optimized LLVM IR (note the vector math calls `_ZGV...`) and a
-count of the host assembly, then checks the kernel against NumPy, into a
+passes, the optimized LLVM IR (note the vector math calls `_ZGV...`), a
+count of the host assembly and the CUDA code (PTX, no GPU needed), then checks the kernel against NumPy, into a
 preallocated `out=` array and with a thread count of 1 and of all cores.
 """
 
@@ -38,6 +38,10 @@ def main():
     print("--- LLVM IR: vector math calls:", ", ".join(vector_calls))
     asm = softplus_gap.inspect("asm")
     print(f"--- host assembly ({ember.host_cpu().split(' ')[0]}): {len(asm.splitlines())} lines")
+    ptx = softplus_gap.inspect("ptx", arch="sm_90")
+    entry = next(line for line in ptx.splitlines() if ".entry" in line)
+    print(f"--- PTX for sm_90: {len(ptx.splitlines())} lines, kernel `{entry.strip()}`; "
+          f"GPU here: {ember.cuda.is_available()}")
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-30, 30, 1_000_000).astype(np.float32)

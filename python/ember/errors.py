@@ -14,7 +14,20 @@ character offsets into that line, so that editors can jump to them.
 
 import linecache
 
-__all__ = ["CompileError", "from_build_error"]
+__all__ = ["CompileError", "CudaError", "from_build_error"]
+
+
+class CudaError(RuntimeError):
+    """A CUDA driver call failed, or there is no usable driver.
+
+    Attributes: name (the driver's error name, e.g. "CUDA_ERROR_NO_DEVICE",
+    or "no CUDA driver"), code (its CUresult; -1 without a driver).
+    """
+
+    def __init__(self, message, name="", code=-1):
+        super().__init__(message)
+        self.name = name
+        self.code = code
 
 
 class CompileError(Exception):

@@ -6,7 +6,8 @@ STAGES = ("ir", "source-ir", "llvm", "asm", "ptx", "cuda-llvm")
 
 def _arch(arch):
     if arch is None:
-        return ""  # the newest architecture LLVM's NVPTX backend knows
+        from .cuda import default_arch
+        return default_arch()
     if isinstance(arch, int) and not isinstance(arch, bool):
         return f"sm_{arch}"
     if isinstance(arch, str):
@@ -19,8 +20,8 @@ def text(compiled, stage, arch=None):
 
     "ir" after the compiler's passes, "source-ir" as the frontend built it,
     "llvm" the optimized LLVM IR for the host, "asm" host assembly, "ptx" the
-    CUDA code for GPU architecture `arch` ("sm_90" or 90; default: the
-    newest LLVM knows), "cuda-llvm" the GPU module's optimized LLVM IR.
+    CUDA code for GPU architecture `arch` ("sm_90" or 90; default:
+    ember.cuda.default_arch(), the GPU's or the newest LLVM knows), "cuda-llvm" the GPU module's optimized LLVM IR.
     Neither GPU stage needs a GPU.
     """
     if stage not in STAGES:
