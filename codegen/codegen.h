@@ -138,8 +138,10 @@ PtxCode ptx(const ir::Function& fn, const Layout& layout, const Options& options
 // The GPU module's optimized LLVM IR (libdevice linked in), for inspection.
 std::string gpu_llvm_ir(const ir::Function& fn, const Layout& layout, const Options& options,
                         const std::string& arch);
-// The architectures the NVPTX backend can target, oldest first ("sm_50", ...).
+// The architectures the NVPTX backend can target, oldest first ("sm_50", ...),
+// and the newest plain one ("sm_90", not "sm_90a"): ptx()'s default.
 std::vector<std::string> gpu_archs();
+std::string newest_gpu_arch();
 // Where libdevice was found ("" when it was not): $EMBER_LIBDEVICE, then
 // $CUDA_HOME / $CUDA_PATH, /usr/local/cuda, Debian's nvidia-cuda-toolkit.
 std::string libdevice_path();

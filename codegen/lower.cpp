@@ -385,7 +385,7 @@ Value* Lowering::int_pow(Scalar t, Value* a, Value* b) {
 Value* Lowering::load(Scalar s, Value* ptr, llvm::MDNode* group) {
   auto* v = b_.CreateLoad(memory_type(c_, s), ptr);
   if (group) v->setMetadata(llvm::LLVMContext::MD_access_group, group);
-  return s == Scalar::Bool ? b_.CreateICmpNE(v, b_.getInt8(0)) : v;
+  return from_memory(s, v);
 }
 
 void Lowering::store(Scalar s, Value* value, Value* ptr, llvm::MDNode* group) {

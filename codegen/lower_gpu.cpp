@@ -60,11 +60,8 @@ void Lowering::gpu_elementwise(llvm::Function* scalar, const Layout& layout,
     for (size_t i = 0; i < nparams; ++i) {
       Scalar s = fn_.params[i].type.scalar;
       Value* arg = f->getArg(i);
-      if (!layout.scalar[i]) {
-        args.push_back(load(s, b_.CreateGEP(memory_type(c_, s), arg, k)));
-        continue;
-      }
-      args.push_back(s == Scalar::Bool ? b_.CreateICmpNE(arg, b_.getInt8(0)) : arg);
+      args.push_back(layout.scalar[i] ? from_memory(s, arg)
+                                      : load(s, b_.CreateGEP(memory_type(c_, s), arg, k)));
     }
     Scalar out = fn_.result.scalar;
     store(out, b_.CreateCall(scalar, args),

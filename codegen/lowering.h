@@ -71,6 +71,10 @@ class Lowering {
   Value* intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args);
   // Memory accesses; `group` marks them as independent across loop iterations.
   Value* load(Scalar s, Value* ptr, llvm::MDNode* group = nullptr);
+  // A value in memory type (bool: a byte) as a value of type `s`.
+  Value* from_memory(Scalar s, Value* v) {
+    return s == Scalar::Bool ? b_.CreateICmpNE(v, b_.getInt8(0)) : v;
+  }
   void store(Scalar s, Value* value, Value* ptr, llvm::MDNode* group = nullptr);
   llvm::Constant* int_const(Scalar t, int64_t v) { return llvm::ConstantInt::get(ty(t), v, true); }
   llvm::Constant* fp_const(Scalar t, double v) { return llvm::ConstantFP::get(ty(t), v); }

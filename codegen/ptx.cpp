@@ -110,15 +110,16 @@ std::unique_ptr<llvm::Module> gpu_module(const ir::Function& fn, const Layout& l
   return m;
 }
 
-std::string default_arch(const std::string& arch) {
-  if (!arch.empty()) return arch;
+std::string default_arch(const std::string& arch) { return arch.empty() ? newest_gpu_arch() : arch; }
+
+}  // namespace
+
+std::string newest_gpu_arch() {
   std::string newest;
   for (const std::string& a : gpu_archs())
     if (sm_number(a) > sm_number(newest)) newest = a;
   return newest;
 }
-
-}  // namespace
 
 std::vector<std::string> gpu_archs() {
   static const std::vector<std::string> archs = [] {

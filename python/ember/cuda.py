@@ -39,9 +39,8 @@ def default_arch():
     H100) when a GPU is present and LLVM knows it, else the newest LLVM's
     NVPTX backend knows."""
     from . import _jit
-    known = _jit.gpu_archs()
     if is_available():
         major, minor = device_info(0)["compute_capability"]
-        if f"sm_{major}{minor}" in known:
+        if f"sm_{major}{minor}" in _jit.gpu_archs():
             return f"sm_{major}{minor}"
-    return max((a for a in known if a[3:].isdigit()), key=lambda a: int(a[3:]))
+    return _jit.newest_gpu_arch()

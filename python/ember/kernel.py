@@ -109,8 +109,7 @@ class Kernel(_core.Launcher):
         "source-ir" (as the frontend built it), "llvm", "asm", "ptx" (CUDA
         code for GPU architecture `arch`, e.g. "sm_90"; no GPU needed) or
         "cuda-llvm"."""
-        if stage not in stages.STAGES:
-            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(stages.STAGES)}")
+        stages.check(stage)  # before compiling anything
         if not self._compiled:
             raise ValueError(f"{self.__name__} has no compiled specialization yet: launch it first")
         return stages.text(self._compiled[-1][1], stage, arch)

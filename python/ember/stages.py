@@ -15,6 +15,12 @@ def _arch(arch):
     raise TypeError(f"arch must be a string like 'sm_90' or an int like 90, got {arch!r}")
 
 
+def check(stage):
+    """Raises ValueError unless `stage` is one of STAGES."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+
+
 def text(compiled, stage, arch=None):
     """`compiled` (a _core.Kernel) at `stage`:
 
@@ -24,8 +30,7 @@ def text(compiled, stage, arch=None):
     ember.cuda.default_arch(), the GPU's or the newest LLVM knows), "cuda-llvm" the GPU module's optimized LLVM IR.
     Neither GPU stage needs a GPU.
     """
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+    check(stage)
     if arch is not None and stage not in ("ptx", "cuda-llvm"):
         raise ValueError(f"arch= applies to the GPU stages 'ptx' and 'cuda-llvm', not {stage!r}")
     if stage == "ir":

@@ -90,8 +90,7 @@ class Vectorized(_core.Dispatcher):
         "(float64, float64)"; compiled on demand. Default: the latest
         specialization.
         """
-        if stage not in stages.STAGES:
-            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(stages.STAGES)}")
+        stages.check(stage)  # before compiling anything
         if signature is not None:
             kernel = self._specialize_text(signature)
         elif self._compiled:

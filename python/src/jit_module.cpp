@@ -58,5 +58,6 @@ PYBIND11_MODULE(_jit, m) {
   m.def("gpu_llvm_ir", &runtime::gpu_llvm_ir, py::arg("kernel"), py::arg("arch") = "",
         py::call_guard<py::gil_scoped_release>());
   m.def("gpu_archs", &codegen::gpu_archs);
+  m.def("newest_gpu_arch", &codegen::newest_gpu_arch);
   m.def("libdevice_path", &codegen::libdevice_path);
 }
