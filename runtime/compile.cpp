@@ -10,7 +10,8 @@
 namespace ember::runtime {
 
 std::shared_ptr<const Kernel> compile(ir::Function fn, codegen::Layout layout,
-                                      codegen::Options options, std::optional<ir::Op> combine) {
+                                      codegen::Options options, std::optional<ir::Op> combine,
+                                      bool native) {
   auto t0 = std::chrono::steady_clock::now();
   auto kernel = std::make_shared<Kernel>();
   kernel->optimized = compiler::optimize(fn);
@@ -18,7 +19,7 @@ std::shared_ptr<const Kernel> compile(ir::Function fn, codegen::Layout layout,
     options.reduction = codegen::Reduction{
         *combine, ir::reduce_result(*combine, kernel->optimized.result.scalar, fn.loc)};
   auto t1 = std::chrono::steady_clock::now();
-  kernel->entry = codegen::compile(kernel->optimized, layout, options);
+  if (native) kernel->entry = codegen::compile(kernel->optimized, layout, options);
   auto t2 = std::chrono::steady_clock::now();
   using ms = std::chrono::duration<double, std::milli>;
   logger("runtime").debug("compiled {}: passes {:.2f} ms, codegen {:.2f} ms", fn.name,

@@ -14,9 +14,12 @@ namespace ember::runtime {
 // (fn.is_kernel(); `layout` unused); logs the time of each stage at debug
 // level ("runtime" logger). With `combine` (Add, Mul, Minimum, Maximum) the
 // kernel is a reduction of `fn`'s results; `options.reduction` is filled in.
+// Without `native` only the passes run (no host code: a GPU specialization,
+// whose PTX comes from ptx()).
 std::shared_ptr<const Kernel> compile(ir::Function fn, codegen::Layout layout,
                                       codegen::Options options,
-                                      std::optional<ir::Op> combine = std::nullopt);
+                                      std::optional<ir::Op> combine = std::nullopt,
+                                      bool native = true);
 
 std::string llvm_ir(const Kernel& kernel);   // optimized LLVM IR
 std::string assembly(const Kernel& kernel);  // host assembly

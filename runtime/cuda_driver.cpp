@@ -5,7 +5,12 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include <spdlog/fmt/fmt.h>
 
 namespace ember::runtime::cuda {
 namespace {
@@ -14,6 +19,9 @@ using Result = int;  // CUresult; 0 is CUDA_SUCCESS
 constexpr int kAttrMultiprocessors = 16;  // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
 constexpr int kAttrMajor = 75;            // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
 constexpr int kAttrMinor = 76;            // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
+constexpr int kPointerDeviceOrdinal = 9;  // CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL
+constexpr int kJitErrorLogBuffer = 5;     // CU_JIT_ERROR_LOG_BUFFER
+constexpr int kJitErrorLogBufferSize = 6; // CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES
 
 struct Driver {
   Result (*init)(unsigned flags);
@@ -25,6 +33,27 @@ struct Driver {
   Result (*device_total_mem)(size_t* bytes, int device);
   Result (*get_error_name)(Result error, const char** name);
   Result (*get_error_string)(Result error, const char** text);
+  Result (*primary_ctx_retain)(uintptr_t* context, int device);
+  Result (*ctx_set_current)(uintptr_t context);
+  Result (*ctx_synchronize)();
+  Result (*stream_synchronize)(Stream stream);
+  Result (*mem_alloc)(DevicePtr* p, size_t bytes);
+  Result (*mem_free)(DevicePtr p);
+  Result (*mem_get_info)(size_t* free, size_t* total);
+  Result (*memcpy_htod)(DevicePtr dst, const void* src, size_t bytes);
+  Result (*memcpy_dtoh)(void* dst, DevicePtr src, size_t bytes);
+  Result (*memcpy_dtod)(DevicePtr dst, DevicePtr src, size_t bytes);
+  Result (*memset_d8)(DevicePtr p, unsigned char value, size_t bytes);
+  Result (*pointer_get_attribute)(void* value, int attribute, DevicePtr p);
+  Result (*module_load_data_ex)(uintptr_t* module, const void* image, unsigned n, int* options,
+                                void** values);
+  Result (*module_unload)(uintptr_t module);
+  Result (*module_get_function)(uintptr_t* function, uintptr_t module, const char* name);
+  Result (*occupancy_block_size)(int* min_grid, int* block, uintptr_t function,
+                                 size_t (*smem_for_block)(int), size_t smem, int block_limit);
+  Result (*launch_kernel)(uintptr_t function, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                          unsigned by, unsigned bz, unsigned smem, Stream stream, void** params,
+                          void** extra);
 };
 
 struct Loaded {
@@ -61,10 +90,33 @@ Loaded load() {
         find(lib, "cuDeviceGetAttribute", d.device_get_attribute, l.why) &&
         find(lib, "cuDeviceTotalMem_v2", d.device_total_mem, l.why) &&
         find(lib, "cuGetErrorName", d.get_error_name, l.why) &&
-        find(lib, "cuGetErrorString", d.get_error_string, l.why)))
+        find(lib, "cuGetErrorString", d.get_error_string, l.why) &&
+        find(lib, "cuDevicePrimaryCtxRetain", d.primary_ctx_retain, l.why) &&
+        find(lib, "cuCtxSetCurrent", d.ctx_set_current, l.why) &&
+        find(lib, "cuCtxSynchronize", d.ctx_synchronize, l.why) &&
+        find(lib, "cuStreamSynchronize", d.stream_synchronize, l.why) &&
+        find(lib, "cuMemAlloc_v2", d.mem_alloc, l.why) &&
+        find(lib, "cuMemFree_v2", d.mem_free, l.why) &&
+        find(lib, "cuMemGetInfo_v2", d.mem_get_info, l.why) &&
+        find(lib, "cuMemcpyHtoD_v2", d.memcpy_htod, l.why) &&
+        find(lib, "cuMemcpyDtoH_v2", d.memcpy_dtoh, l.why) &&
+        find(lib, "cuMemcpyDtoD_v2", d.memcpy_dtod, l.why) &&
+        find(lib, "cuMemsetD8_v2", d.memset_d8, l.why) &&
+        find(lib, "cuPointerGetAttribute", d.pointer_get_attribute, l.why) &&
+        find(lib, "cuModuleLoadDataEx", d.module_load_data_ex, l.why) &&
+        find(lib, "cuModuleUnload", d.module_unload, l.why) &&
+        find(lib, "cuModuleGetFunction", d.module_get_function, l.why) &&
+        find(lib, "cuOccupancyMaxPotentialBlockSize", d.occupancy_block_size, l.why) &&
+        find(lib, "cuLaunchKernel", d.launch_kernel, l.why)))
     return l;
   l.ok = true;
   return l;
+}
+
+// Errors after which the context is unusable (a kernel touched bad memory,
+// ran a bad instruction or was killed).
+bool is_fault(Result code) {
+  return code == 700 || code == 702 || (code >= 714 && code <= 719);
 }
 
 CudaError error(const Driver& d, Result code, const char* call) {
@@ -72,7 +124,10 @@ CudaError error(const Driver& d, Result code, const char* call) {
   const char* text = nullptr;
   if (d.get_error_name(code, &name) != 0 || !name) name = "CUDA_ERROR_UNKNOWN";
   if (d.get_error_string(code, &text) != 0 || !text) text = "unknown error";
-  return CudaError(code, name, std::string(call) + " failed: " + name + ": " + text);
+  std::string message = std::string(call) + " failed: " + name + ": " + text;
+  if (is_fault(code))
+    message += " (a kernel faulted: this process's CUDA context is lost; restart the process)";
+  return CudaError(code, name, message);
 }
 
 void check(const Driver& d, Result code, const char* call) {
@@ -98,6 +153,29 @@ const Driver& driver() {
   if (!loaded.ok) throw CudaError(loaded.code, loaded.name, loaded.why);
   return loaded.driver;
 }
+
+// The driver, with `device`'s primary context current on this thread (each
+// context is retained once, for the life of the process).
+const Driver& use(int device) {
+  const Driver& d = driver();
+  static std::mutex mutex;
+  static std::vector<uintptr_t> contexts;  // by ordinal; 0 until retained
+  uintptr_t context = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (device >= static_cast<int>(contexts.size())) contexts.resize(device + 1, 0);
+    if (!contexts[device]) {
+      int handle = 0;
+      check(d, d.device_get(&handle, device), "cuDeviceGet");
+      check(d, d.primary_ctx_retain(&contexts[device], handle), "cuDevicePrimaryCtxRetain");
+    }
+    context = contexts[device];
+  }
+  check(d, d.ctx_set_current(context), "cuCtxSetCurrent");
+  return d;
+}
+
+std::string gib(size_t bytes) { return fmt::format("{:.2f} GiB", bytes / double(1 << 30)); }
 
 }  // namespace
 
@@ -136,6 +214,116 @@ DeviceInfo device_info(int ordinal) {
   info.total_memory = static_cast<int64_t>(bytes);
   check(d, d.driver_get_version(&info.driver_version), "cuDriverGetVersion");
   return info;
+}
+
+
+DevicePtr allocate(int device, size_t bytes) {
+  const Driver& d = use(device);
+  DevicePtr p = 0;
+  Result r = d.mem_alloc(&p, bytes);
+  if (r == kOutOfMemory) {
+    size_t free = 0, total = 0;
+    d.mem_get_info(&free, &total);
+    CudaError e = error(d, r, "cuMemAlloc");
+    throw CudaError(r, e.name, fmt::format("{} (asked for {} on device {}; {} free of {})",
+                                           e.what(), gib(bytes), device, gib(free), gib(total)));
+  }
+  check(d, r, "cuMemAlloc");
+  return p;
+}
+
+void release(int device, DevicePtr p) noexcept {
+  try {
+    const Driver& d = use(device);
+    d.mem_free(p);
+  } catch (const CudaError&) {
+    // A lost context or an unloaded driver: the memory went with it.
+  }
+}
+
+void copy_to_device(int device, DevicePtr dst, const void* src, size_t bytes) {
+  const Driver& d = use(device);
+  if (bytes) check(d, d.memcpy_htod(dst, src, bytes), "cuMemcpyHtoD");
+}
+
+void copy_to_host(int device, void* dst, DevicePtr src, size_t bytes) {
+  const Driver& d = use(device);
+  if (bytes) check(d, d.memcpy_dtoh(dst, src, bytes), "cuMemcpyDtoH");
+}
+
+void copy_on_device(int device, DevicePtr dst, DevicePtr src, size_t bytes) {
+  const Driver& d = use(device);
+  if (bytes) check(d, d.memcpy_dtod(dst, src, bytes), "cuMemcpyDtoD");
+}
+
+void zero(int device, DevicePtr p, size_t bytes) {
+  const Driver& d = use(device);
+  if (bytes) check(d, d.memset_d8(p, 0, bytes), "cuMemsetD8");
+}
+
+void synchronize(int device) {
+  const Driver& d = use(device);
+  check(d, d.ctx_synchronize(), "cuCtxSynchronize");
+}
+
+void synchronize_stream(int device, Stream s) {
+  const Driver& d = use(device);
+  check(d, d.stream_synchronize(s), "cuStreamSynchronize");
+}
+
+int device_of(DevicePtr p) {
+  const Driver& d = driver();
+  int ordinal = -1;
+  check(d, d.pointer_get_attribute(&ordinal, kPointerDeviceOrdinal, p), "cuPointerGetAttribute");
+  return ordinal;
+}
+
+DeviceMemory::DeviceMemory(int device, size_t bytes)
+    : device_(device), bytes_(bytes), ptr_(bytes ? allocate(device, bytes) : 0) {}
+
+DeviceMemory::~DeviceMemory() {
+  if (ptr_) release(device_, ptr_);
+}
+
+Module::Module(int device, const std::string& ptx, const std::string& entry) : device_(device) {
+  const Driver& d = use(device);
+  char log[8192] = {};
+  int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
+  void* values[] = {log, reinterpret_cast<void*>(uintptr_t{sizeof log - 1})};
+  Result r = d.module_load_data_ex(&module_, ptx.c_str(), 2, options, values);
+  if (r != 0) {
+    CudaError e = error(d, r, "cuModuleLoadData");
+    throw CudaError(r, e.name, std::string(e.what()) + (*log ? "\n" + std::string(log) : ""));
+  }
+  try {
+    check(d, d.module_get_function(&function_, module_, entry.c_str()), "cuModuleGetFunction");
+    int min_grid = 0;
+    check(d, d.occupancy_block_size(&min_grid, &block_, function_, nullptr, 0, 0),
+          "cuOccupancyMaxPotentialBlockSize");
+    max_grid_ = std::max(min_grid, 1);
+  } catch (...) {
+    d.module_unload(module_);
+    throw;
+  }
+}
+
+Module::~Module() {
+  try {
+    use(device_).module_unload(module_);
+  } catch (const CudaError&) {
+  }
+}
+
+void Module::launch(int64_t threads, std::span<const uint64_t> params, Stream stream) const {
+  if (threads <= 0) return;
+  const Driver& d = use(device_);
+  std::vector<void*> pointers;
+  for (const uint64_t& slot : params) pointers.push_back(const_cast<uint64_t*>(&slot));
+  int64_t blocks = std::min<int64_t>((threads + block_ - 1) / block_, max_grid_);
+  check(d,
+        d.launch_kernel(function_, static_cast<unsigned>(blocks), 1, 1, block_, 1, 1, 0, stream,
+                        pointers.data(), nullptr),
+        "cuLaunchKernel");
 }
 
 }  // namespace ember::runtime::cuda

@@ -1,10 +1,15 @@
 // The CUDA driver API, loaded at run time (dlopen of libcuda.so.1, or the
 // file $EMBER_CUDA_DRIVER names): ember builds, imports and runs its CPU
 // paths on machines without it. Only the entry points ember calls are
-// declared, with the driver's C types spelled as plain integers.
+// wrapped, with the driver's handle types spelled as plain integers and
+// pointers. Every call that touches a device first makes that device's
+// primary context (the one CuPy, PyTorch and Numba share) current on the
+// calling thread, so pointers from those libraries are valid here.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -14,6 +19,8 @@ namespace ember::runtime::cuda {
 // ("CUDA_ERROR_NO_DEVICE"), `code` its CUresult; what() adds the driver's
 // description and the call. Also raised by every call when the driver did
 // not load (code -1, name "no CUDA driver") or cuInit failed (its error).
+// An out-of-memory error says how much was asked for and how much is free;
+// a kernel fault says that the context is lost.
 class CudaError : public std::runtime_error {
  public:
   CudaError(int code, std::string name, const std::string& message)
@@ -21,6 +28,7 @@ class CudaError : public std::runtime_error {
   int code;
   std::string name;
 };
+inline constexpr int kOutOfMemory = 2;  // CUDA_ERROR_OUT_OF_MEMORY
 
 struct DeviceInfo {
   std::string name;
@@ -36,5 +44,61 @@ bool available();
 std::string unavailable_reason();
 int device_count();                 // throws CudaError without a driver
 DeviceInfo device_info(int device);  // throws CudaError
+
+// --- Memory and copies (synchronous for the host; device-to-device copies
+// and launches are queued on the legacy default stream) ---------------------
+using DevicePtr = uint64_t;  // CUdeviceptr
+using Stream = uintptr_t;    // CUstream; 0 is the legacy default stream
+
+DevicePtr allocate(int device, size_t bytes);  // bytes > 0
+void release(int device, DevicePtr p) noexcept;  // for destructors: errors are dropped
+void copy_to_device(int device, DevicePtr dst, const void* src, size_t bytes);
+void copy_to_host(int device, void* dst, DevicePtr src, size_t bytes);
+void copy_on_device(int device, DevicePtr dst, DevicePtr src, size_t bytes);
+void zero(int device, DevicePtr p, size_t bytes);
+void synchronize(int device);                  // the whole device (context)
+void synchronize_stream(int device, Stream s);  // one stream
+// The device ordinal `p` belongs to; CudaError when it is not device memory.
+int device_of(DevicePtr p);
+
+// Owns `bytes` of device memory; freed when the last reference goes.
+class DeviceMemory {
+ public:
+  DeviceMemory(int device, size_t bytes);
+  ~DeviceMemory();
+  DeviceMemory(const DeviceMemory&) = delete;
+  DeviceMemory& operator=(const DeviceMemory&) = delete;
+  DevicePtr ptr() const { return ptr_; }
+  size_t bytes() const { return bytes_; }
+  int device() const { return device_; }
+
+ private:
+  int device_;
+  size_t bytes_;
+  DevicePtr ptr_ = 0;
+};
+
+// A PTX module loaded on one device, with its one kernel `entry` (a
+// grid-stride kernel: any grid covers its domain). Loading JIT-compiles the
+// PTX for the device; a failure carries the driver's JIT log.
+class Module {
+ public:
+  Module(int device, const std::string& ptx, const std::string& entry);
+  ~Module();
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+  // Queues the kernel over `threads` logical threads on `stream`. Each
+  // parameter sits in its own 8-byte slot (little-endian, low bytes first),
+  // in the kernel's parameter order.
+  void launch(int64_t threads, std::span<const uint64_t> params, Stream stream) const;
+  int device() const { return device_; }
+  int block_size() const { return block_; }  // threads per block (occupancy)
+  int max_grid() const { return max_grid_; }  // blocks that fill the device
+
+ private:
+  int device_;
+  uintptr_t module_ = 0, function_ = 0;
+  int block_ = 0, max_grid_ = 0;
+};
 
 }  // namespace ember::runtime::cuda

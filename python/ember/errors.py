@@ -14,7 +14,7 @@ character offsets into that line, so that editors can jump to them.
 
 import linecache
 
-__all__ = ["CompileError", "CudaError", "from_build_error"]
+__all__ = ["CompileError", "CudaError", "CudaOutOfMemoryError", "from_build_error"]
 
 
 class CudaError(RuntimeError):
@@ -28,6 +28,11 @@ class CudaError(RuntimeError):
         super().__init__(message)
         self.name = name
         self.code = code
+
+
+class CudaOutOfMemoryError(CudaError, MemoryError):
+    """The GPU has not enough free memory for an allocation (the message says
+    how much was asked for and how much is free)."""
 
 
 class CompileError(Exception):

@@ -54,6 +54,8 @@ def atomic_max(array, index, value):
 class Kernel(_core.Launcher):
     """A compiled @ember.kernel; launch it with k[domain](*args)."""
 
+    _native = True  # compile host code (False: the GPU subclass, PTX only)
+
     def __init__(self, py_func, boundscheck=False, fastmath=False):
         names = check_signature(py_func)
         super().__init__(py_func.__name__, len(names), self._compile)
@@ -74,7 +76,7 @@ class Kernel(_core.Launcher):
         from . import _jit
         try:
             compiled = _jit.compile_kernel(fn, self.boundscheck, self.fastmath,
-                                           [bool(t[3]) for t in arg_types])
+                                           [bool(t[3]) for t in arg_types], self._native)
         except _core.BuildError as e:
             raise from_build_error(e, self.py_func.__code__.co_filename) from None
         args = ", ".join(f"{d}[{'x' * n}]" if n else d for d, _, n, _ in arg_types)
@@ -118,14 +120,18 @@ class Kernel(_core.Launcher):
         return f"<ember.kernel {self.__qualname__} {self.signatures}>"
 
 
-def kernel(func=None, *, boundscheck=False, fastmath=False):
+def kernel(func=None, *, boundscheck=False, fastmath=False, target="cpu"):
     """Compile a function run once per index of a domain (see the module doc).
 
     Use as `@ember.kernel` or `@ember.kernel(boundscheck=True, fastmath=True)`.
+    target: "cpu" (every core) or "cuda" (an NVIDIA GPU; see ember.gpu).
     """
+    from .vectorize import _target_class
+    cls = _target_class(target, Kernel, "CudaKernel")
+
     def wrap(f):
         if not callable(f):
             raise TypeError(f"@ember.kernel needs a function, got {type(f).__name__}")
-        return Kernel(f, boundscheck, fastmath)
+        return cls(f, boundscheck, fastmath)
 
     return wrap if func is None else wrap(func)

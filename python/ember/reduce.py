@@ -33,7 +33,7 @@ class Reduced(Vectorized):
 _core.install_fast_call(Reduced)
 
 
-def reduce(op, *, fastmath=False):
+def reduce(op, *, fastmath=False, target="cpu"):
     """Compile a scalar function into a reduction: `@ember.reduce("+")`.
 
     op: "+", "*", "min" or "max". The decorated function is called like a
@@ -43,6 +43,12 @@ def reduce(op, *, fastmath=False):
     """
     if callable(op):
         raise TypeError("@ember.reduce needs an operator first: @ember.reduce(\"+\")")
+    if target == "cuda":
+        raise NotImplementedError(
+            "@ember.reduce(target='cuda') is not implemented yet: reduce on the CPU, or "
+            "accumulate with ember.atomic_add in an @ember.kernel(target='cuda')")
+    if target != "cpu":
+        raise ValueError(f"unknown target {target!r}; choose 'cpu' or 'cuda'")
     if op not in _OPS:
         raise ValueError(f"unknown reduction operator {op!r}; choose one of "
                          f"{', '.join(repr(o) for o in _OPS)}")

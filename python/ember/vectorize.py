@@ -24,6 +24,8 @@ def _type_name(dtype, weak):
 class Vectorized(_core.Dispatcher):
     """A compiled elementwise function; call it like a NumPy ufunc."""
 
+    _native = True  # compile host code (False: the GPU subclass, PTX only)
+
     def __init__(self, py_func, signatures=(), fastmath=False, *, _combine=""):
         names = frontend.check_signature(py_func)
         super().__init__(py_func.__name__, len(names), self._compile, bool(_combine))
@@ -46,7 +48,7 @@ class Vectorized(_core.Dispatcher):
         from . import _jit  # LLVM loads at the first compile, not at import
         try:
             kernel = _jit.compile_elementwise(fn, [s for _, _, s in arg_types], self.fastmath,
-                                              self._combine)
+                                              self._combine, self._native)
         except _core.BuildError as e:  # a user error the compiler found (e.g. uint8 + 300)
             raise from_build_error(e, self.py_func.__code__.co_filename) from None
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
@@ -107,12 +109,24 @@ class Vectorized(_core.Dispatcher):
 _core.install_fast_call(Vectorized)
 
 
-def vectorize(func=None, signatures=(), *, fastmath=False):
+def _target_class(target, cpu_class, gpu_name):
+    """The class a decorator builds for `target` ("cpu" or "cuda")."""
+    if target == "cpu":
+        return cpu_class
+    if target == "cuda":
+        from . import gpu
+        return getattr(gpu, gpu_name)
+    raise ValueError(f"unknown target {target!r}; choose 'cpu' or 'cuda'")
+
+
+def vectorize(func=None, signatures=(), *, fastmath=False, target="cpu"):
     """Compile a scalar function into an elementwise, broadcasting kernel.
 
     Use as `@ember.vectorize`, `@ember.vectorize(fastmath=True)` or
     `@ember.vectorize(["float32(float32, float32)"])` to compile eagerly.
+    target: "cpu" (every core) or "cuda" (an NVIDIA GPU; see ember.gpu).
     """
+    cls = _target_class(target, Vectorized, "CudaVectorized")
     if isinstance(func, (list, tuple, str)):
         func, signatures = None, func
     if isinstance(signatures, str):
@@ -121,6 +135,6 @@ def vectorize(func=None, signatures=(), *, fastmath=False):
     def wrap(f):
         if not callable(f):
             raise TypeError(f"@ember.vectorize needs a function, got {type(f).__name__}")
-        return Vectorized(f, signatures, fastmath)
+        return cls(f, signatures, fastmath)
 
     return wrap if func is None else wrap(func)

@@ -1,17 +1,33 @@
-// ember._core's CUDA driver bindings (runtime/cuda_driver.h). Bindings only.
+// ember._core's CUDA driver bindings (runtime/cuda_driver.h). Bindings only:
+// host buffers are NumPy arrays the Python side made C-contiguous.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+
+#include <cstring>
+#include <vector>
 
 #include "runtime/cuda_driver.h"
 
 namespace py = pybind11;
 namespace cuda = ember::runtime::cuda;
 
+namespace {
+
+// The bytes of a C-contiguous NumPy array (ValueError otherwise).
+std::pair<void*, size_t> host_bytes(const py::array& a) {
+  if (!(a.flags() & py::array::c_style)) throw py::value_error("host array must be C-contiguous");
+  return {const_cast<void*>(a.data()), static_cast<size_t>(a.nbytes())};
+}
+
+}  // namespace
+
 void bind_cuda(py::module_& m) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const cuda::CudaError& e) {
-      py::object type = py::module_::import("ember.errors").attr("CudaError");
+      const char* type_name = e.code == cuda::kOutOfMemory ? "CudaOutOfMemoryError" : "CudaError";
+      py::object type = py::module_::import("ember.errors").attr(type_name);
       PyErr_SetObject(type.ptr(), type(e.what(), e.name, e.code).ptr());
     }
   });
@@ -28,4 +44,45 @@ void bind_cuda(py::module_& m) {
     d["driver_version"] = py::make_tuple(i.driver_version / 1000, i.driver_version % 1000 / 10);
     return d;
   });
+
+  using Release = py::call_guard<py::gil_scoped_release>;
+  py::class_<cuda::DeviceMemory, std::shared_ptr<cuda::DeviceMemory>>(m, "DeviceMemory")
+      .def(py::init<int, size_t>(), py::arg("device"), py::arg("bytes"), Release())
+      .def_property_readonly("ptr", &cuda::DeviceMemory::ptr)
+      .def_property_readonly("bytes", &cuda::DeviceMemory::bytes)
+      .def_property_readonly("device", &cuda::DeviceMemory::device);
+  m.def("cuda_copy_to_device", [](int device, cuda::DevicePtr dst, const py::array& src) {
+    auto [data, bytes] = host_bytes(src);
+    py::gil_scoped_release release;
+    cuda::copy_to_device(device, dst, data, bytes);
+  });
+  m.def("cuda_copy_to_host", [](int device, py::array& dst, cuda::DevicePtr src) {
+    auto [data, bytes] = host_bytes(dst);
+    if (!dst.writeable()) throw py::value_error("host array is read-only");
+    py::gil_scoped_release release;
+    cuda::copy_to_host(device, data, src, bytes);
+  });
+  m.def("cuda_copy_on_device", &cuda::copy_on_device, Release());
+  m.def("cuda_zero", &cuda::zero, Release());
+  m.def("cuda_synchronize", &cuda::synchronize, Release());
+  m.def("cuda_synchronize_stream", &cuda::synchronize_stream, Release());
+  m.def("cuda_device_of", &cuda::device_of, Release());
+
+  py::class_<cuda::Module, std::shared_ptr<cuda::Module>>(m, "CudaModule")
+      .def(py::init<int, const std::string&, const std::string&>(), py::arg("device"),
+           py::arg("ptx"), py::arg("entry"), Release())
+      .def("launch",
+           [](const cuda::Module& module, int64_t threads, const py::bytes& params,
+              cuda::Stream stream) {
+             std::string_view raw = params;
+             if (raw.size() % 8) throw py::value_error("parameters must be 8-byte slots");
+             std::vector<uint64_t> slots(raw.size() / 8);
+             std::memcpy(slots.data(), raw.data(), raw.size());
+             py::gil_scoped_release release;
+             module.launch(threads, slots, stream);
+           },
+           py::arg("threads"), py::arg("params"), py::arg("stream") = 0)
+      .def_property_readonly("device", &cuda::Module::device)
+      .def_property_readonly("block_size", &cuda::Module::block_size)
+      .def_property_readonly("max_grid", &cuda::Module::max_grid);
 }

@@ -27,7 +27,21 @@ void bind_kernel(py::module_& m) {
                              })
       .def("ir", &runtime::Kernel::ir_text)
       .def("source_ir", [](const runtime::Kernel& k) { return ir::print(k.source); })
-      .def_property_readonly("source", [](const runtime::Kernel& k) { return k.source; });
+      .def_property_readonly("source", [](const runtime::Kernel& k) { return k.source; })
+      // What the GPU call path (python/ember/gpu.py) checks and reports itself.
+      .def_property_readonly("weak_int_uses",
+                             [](const runtime::Kernel& k) {
+                               py::list out;
+                               for (const runtime::WeakIntUse& u : k.weak_int_uses)
+                                 out.append(py::make_tuple(u.param, ir::numpy_name(u.type)));
+                               return out;
+                             })
+      .def_readonly("written", &runtime::Kernel::written)
+      .def("index_error",
+           [](const runtime::Kernel& k, int param, int axis, int64_t index,
+              const std::vector<int64_t>& shape, int line) {
+             return std::string(ir::index_error(k.optimized, param, axis, index, shape, line).what());
+           });
 
   m.def("interpret",
         [](const ir::Function& fn, const py::sequence& args) {

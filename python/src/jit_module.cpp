@@ -28,23 +28,26 @@ PYBIND11_MODULE(_jit, m) {
   });
   m.def("compile_elementwise",
         [](const ir::Function& fn, std::vector<bool> scalar, bool fastmath,
-           const std::string& combine) {
+           const std::string& combine, bool native) {
           ir::Op op;
           bool reduce = !combine.empty() && ir::op_from_name(combine, &op);
-          return std::const_pointer_cast<runtime::Kernel>(runtime::compile(
-              fn, {std::move(scalar)}, {fastmath}, reduce ? std::optional(op) : std::nullopt));
+          return std::const_pointer_cast<runtime::Kernel>(
+              runtime::compile(fn, {std::move(scalar)}, {fastmath},
+                               reduce ? std::optional(op) : std::nullopt, native));
         },
         py::arg("fn"), py::arg("scalar_layout"), py::arg("fastmath") = false,
-        py::arg("combine") = "",
+        py::arg("combine") = "", py::arg("native") = true,
         py::call_guard<py::gil_scoped_release>());
   m.def("compile_kernel",
-        [](const ir::Function& fn, bool boundscheck, bool fastmath, std::vector<bool> unit_stride) {
+        [](const ir::Function& fn, bool boundscheck, bool fastmath, std::vector<bool> unit_stride,
+           bool native) {
           codegen::Options options{fastmath, std::nullopt, boundscheck};
           codegen::Layout layout{{}, std::move(unit_stride)};
-          return std::const_pointer_cast<runtime::Kernel>(runtime::compile(fn, layout, options));
+          return std::const_pointer_cast<runtime::Kernel>(
+              runtime::compile(fn, layout, options, std::nullopt, native));
         },
         py::arg("fn"), py::arg("boundscheck") = false, py::arg("fastmath") = false,
-        py::arg("unit_stride") = std::vector<bool>{},
+        py::arg("unit_stride") = std::vector<bool>{}, py::arg("native") = true,
         py::call_guard<py::gil_scoped_release>());
   m.def("llvm_ir", &runtime::llvm_ir, py::call_guard<py::gil_scoped_release>());
   m.def("asm", &runtime::assembly, py::call_guard<py::gil_scoped_release>());

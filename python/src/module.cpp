@@ -11,6 +11,7 @@ namespace py = pybind11;
 void bind_ir(py::module_& m);
 void bind_kernel(py::module_& m);
 void bind_cuda(py::module_& m);
+void bind_dlpack(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "ember's C++ core: IR builder, compiler and JIT";
@@ -29,4 +30,5 @@ PYBIND11_MODULE(_core, m) {
   bind_ir(m);
   bind_kernel(m);
   bind_cuda(m);
+  bind_dlpack(m);
 }

@@ -1,5 +1,11 @@
 """pytest setup for ember's Python suites: makes `import ember` find the
-package in python/ when PYTHONPATH is not set."""
+package in python/ when PYTHONPATH is not set, and builds the fake CUDA
+driver for the GPU path's host-side tests.
+
+EMBER_TEST_TARGET=cuda runs the suites on the GPU instead: @ember.vectorize
+and @ember.kernel default to target="cuda" (on a machine with a GPU, e.g.
+`EMBER_TEST_TARGET=cuda pytest tests/python/test_values.py
+tests/python/test_kernel.py tests/python/test_cuda_gpu.py`)."""
 
 import os
 import sys
@@ -7,3 +13,42 @@ import sys
 _PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 if _PYTHON_DIR not in sys.path:
     sys.path.insert(0, _PYTHON_DIR)
+
+TARGET = os.environ.get("EMBER_TEST_TARGET", "cpu")
+if TARGET == "cuda":
+    import functools
+
+    import ember
+
+    ember.vectorize = functools.partial(ember.vectorize, target="cuda")
+    ember.kernel = functools.partial(ember.kernel, target="cuda")
+
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+import pytest  # noqa: E402
+
+FAKE_CUDA_DIR = os.path.join(os.path.dirname(__file__), "fake_cuda")
+
+
+@pytest.fixture(scope="session")
+def fake_cuda_driver(tmp_path_factory):
+    """A fake CUDA driver (fake_cuda/fake_cuda.c) built for this run: a path
+    to hand to ember through $EMBER_CUDA_DRIVER, in a fresh interpreter."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        pytest.skip("no C compiler for the fake CUDA driver")
+    out = tmp_path_factory.mktemp("fake_cuda") / "libcuda.so"
+    subprocess.run([cc, "-shared", "-fPIC", os.path.join(FAKE_CUDA_DIR, "fake_cuda.c"),
+                    "-o", str(out)], check=True)
+    return str(out)
+
+
+def run_with_driver(driver, script, mode=0, cwd=None):
+    """Runs Python file `script` with ember loading `driver`; its stdout, stderr and exit code."""
+    env = dict(os.environ, EMBER_CUDA_DRIVER=driver, FAKE_CUDA_MODE=str(mode),
+               PYTHONPATH=os.pathsep.join([_PYTHON_DIR] + [p for p in sys.path if p]))
+    proc = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+    return proc.stdout, proc.stderr, proc.returncode

@@ -1,0 +1,282 @@
+"""The GPU call paths: @ember.vectorize(target="cuda") and
+@ember.kernel(target="cuda").
+
+The same frontend, compiler and specialization keys as on the CPU; a
+specialization's PTX (codegen/lower_gpu.cpp) is loaded once per device
+(`_core.CudaModule`, which picks the block size by occupancy) and launched
+with its parameters packed in 8-byte slots, in the order codegen.h lists
+them. Arguments:
+
+- Python numbers and NumPy scalars / 0-d arrays are passed by value;
+- device arrays (ember's DeviceArray, or any `__cuda_array_interface__` /
+  DLPack array) are used in place;
+- NumPy arrays are copied to the device, and a kernel's arrays are copied
+  back after it ran (in place, as on the CPU).
+
+When every array argument is on the device the call only queues work (on the
+legacy default stream) and returns a DeviceArray; with a NumPy argument the
+result comes back as NumPy, which waits for the GPU.
+"""
+
+import math
+import struct
+
+import numpy as np
+
+from . import cuda
+from .cuda import DeviceArray
+from .frontend import check_signature
+from .kernel import Kernel
+from .vectorize import Vectorized
+
+__all__ = ["CudaVectorized", "CudaKernel"]
+
+_CODES = {"bool": "?", "int8": "b", "uint8": "B", "int16": "h", "uint16": "H", "int32": "i",
+          "uint32": "I", "int64": "q", "uint64": "Q", "float32": "f", "float64": "d"}
+_POINTER = "Q"
+
+
+def _slot(dtype):
+    """The struct format of one 8-byte parameter slot holding a `dtype` value."""
+    code = _CODES[dtype]
+    pad = 8 - struct.calcsize(code)
+    return code + (f"{pad}x" if pad else "")
+
+
+def _packer(slots):
+    return struct.Struct("<" + "".join(slots))
+
+
+class _Scalar:
+    """A value passed by value: its dtype name and whether it is weak (a Python number)."""
+    __slots__ = ("value", "dtype", "weak")
+
+    def __init__(self, value, dtype, weak):
+        self.value, self.dtype, self.weak = value, dtype, weak
+
+
+def _read(arg, index):
+    """An argument as a _Scalar, a DeviceArray (in place) or a NumPy array of ndim >= 1."""
+    kind = type(arg)
+    if kind is bool:
+        return _Scalar(arg, "bool", True)
+    if kind is int:
+        if -2**63 <= arg < 2**63:
+            return _Scalar(arg, "int64", True)
+        if 0 <= arg < 2**64:
+            return _Scalar(arg, "uint64", True)
+        raise ValueError(f"argument {index + 1}: Python int {arg} is out of bounds for int64 "
+                         "and uint64")
+    if kind is float:
+        return _Scalar(arg, "float64", True)
+    device = cuda.as_device_array(arg)
+    if device is not None:
+        if device.ndim == 0:  # read once, like a host 0-d array
+            return _Scalar(device.to_host()[()], device.dtype.name, False)
+        return device
+    if not isinstance(arg, np.ndarray) and not np.isscalar(arg) and not hasattr(arg, "__array__"):
+        raise TypeError(f"argument {index + 1} of type '{kind.__name__}' is not an array or "
+                        "a number")
+    host = np.asarray(arg)
+    dtype = cuda._dtype(host.dtype, f"argument {index + 1}")
+    host = host.astype(dtype, copy=False)
+    if host.ndim == 0:
+        return _Scalar(host[()], dtype.name, False)
+    return host
+
+
+def _device_of(ops):
+    return next((op.device for op in ops if isinstance(op, DeviceArray)), 0)
+
+
+def _check_weak_ints(kernel, ops):
+    """NumPy 2's OverflowError for a Python int that does not fit the integer
+    type the kernel converts it to (as the CPU call path does)."""
+    for param, dtype in kernel.weak_int_uses:
+        info = np.iinfo(dtype)
+        value = ops[param].value
+        if not info.min <= value <= info.max:
+            raise OverflowError(f"argument {param + 1}: Python int {value} is out of bounds "
+                                f"for {dtype}")
+
+
+def _load(kernel, device):
+    """The CUDA module of a compiled specialization on `device`."""
+    from . import _core, _jit
+    code = _jit.ptx(kernel, cuda.default_arch(device))
+    return _core.CudaModule(device, code.ptx, code.entry)
+
+
+class CudaVectorized(Vectorized):
+    """@ember.vectorize(target="cuda"): the elementwise kernel on the GPU."""
+
+    _native = False  # specializations are compiled for the GPU only
+
+    def __init__(self, py_func, signatures=(), fastmath=False):
+        self._nargs = len(check_signature(py_func))
+        self._loaded = {}  # (arg types, device) -> (kernel, module, packer)
+        super().__init__(py_func, signatures, fastmath)
+
+    def __call__(self, *args, out=None):
+        cuda.require()
+        if len(args) != self._nargs:
+            s = "" if self._nargs == 1 else "s"
+            raise TypeError(f"{self.__name__}() takes {self._nargs} argument{s} but "
+                            f"{len(args)} {'was' if len(args) == 1 else 'were'} given")
+        ops = [_read(a, i) for i, a in enumerate(args)]
+        device = _device_of(ops)
+        types = tuple((op.dtype, op.weak, True) if isinstance(op, _Scalar)
+                      else (op.dtype.name, False, False) for op in ops)
+        loaded = self._loaded.get((types, device))
+        if loaded is None:
+            kernel = self.specialize(list(types))
+            slots = [_slot(op.dtype) if isinstance(op, _Scalar) else _POINTER for op in ops]
+            loaded = self._loaded[(types, device)] = (
+                kernel, _load(kernel, device), _packer(slots + [_POINTER, "q"]))
+        kernel, module, packer = loaded
+        _check_weak_ints(kernel, ops)
+        shape = np.broadcast_shapes(*(op.shape for op in ops if not isinstance(op, _Scalar)))
+        values, keep = [], []
+        for i, op in enumerate(ops):
+            if isinstance(op, _Scalar):
+                values.append(op.value)
+            elif isinstance(op, DeviceArray):
+                if op.shape != shape or not op.is_c_contiguous:
+                    raise ValueError(
+                        f"argument {i + 1}: a device array must be C-contiguous and have the "
+                        f"broadcast shape {shape} on the GPU, got shape {op.shape} "
+                        f"strides {op.strides}")
+                values.append(op.ptr)
+            else:
+                copy = cuda.to_device(np.broadcast_to(op, shape), device)
+                keep.append(copy)
+                values.append(copy.ptr)
+        result = self._output(out, shape, np.dtype(kernel.output_dtype), device)
+        n = math.prod(shape)
+        module.launch(n, packer.pack(*values, result.ptr, n))
+        if isinstance(out, np.ndarray):
+            np.copyto(out, result.to_host(), casting="same_kind")
+            return out
+        if out is not None or any(isinstance(op, DeviceArray) for op in ops):
+            return result
+        host = result.to_host()
+        return host[()] if not shape else host
+
+    @staticmethod
+    def _output(out, shape, dtype, device):
+        if out is None or isinstance(out, np.ndarray):
+            if out is not None and out.shape != shape:
+                raise ValueError(f"out= has shape {out.shape} but the broadcast shape of the "
+                                 f"arguments is {shape}")
+            return DeviceArray(shape, dtype, device)
+        d = cuda.as_device_array(out)
+        if d is None:
+            raise TypeError(f"out= must be a device array or a NumPy array, got "
+                            f"'{type(out).__name__}'")
+        if d.shape != shape or d.dtype != dtype or not d.is_c_contiguous or d.readonly:
+            raise ValueError(f"out= on the GPU must be a writable C-contiguous {dtype} array of "
+                             f"shape {shape}, got {d.dtype} {d.shape}")
+        return d
+
+    def __repr__(self):
+        return f"<ember.vectorize(target='cuda') {self.__qualname__} {self.signatures}>"
+
+
+def _domain(domain):
+    """A kernel's domain as a tuple of 1 to 3 extents (the CPU Launcher's messages)."""
+    extents = domain if isinstance(domain, (tuple, list)) else (domain,)
+    for n in extents:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"a kernel's domain is an int or a tuple of 1 to 3 ints, got "
+                            f"{domain!r}")
+        if n < 0:
+            raise ValueError(f"a kernel's domain cannot have a negative extent, got {domain!r}")
+    if not 1 <= len(extents) <= 3:
+        raise ValueError(f"a kernel's domain has 1 to 3 dimensions, got {len(extents)}")
+    return tuple(int(n) for n in extents)
+
+
+class CudaKernel(Kernel):
+    """@ember.kernel(target="cuda"): one GPU thread per index of the domain."""
+
+    _native = False
+
+    def __init__(self, py_func, boundscheck=False, fastmath=False):
+        self._names = check_signature(py_func)
+        self._nargs = len(self._names)
+        self._loaded = {}  # (arg types, domain rank, device) -> (kernel, module, packer)
+        super().__init__(py_func, boundscheck, fastmath)
+
+    def launch(self, domain, *args):
+        """Runs the kernel once per index of `domain` on the GPU. With only
+        device arrays it returns at once (the work is queued); NumPy arrays
+        are copied in and back, which waits for the GPU; with
+        boundscheck=True it always waits, to report an IndexError."""
+        cuda.require()
+        extents = _domain(domain)
+        if len(args) != self._nargs:
+            raise TypeError(f"{self.__name__}() takes {self._nargs} arguments, got {len(args)}")
+        ops = [_read(a, i) for i, a in enumerate(args)]
+        device = _device_of(ops)
+        copies = []  # (argument, NumPy array, its copy on the device)
+        for i, op in enumerate(ops):
+            if isinstance(op, np.ndarray):
+                ops[i] = cuda.to_device(op, device)
+                ops[i].readonly = not op.flags.writeable
+                copies.append((i, op, ops[i]))
+        types = tuple(self._arg_type(op, i) for i, op in enumerate(ops))
+        key = (types, len(extents), device)
+        loaded = self._loaded.get(key)
+        if loaded is None:
+            kernel = self._compile(list(types), len(extents))
+            slots = []
+            for op in ops:
+                slots += ([_slot(op.dtype)] if isinstance(op, _Scalar)
+                          else [_POINTER] + ["q"] * 2 * op.ndim)
+            loaded = self._loaded[key] = (kernel, _load(kernel, device),
+                                          _packer(slots + ["q"] * len(extents) + [_POINTER]))
+        kernel, module, packer = loaded
+        _check_weak_ints(kernel, ops)
+        values = []
+        for i, op in enumerate(ops):
+            if isinstance(op, _Scalar):
+                values.append(op.value)
+                continue
+            if kernel.written[i] and op.readonly:
+                raise ValueError(f"kernel '{self.__name__}' writes to argument {i + 1} "
+                                 f"('{self._names[i]}'), which is read-only")
+            values += [op.ptr, *op.shape, *self._strides(op, types[i][3])]
+        error = cuda.zeros(5, np.int64, device) if self.boundscheck else None
+        module.launch(math.prod(extents),
+                      packer.pack(*values, *extents, error.ptr if error is not None else 0))
+        for i, host, copy in copies:
+            if kernel.written[i]:
+                np.copyto(host, copy.to_host())
+        if error is not None:
+            failed, param, axis, index, line = error.to_host().tolist()
+            if failed:
+                shape = list(ops[param].shape)
+                raise IndexError(kernel.index_error(param, axis, index, shape, line))
+
+    @staticmethod
+    def _arg_type(op, index):
+        if isinstance(op, _Scalar):
+            return (op.dtype, op.weak, 0, False)
+        if not 1 <= op.ndim <= 4:
+            raise ValueError(f"argument {index + 1}: kernels take arrays of 1 to 4 dimensions, "
+                             f"got {op.ndim}")
+        if any(s % op.itemsize for s in op.strides):
+            raise ValueError(f"argument {index + 1}: strides that are not a multiple of the "
+                             "item size are not supported in kernels")
+        unit = op.shape[-1] <= 1 or op.strides[-1] == op.itemsize
+        return (op.dtype.name, False, op.ndim, unit)
+
+    @staticmethod
+    def _strides(op, unit):
+        strides = [s // op.itemsize for s in op.strides]
+        if unit:
+            strides[-1] = 1  # any stride reaches index 0 alone
+        return strides
+
+    def __repr__(self):
+        return f"<ember.kernel(target='cuda') {self.__qualname__} {self.signatures}>"

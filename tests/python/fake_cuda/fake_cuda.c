@@ -1,0 +1,108 @@
+/* A stand-in for libcuda.so.1 (loaded through $EMBER_CUDA_DRIVER) for the
+ * tests of machines without a GPU. "Device" memory is host memory, so the
+ * test can read it; a launch parses the kernel's parameter list from the PTX
+ * it was loaded from and hands the parameter slots to a hook the test
+ * installs (fake_set_launch_hook), which plays the kernel. FAKE_CUDA_MODE
+ * picks a failure: 1 cuInit fails, 2 the PTX does not load, 3 the next
+ * synchronization reports a kernel fault. Allocations over 1 GiB run out of
+ * memory. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*Hook)(const char* entry, int nparams, const uint64_t* slots, unsigned grid,
+                     unsigned block);
+static Hook hook;
+static long live, launches;
+static int faulted;
+
+static int mode(void) { const char* m = getenv("FAKE_CUDA_MODE"); return m ? atoi(m) : 0; }
+
+void fake_set_launch_hook(Hook h) { hook = h; }
+long fake_live_allocations(void) { return live; }
+long fake_launches(void) { return launches; }
+
+int cuInit(unsigned flags) { return mode() == 1 ? 100 : 0; } /* CUDA_ERROR_NO_DEVICE */
+int cuDriverGetVersion(int* v) { *v = 12040; return 0; }
+int cuDeviceGetCount(int* n) { *n = 1; return 0; }
+int cuDeviceGet(int* d, int ordinal) { *d = ordinal; return ordinal == 0 ? 0 : 101; }
+int cuDeviceGetName(char* name, int len, int d) { strncpy(name, "Fake GPU", len); return 0; }
+int cuDeviceGetAttribute(int* v, int attr, int d) {
+  *v = attr == 75 ? 8 : attr == 76 ? 6 : attr == 16 ? 84 : 0; return 0; }
+int cuDeviceTotalMem_v2(size_t* bytes, int d) { *bytes = (size_t)24 << 30; return 0; }
+
+static const char* names[][2] = {
+  {"100", "CUDA_ERROR_NO_DEVICE"}, {"101", "CUDA_ERROR_INVALID_DEVICE"},
+  {"2", "CUDA_ERROR_OUT_OF_MEMORY"}, {"218", "CUDA_ERROR_INVALID_PTX"},
+  {"700", "CUDA_ERROR_ILLEGAL_ADDRESS"}};
+static const char* texts[] = {"no CUDA-capable device is detected", "invalid device ordinal",
+  "out of memory", "a PTX JIT compilation failed", "an illegal memory access was encountered"};
+static int find(int e) {
+  for (int i = 0; i < 5; ++i) if (atoi(names[i][0]) == e) return i;
+  return -1; }
+int cuGetErrorName(int e, const char** s) { int i = find(e); *s = i < 0 ? 0 : names[i][1];
+  return i < 0; }
+int cuGetErrorString(int e, const char** s) { int i = find(e); *s = i < 0 ? 0 : texts[i];
+  return i < 0; }
+
+static int context = 1;
+int cuDevicePrimaryCtxRetain(void** ctx, int device) { *ctx = &context; return 0; }
+int cuCtxSetCurrent(void* ctx) { return ctx == &context ? 0 : 201; }
+static int sync_status(void) { return faulted ? 700 : 0; }
+int cuCtxSynchronize(void) { return sync_status(); }
+int cuStreamSynchronize(uintptr_t stream) { return sync_status(); }
+
+int cuMemAlloc_v2(uint64_t* p, size_t bytes) {
+  if (bytes > ((size_t)1 << 30)) return 2;
+  *p = (uint64_t)(uintptr_t)malloc(bytes);
+  ++live;
+  return 0; }
+int cuMemFree_v2(uint64_t p) { free((void*)(uintptr_t)p); --live; return 0; }
+int cuMemGetInfo_v2(size_t* free_bytes, size_t* total) {
+  *free_bytes = (size_t)1 << 30; *total = (size_t)24 << 30; return 0; }
+int cuMemcpyHtoD_v2(uint64_t dst, const void* src, size_t n) {
+  memcpy((void*)(uintptr_t)dst, src, n); return sync_status(); }
+int cuMemcpyDtoH_v2(void* dst, uint64_t src, size_t n) {
+  memcpy(dst, (void*)(uintptr_t)src, n); return sync_status(); }
+int cuMemcpyDtoD_v2(uint64_t dst, uint64_t src, size_t n) {
+  memcpy((void*)(uintptr_t)dst, (void*)(uintptr_t)src, n); return 0; }
+int cuMemsetD8_v2(uint64_t p, unsigned char v, size_t n) {
+  memset((void*)(uintptr_t)p, v, n); return 0; }
+int cuPointerGetAttribute(void* value, int attribute, uint64_t p) {
+  *(int*)value = 0; return attribute == 9 ? 0 : 1; }
+
+/* A module: the entry's name and the byte size of each parameter. */
+typedef struct { char entry[256]; int nparams; int sizes[64]; } Module;
+
+int cuModuleLoadDataEx(Module** m, const char* ptx, unsigned n, int* options, void** values) {
+  if (mode() == 2) {
+    for (unsigned i = 0; i < n; ++i)
+      if (options[i] == 5) strcpy((char*)values[i], "ptxas fatal: fake JIT failure");
+    return 218;
+  }
+  const char* e = strstr(ptx, ".entry ");
+  if (!e) return 218;
+  Module* mod = calloc(1, sizeof *mod);
+  e += 7;
+  size_t len = strcspn(e, "(");
+  memcpy(mod->entry, e, len < 255 ? len : 255);
+  for (const char* p = strstr(e, ".param ."); p && p < strchr(e, ')'); p = strstr(p + 1, ".param .")) {
+    int bits = atoi(p + 9);  /* .u64 .f32 .b8 ... : the width follows the type letter */
+    mod->sizes[mod->nparams++] = bits / 8;
+  }
+  *m = mod;
+  return 0; }
+int cuModuleUnload(Module* m) { free(m); return 0; }
+int cuModuleGetFunction(Module** f, Module* m, const char* name) {
+  *f = m; return strcmp(name, m->entry) ? 500 : 0; }
+int cuOccupancyMaxPotentialBlockSize(int* min_grid, int* block, Module* f, void* fn, size_t smem,
+                                     int limit) {
+  *min_grid = 4; *block = 256; return 0; }
+int cuLaunchKernel(Module* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                   unsigned bz, unsigned smem, uintptr_t stream, void** params, void** extra) {
+  uint64_t slots[64] = {0};
+  for (int i = 0; i < f->nparams; ++i) memcpy(&slots[i], params[i], f->sizes[i]);
+  ++launches;
+  if (hook) hook(f->entry, f->nparams, slots, gx, bx);
+  if (mode() == 3) faulted = 1;
+  return 0; }

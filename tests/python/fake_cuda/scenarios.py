@@ -1,0 +1,326 @@
+"""Runs ember's GPU call paths against the fake driver (fake_cuda.c) and
+prints a JSON report. The fake "GPU" plays each launch through a hook:
+it decodes the parameter slots by the ABI of codegen.h ("CUDA") and runs the
+CPU version of the same function on the fake device memory, so a wrong
+pointer, count, scalar value, stride or copy shows as a wrong result.
+Run by test_cuda_launch.py in a fresh interpreter ($EMBER_CUDA_DRIVER set).
+"""
+
+import ctypes
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+import ember
+
+fake = ctypes.CDLL(os.environ["EMBER_CUDA_DRIVER"])
+fake.fake_live_allocations.restype = ctypes.c_long
+fake.fake_launches.restype = ctypes.c_long
+report = {"launches": [], "problems": []}
+current = {}  # what the hook plays: set before each call
+
+
+def view(ptr, dtype, shape, strides=None):
+    """The fake device memory at `ptr` as a NumPy array."""
+    dtype = np.dtype(dtype)
+    strides = strides or tuple(np.empty(shape, dtype).strides)
+    span = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize if all(shape) else 0
+    buffer = (ctypes.c_char * max(span, 1)).from_address(ptr)
+    return np.ndarray(shape, dtype, buffer=buffer, strides=strides)
+
+
+def scalar(slot, dtype):
+    dtype = np.dtype(dtype)
+    return np.frombuffer(struct.pack("<Q", slot)[:dtype.itemsize], dtype)[0]
+
+
+def play(entry, nparams, slots, grid, block):
+    try:
+        slots = [slots[i] for i in range(nparams)]
+        report["launches"].append([entry.decode(), nparams, grid, block])
+        current["play"](slots)
+    except Exception as e:  # noqa: BLE001 - reported, the test fails on it
+        report["problems"].append(f"{entry.decode()}: {type(e).__name__}: {e}")
+
+
+HOOK = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_uint64),
+                        ctypes.c_uint, ctypes.c_uint)
+hook = HOOK(play)
+fake.fake_set_launch_hook(hook)
+
+
+def is_scalar(arg):
+    return isinstance(arg, (bool, int, float, np.generic)) or \
+        (isinstance(arg, np.ndarray) and arg.ndim == 0)
+
+
+def play_elementwise(cpu, args):
+    """A @vectorize launch: (input pointer or value)..., out, n."""
+    def run(slots):
+        n = slots[-1]
+        inputs = []
+        for slot, arg in zip(slots, args):
+            if is_scalar(arg):
+                dtype = ({bool: "bool", int: "int64", float: "float64"}.get(type(arg))
+                         or np.asarray(arg).dtype)
+                if scalar(slot, dtype) != arg:
+                    report["problems"].append(f"scalar {arg!r} arrived as {scalar(slot, dtype)!r}")
+                inputs.append(arg)
+            else:
+                d = ember.cuda.as_device_array(arg)
+                inputs.append(view(slot, d.dtype if d is not None else np.asarray(arg).dtype, (n,)))
+        expected = cpu(*inputs)
+        out = view(slots[-2], np.asarray(expected).dtype, (n,))
+        out[...] = expected
+    return run
+
+
+def host(a):
+    d = ember.cuda.as_device_array(a)
+    return d.to_host() if d is not None else a
+
+
+def check(name, got, expected):
+    """`got` (NumPy, a NumPy scalar or a DeviceArray) equals `expected`, dtype included."""
+    value = np.asarray(host(got))
+    same_kind = isinstance(got, ember.cuda.DeviceArray) or type(got) is type(expected)
+    if not (same_kind and value.dtype == np.asarray(expected).dtype and
+            np.array_equal(value, np.asarray(expected), equal_nan=True)):
+        report["problems"].append(f"{name}: got {type(got).__name__} {value.dtype} "
+                                  f"{value.ravel()[:4]}..., expected {type(expected).__name__} "
+                                  f"{np.asarray(expected).dtype} {np.ravel(expected)[:4]}...")
+
+
+def vectorize_cases():
+    def triad(x, y):
+        return x + 3.0 * y
+
+    def mix(a, b, c):
+        return (a * b) // (c + 1) if a > b else a - b
+
+    def flag(x, y):
+        return x < y
+
+    gpu_triad, cpu_triad = ember.vectorize(target="cuda")(triad), ember.vectorize(triad)
+    gpu_mix, cpu_mix = ember.vectorize(target="cuda")(mix), ember.vectorize(mix)
+    gpu_flag, cpu_flag = ember.vectorize(target="cuda")(flag), ember.vectorize(flag)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(1000)
+    y32 = rng.standard_normal(1000).astype(np.float32)
+    cases = [
+        ("triad f64", gpu_triad, cpu_triad, (x, x[::-1].copy())),
+        ("triad f32 weak", gpu_triad, cpu_triad, (y32, 2.5)),
+        ("triad broadcast", gpu_triad, cpu_triad, (x[:6].reshape(3, 2), x[:2])),
+        ("triad numpy scalar", gpu_triad, cpu_triad, (np.float32(1.5), y32)),
+        ("triad 0-d", gpu_triad, cpu_triad, (np.float64(2.0), 3.0)),
+        ("mix int32", gpu_mix, cpu_mix, (np.arange(-50, 50, dtype=np.int32),
+                                         np.arange(100, dtype=np.int32)[::-1].copy(), 7)),
+        ("mix uint8 weak", gpu_mix, cpu_mix, (np.arange(200, dtype=np.uint8), 100,
+                                              np.uint8(3))),
+        ("mix int64 big weak", gpu_mix, cpu_mix, (np.arange(10), 2**40, -3)),
+        ("flag bool out", gpu_flag, cpu_flag, (x, 0.0)),
+        ("triad empty", gpu_triad, cpu_triad, (np.zeros(0), np.zeros(0))),
+    ]
+    for name, gpu, cpu, args in cases:
+        current["play"] = play_elementwise(cpu, args)
+        check(name, gpu(*args), cpu(*args))
+        dev = [ember.cuda.to_device(a) if isinstance(a, np.ndarray) and a.ndim else a
+               for a in args]
+        if any(isinstance(a, ember.cuda.DeviceArray) for a in dev) and \
+                all(not isinstance(a, np.ndarray) for a in dev):
+            shapes = [a.shape for a in dev if isinstance(a, ember.cuda.DeviceArray)]
+            if all(s == shapes[0] for s in shapes):
+                current["play"] = play_elementwise(cpu, dev)
+                got = gpu(*dev)
+                if not isinstance(got, ember.cuda.DeviceArray):
+                    report["problems"].append(f"{name}: device inputs gave {type(got)}")
+                check(name + " on device", got, cpu(*args))
+    report["signatures"] = gpu_mix.signatures
+    # out=: a device array in place, a NumPy array filled.
+    current["play"] = play_elementwise(cpu_triad, (x, x))
+    out = ember.cuda.empty(1000)
+    check("out device", gpu_triad(x, x, out=out), cpu_triad(x, x))
+    report["out_is_same"] = gpu_triad(x, x, out=out) is out
+    host_out = np.zeros(1000)
+    report["host_out_is_same"] = gpu_triad(x, x, out=host_out) is host_out
+    check("out host", host_out, cpu_triad(x, x))
+    report["errors"] = errors(gpu_triad, gpu_mix, cpu_mix)
+
+
+def errors(gpu_triad, gpu_mix, cpu_mix):
+    out = {}
+
+    def catch(name, fn, *args, **kwargs):
+        try:
+            fn(*args, **kwargs)
+            out[name] = None
+        except Exception as e:  # noqa: BLE001
+            out[name] = [type(e).__name__, str(e)]
+
+    u8 = np.arange(5, dtype=np.uint8)
+    catch("overflow gpu", gpu_mix, u8, 300, 1)
+    catch("overflow cpu", cpu_mix, u8, 300, 1)
+    catch("nargs", gpu_triad, np.ones(2))
+    d = ember.cuda.to_device(np.ones((4, 4)))
+    catch("strided device", gpu_triad, ember.cuda.DeviceArray(
+        (4, 2), np.float64, _ptr=d.ptr, _owner=d, _strides=(32, 16)), 1.0)
+    catch("device shape", gpu_triad, d, np.ones((2, 4, 4)))
+    catch("out shape", gpu_triad, np.ones(3), np.ones(3), out=ember.cuda.empty(4))
+    catch("out dtype", gpu_triad, np.ones(3), np.ones(3), out=ember.cuda.empty(3, np.float32))
+    catch("bad arg", gpu_triad, "text", 1.0)
+    catch("bad dtype", gpu_triad, np.ones(3, np.complex128), 1.0)
+    catch("reduce", ember.reduce, "+", target="cuda")
+    catch("target", ember.vectorize, target="tpu")
+    return out
+
+
+def play_kernel(cpu, args, extents):
+    """A @kernel launch: (value | pointer, shape..., strides...)..., extents..., error*."""
+    def run(slots):
+        values, k = [], 0
+        for arg in args:
+            d = ember.cuda.as_device_array(arg)
+            if d is None and isinstance(arg, np.ndarray) and arg.ndim:
+                d = arg  # copied by the call: same dtype and shape, C order
+            if d is None:
+                values.append(arg)
+                k += 1
+                continue
+            n = d.ndim
+            shape, strides = slots[k + 1:k + 1 + n], slots[k + 1 + n:k + 1 + 2 * n]
+            if tuple(shape) != tuple(d.shape):
+                report["problems"].append(f"shape {shape} for {d.shape}")
+            values.append(view(slots[k], d.dtype, tuple(shape),
+                               tuple(s * d.dtype.itemsize for s in strides)))
+            k += 1 + 2 * n
+        got_extents = slots[k:k + len(extents)]
+        if list(got_extents) != list(extents):
+            report["problems"].append(f"extents {got_extents} for {extents}")
+        if current.get("fail"):
+            error = view(slots[k + len(extents)], np.int64, (5,))
+            error[:] = current["fail"]
+            return
+        cpu[tuple(extents)](*values)
+    return run
+
+
+def kernel_cases():
+    def blur(out, img, w):
+        i, j = ember.tid()
+        s = img[i, j] * w
+        if j > 0:
+            s += img[i, j - 1]
+        out[i, j] = s
+
+    def hist(counts, x):
+        i = ember.tid()
+        ember.atomic_add(counts, int(x[i]) % 8, 1)
+
+    gpu_blur, cpu_blur = ember.kernel(target="cuda")(blur), ember.kernel(blur)
+    gpu_hist, cpu_hist = ember.kernel(target="cuda")(hist), ember.kernel(hist)
+    img = np.arange(30, dtype=np.float32).reshape(5, 6)
+    expected = np.zeros_like(img)
+    cpu_blur[img.shape](expected, img, 2.0)
+    # NumPy in: copied in and back.
+    out = np.zeros_like(img)
+    current["play"] = play_kernel(cpu_blur, (out, img, 2.0), img.shape)
+    gpu_blur[img.shape](out, img, 2.0)
+    check("blur numpy", out, expected)
+    # A transposed (strided) NumPy output and device arrays in place.
+    out_t = np.zeros((6, 5), np.float32).T
+    current["play"] = play_kernel(cpu_blur, (out_t, img, 2.0), img.shape)
+    gpu_blur.launch(img.shape, out_t, img, 2.0)
+    check("blur strided numpy", out_t, expected)
+    d_out, d_img = ember.cuda.zeros(img.shape, np.float32), ember.cuda.to_device(img)
+    current["play"] = play_kernel(cpu_blur, (d_out, d_img, 2.0), img.shape)
+    gpu_blur[img.shape](d_out, d_img, 2.0)
+    check("blur device", d_out, expected)
+    # A strided device view: every other column of a wider device array.
+    wide = ember.cuda.zeros((5, 12), np.float32)
+    cols = ember.cuda.DeviceArray((5, 6), np.float32, _ptr=wide.ptr, _owner=wide,
+                                  _strides=(48, 8))
+    current["play"] = play_kernel(cpu_blur, (cols, d_img, 2.0), img.shape)
+    gpu_blur[img.shape](cols, d_img, 2.0)
+    check("blur strided device", wide.to_host()[:, ::2], expected)
+    x = np.arange(100, dtype=np.float64)
+    counts, expected_counts = np.zeros(8, np.int64), np.zeros(8, np.int64)
+    cpu_hist[100](expected_counts, x)
+    current["play"] = play_kernel(cpu_hist, (counts, x), (100,))
+    gpu_hist[100](counts, x)
+    check("hist", counts, expected_counts)
+    report["kernel_signatures"] = gpu_blur.signatures
+    out = {}
+    try:
+        ro = np.zeros_like(img)
+        ro.flags.writeable = False
+        gpu_blur[img.shape](ro, img, 2.0)
+    except ValueError as e:
+        out["readonly"] = str(e)
+    checked = ember.kernel(target="cuda", boundscheck=True)(blur)
+    target = np.zeros_like(img)
+    current["play"] = play_kernel(None, (target, img, 2.0), img.shape)
+    current["fail"] = [1, 1, 1, 9, blur.__code__.co_firstlineno + 4]
+    try:
+        checked[img.shape](target, img, 2.0)
+    except IndexError as e:
+        out["index"] = str(e)
+    current.pop("fail")
+    try:
+        cpu_checked = ember.kernel(boundscheck=True)(blur)
+        cpu_checked[(5, 6)](np.zeros_like(img), img[:, :4].copy(), 2.0)
+    except IndexError as e:
+        out["cpu_index"] = str(e)
+    report["kernel_errors"] = out
+
+
+def memory_cases():
+    out = {}
+    for dtype in ["bool", "int8", "uint16", "int32", "uint64", "float32", "float64"]:
+        a = (np.arange(24) % 3).astype(dtype).reshape(2, 3, 4)
+        d = ember.cuda.to_device(a)
+        out[dtype] = [d.to_host().tolist() == a.tolist(), d.shape == a.shape,
+                      d.__cuda_array_interface__["typestr"] == a.dtype.str,
+                      ember.cuda.as_device_array(d) is d]
+    z = ember.cuda.zeros((3, 0))
+    out["empty"] = [z.size, z.to_host().shape, z.__cuda_array_interface__["data"][0]]
+    d = ember.cuda.to_device(np.arange(6.0).reshape(2, 3))
+    owner, ptr, shape, strides, code, bits, device = ember._core.dlpack_import(d.__dlpack__())
+    out["dlpack_export"] = [ptr == d.ptr, list(shape), list(strides), code, bits, device]
+    del owner
+
+    class Foreign:  # another library's array, through each protocol
+        def __init__(self, cai=None, capsule=None):
+            if cai:
+                self.__cuda_array_interface__ = cai
+            self.capsule = capsule
+
+        def __dlpack__(self, stream=None):
+            return self.capsule
+
+        def __dlpack_device__(self):
+            return (2, 0)
+
+    f = ember.cuda.as_device_array(Foreign(cai=d.__cuda_array_interface__))
+    out["cai_import"] = [f.ptr == d.ptr, f.shape, str(f.dtype), f.to_host().tolist()]
+    g = ember.cuda.as_device_array(Foreign(capsule=d.__dlpack__()))
+    out["dlpack_import"] = [g.ptr == d.ptr, g.shape, str(g.dtype), g.to_host().tolist()]
+    del f, g, d
+    try:
+        ember.cuda.empty(2**31, np.uint8)
+    except MemoryError as e:
+        out["oom"] = [type(e).__name__, isinstance(e, ember.CudaError), e.name, str(e)]
+    report["memory"] = out
+
+
+vectorize_cases()
+kernel_cases()
+memory_cases()
+import gc  # noqa: E402
+gc.collect()
+report["live_allocations"] = fake.fake_live_allocations()
+report["launch_count"] = fake.fake_launches()
+print(json.dumps(report))
+sys.stdout.flush()

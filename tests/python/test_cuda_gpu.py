@@ -1,0 +1,165 @@
+"""The GPU suite: ember's CUDA path on a real NVIDIA GPU (skipped without one).
+
+The value suites run on the GPU too: EMBER_TEST_TARGET=cuda makes
+@ember.vectorize and @ember.kernel default to target="cuda" (conftest.py), so
+`EMBER_TEST_TARGET=cuda pytest tests/python/test_values.py
+tests/python/test_kernel.py tests/python/test_cuda_gpu.py` checks every
+operator x dtype, edge values, broadcasting and the kernel constructs against
+NumPy on the GPU. This file adds what only a GPU has: device arrays in place,
+interop with CuPy and PyTorch, the sample kernels, atomics under contention,
+and the error paths (out of memory, a faulting kernel).
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import ember
+
+pytestmark = pytest.mark.skipif(not ember.cuda.is_available(),
+                                reason="no CUDA GPU: " + ember.cuda.unavailable_reason())
+
+DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+          "float32", "float64"]
+
+
+def triad(x, y):
+    return x + 3.0 * y
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_device_round_trip(dtype):
+    a = (np.arange(1000) % 7).astype(dtype).reshape(10, 100)
+    d = ember.cuda.to_device(a)
+    assert d.shape == a.shape and d.dtype == a.dtype
+    np.testing.assert_array_equal(d.to_host(), a)
+    np.testing.assert_array_equal(d.copy().to_host(), a)
+
+
+def test_device_arrays_stay_on_the_device():
+    f, cpu = ember.vectorize(target="cuda")(triad), ember.vectorize(triad)
+    x = np.random.default_rng(0).standard_normal(1 << 20)
+    dx = ember.cuda.to_device(x)
+    y = f(dx, dx)
+    assert isinstance(y, ember.cuda.DeviceArray)
+    z = f(y, dx)  # chained on the GPU
+    ember.cuda.synchronize()
+    np.testing.assert_array_equal(z.to_host(), cpu(cpu(x, x), x))
+    out = ember.cuda.empty(x.shape)
+    assert f(dx, 2.0, out=out) is out
+    np.testing.assert_array_equal(out.to_host(), cpu(x, 2.0))
+
+
+def test_cupy_interop():
+    cp = pytest.importorskip("cupy")
+    f = ember.vectorize(target="cuda")(triad)
+    a = cp.arange(1 << 16, dtype=cp.float32)
+    y = f(a, a)
+    assert isinstance(y, ember.cuda.DeviceArray)
+    back = cp.asarray(y)  # zero copy through __cuda_array_interface__
+    assert back.data.ptr == y.ptr
+    cp.testing.assert_array_equal(back, a + 3.0 * a)
+
+
+def test_torch_interop():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("PyTorch without CUDA")
+    f = ember.vectorize(target="cuda")(triad)
+    t = torch.arange(1 << 16, dtype=torch.float64, device="cuda")
+    y = f(t, t)
+    shared = torch.from_dlpack(y)  # zero copy through DLPack
+    assert shared.data_ptr() == y.ptr
+    assert torch.equal(shared, t + 3.0 * t)
+
+    @ember.kernel(target="cuda")
+    def scale(x, a):
+        i = ember.tid()
+        x[i] = x[i] * a
+
+    scale[t.shape[0]](t, 2.0)  # in place in the tensor's memory
+    torch.cuda.synchronize()
+    assert torch.equal(t, 2.0 * torch.arange(1 << 16, dtype=torch.float64, device="cuda"))
+
+
+def _sample(name):
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "samples"))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.pop(0)
+
+
+def test_sample_kernels_on_the_gpu():
+    mandelbrot = _sample("mandelbrot")
+    histogram = _sample("histogram")
+    # IEEE on both sides (the sample uses fastmath, which lets each contract differently).
+    cpu_m = ember.kernel(target="cpu")(mandelbrot.mandelbrot.py_func)
+    gpu_m = ember.kernel(target="cuda")(mandelbrot.mandelbrot.py_func)
+    img_cpu, img_gpu = np.zeros((200, 300), np.int32), np.zeros((200, 300), np.int32)
+    args = (-2.0, -1.5, 3.0 / 300, 3.0 / 200, 200)
+    cpu_m[img_cpu.shape](img_cpu, *args)
+    gpu_m[img_gpu.shape](img_gpu, *args)
+    np.testing.assert_array_equal(img_gpu, img_cpu)
+    # Atomics under contention: a million threads on 16 bins.
+    gpu_h = ember.kernel(target="cuda")(histogram.histogram_simple.py_func)
+    x = np.random.default_rng(1).random(1 << 20)
+    counts = ember.cuda.zeros(16, np.int64)
+    gpu_h[x.size](counts, ember.cuda.to_device(x), 0.0, 1.0 / 16)
+    np.testing.assert_array_equal(counts.to_host(), np.bincount((x * 16).astype(int), minlength=16))
+
+
+def test_float_atomics():
+    @ember.kernel(target="cuda")
+    def total(out, x):
+        i = ember.tid()
+        ember.atomic_add(out, 0, x[i])
+        ember.atomic_max(out, 1, x[i])
+
+    x = np.arange(1 << 16, dtype=np.float64)
+    out = np.zeros(2)
+    total[x.size](out, x)
+    assert out[0] == x.sum() and out[1] == x.max()  # integers: exact in any order
+
+
+def test_boundscheck_on_the_gpu():
+    @ember.kernel(target="cuda", boundscheck=True)
+    def shift(out, x):
+        i = ember.tid()
+        out[i] = x[i + 1]
+
+    with pytest.raises(IndexError, match="index 10 is out of bounds for axis 0 with size 10"):
+        shift[10](np.zeros(10), np.ones(10))
+
+
+def test_out_of_memory():
+    with pytest.raises(MemoryError, match="asked for"):
+        ember.cuda.empty(1 << 50, np.uint8)
+
+
+def test_a_faulting_kernel_raises(tmp_path):
+    script = tmp_path / "fault.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np, ember
+        class Bad:  # a device array at an address nobody allocated
+            __cuda_array_interface__ = {"shape": (1 << 20,), "typestr": "<f8",
+                                        "data": (0x10, False), "version": 3}
+        @ember.kernel(target="cuda")
+        def fill(x):
+            i = ember.tid()
+            x[i] = 1.0
+        try:
+            fill[1 << 20](Bad())
+            ember.cuda.synchronize()
+        except ember.CudaError as e:
+            print("CudaError", e.name, e)
+    """))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "CudaError" in proc.stdout and "a kernel faulted" in proc.stdout

@@ -1,0 +1,127 @@
+"""ember's GPU call paths without a GPU: @vectorize(target="cuda"),
+@kernel(target="cuda"), device arrays, DLPack and __cuda_array_interface__,
+run against the fake driver (fake_cuda/fake_cuda.c). The fake plays every
+launch with the CPU version of the same function on its "device" memory
+(fake_cuda/scenarios.py), so these tests check what the host side of the GPU
+path does: the parameters of each launch in the order of codegen.h, copies
+in and out, broadcasting, scalars, strides, caching, errors and memory
+release. The PTX itself is checked by test_ptx.py (ptxas) and, on a machine
+with a GPU, by test_cuda_gpu.py.
+"""
+
+import json
+import os
+import textwrap
+
+import pytest
+from conftest import FAKE_CUDA_DIR, run_with_driver
+
+
+@pytest.fixture(scope="module")
+def report(fake_cuda_driver):
+    stdout, stderr, code = run_with_driver(fake_cuda_driver,
+                                           os.path.join(FAKE_CUDA_DIR, "scenarios.py"))
+    assert code == 0, stderr
+    return json.loads(stdout)
+
+
+def test_every_launch_matches_the_cpu(report):
+    # Each scenario compares the GPU path's result with the CPU kernel's.
+    assert report["problems"] == []
+    assert report["launch_count"] == len(report["launches"]) >= 20
+
+
+def test_launch_configuration(report):
+    # Occupancy's block (256 on the fake), a grid no larger than the fake's
+    # 4 blocks that fill the device, nor than the work needs.
+    entry, nparams, grid, block = report["launches"][0]
+    assert (entry, nparams, grid, block) == ("ember_triad_cuda", 4, 4, 256)  # 1000 elements
+    assert ["ember_mix_cuda", 5, 1, 256] in report["launches"]  # 100 elements: 1 block
+    assert all(block == 256 for _, _, _, block in report["launches"])
+
+
+def test_specializations(report):
+    assert report["signatures"] == ["int32(int32, int32, int)", "uint8(uint8, int, uint8)",
+                                    "int64(int64, int, int)"]
+    # A transposed output is copied to a C-contiguous device array: one specialization.
+    assert report["kernel_signatures"] == ["[2-d](float32[xx], float32[xx], float64)"] * 2
+
+
+def test_out_arguments(report):
+    assert report["out_is_same"] and report["host_out_is_same"]
+
+
+def test_vectorize_errors(report):
+    e = report["errors"]
+    assert e["overflow gpu"] == e["overflow cpu"] == [
+        "OverflowError", "argument 2: Python int 300 is out of bounds for uint8"]
+    assert e["nargs"] == ["TypeError", "triad() takes 2 arguments but 1 was given"]
+    assert e["strided device"][0] == "ValueError" and "C-contiguous" in e["strided device"][1]
+    assert "broadcast shape (2, 4, 4)" in e["device shape"][1]
+    assert e["out shape"][0] == e["out dtype"][0] == "ValueError"
+    assert "float32 (3,)" in e["out dtype"][1]
+    assert e["bad arg"][0] == e["bad dtype"][0] == "TypeError"
+    assert "complex128" in e["bad dtype"][1]
+    assert e["reduce"][0] == "NotImplementedError"
+    assert e["target"] == ["ValueError", "unknown target 'tpu'; choose 'cpu' or 'cuda'"]
+
+
+def test_kernel_errors(report):
+    e = report["kernel_errors"]
+    assert e["readonly"] == "kernel 'blur' writes to argument 1 ('out'), which is read-only"
+    # The GPU's error record becomes the CPU's message.
+    assert e["index"].startswith("index 9 is out of bounds for axis 1 with size 6 "
+                                 "(array 'img' of shape (5, 6)) in kernel 'blur' at ")
+    assert e["cpu_index"].startswith("index 4 is out of bounds for axis 1 with size 4 "
+                                     "(array 'img' of shape (5, 4)) in kernel 'blur' at ")
+
+
+def test_device_memory(report):
+    m = report["memory"]
+    for dtype in ["bool", "int8", "uint16", "int32", "uint64", "float32", "float64"]:
+        assert m[dtype] == [True] * 4, dtype
+    assert m["empty"] == [0, [3, 0], 0]
+    assert m["dlpack_export"] == [True, [2, 3], [3, 1], 2, 64, 0]
+    for protocol in ["cai_import", "dlpack_import"]:
+        assert m[protocol] == [True, [2, 3], "float64", [[0, 1, 2], [3, 4, 5]]], protocol
+    name, is_cuda_error, driver_name, message = m["oom"]
+    assert (name, is_cuda_error, driver_name) == ("CudaOutOfMemoryError", True,
+                                                  "CUDA_ERROR_OUT_OF_MEMORY")
+    assert "asked for 2.00 GiB on device 0; 1.00 GiB free of 24.00 GiB" in message
+    # Every device allocation was given back once its arrays were gone.
+    assert report["live_allocations"] == 0
+
+
+FAILING = textwrap.dedent("""
+    import json, numpy as np, ember
+    @ember.vectorize(target="cuda")
+    def f(x):
+        return x + 1.0
+    try:
+        f(np.ones(4))
+    except ember.CudaError as e:
+        print(json.dumps([type(e).__name__, e.name, e.code, str(e)]))
+""")
+
+
+@pytest.mark.parametrize("mode, name, text", [
+    (2, "CUDA_ERROR_INVALID_PTX", "fake JIT failure"),  # the JIT log is in the message
+    (3, "CUDA_ERROR_ILLEGAL_ADDRESS", "a kernel faulted"),  # seen at the copy back
+])
+def test_driver_failures(fake_cuda_driver, tmp_path, mode, name, text):
+    script = tmp_path / "failing.py"
+    script.write_text(FAILING)
+    stdout, stderr, code = run_with_driver(fake_cuda_driver, str(script), mode)
+    assert code == 0, stderr
+    kind, got_name, _, message = json.loads(stdout)
+    assert (kind, got_name) == ("CudaError", name) and text in message
+
+
+def test_no_gpu_is_a_clear_error(tmp_path):
+    script = tmp_path / "no_gpu.py"
+    script.write_text(FAILING)
+    stdout, stderr, code = run_with_driver(str(tmp_path / "no_libcuda.so.1"), str(script))
+    assert code == 0, stderr
+    kind, name, _, message = json.loads(stdout)
+    assert kind == "CudaError" and name == "no CUDA driver"
+    assert message.startswith("target='cuda' needs an NVIDIA GPU and its driver: cannot load")
