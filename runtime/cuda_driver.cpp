@@ -37,8 +37,8 @@ struct Driver {
   Result (*ctx_set_current)(uintptr_t context);
   Result (*ctx_synchronize)();
   Result (*stream_synchronize)(Stream stream);
-  Result (*mem_alloc)(DevicePtr* p, size_t bytes);
-  Result (*mem_free)(DevicePtr p);
+  Result (*mem_alloc)(DevicePtr* p, size_t bytes, Stream stream);  // stream-ordered, pooled
+  Result (*mem_free)(DevicePtr p, Stream stream);
   Result (*mem_get_info)(size_t* free, size_t* total);
   Result (*memcpy_htod)(DevicePtr dst, const void* src, size_t bytes);
   Result (*memcpy_dtoh)(void* dst, DevicePtr src, size_t bytes);
@@ -95,8 +95,8 @@ Loaded load() {
         find(lib, "cuCtxSetCurrent", d.ctx_set_current, l.why) &&
         find(lib, "cuCtxSynchronize", d.ctx_synchronize, l.why) &&
         find(lib, "cuStreamSynchronize", d.stream_synchronize, l.why) &&
-        find(lib, "cuMemAlloc_v2", d.mem_alloc, l.why) &&
-        find(lib, "cuMemFree_v2", d.mem_free, l.why) &&
+        find(lib, "cuMemAllocAsync", d.mem_alloc, l.why) &&
+        find(lib, "cuMemFreeAsync", d.mem_free, l.why) &&
         find(lib, "cuMemGetInfo_v2", d.mem_get_info, l.why) &&
         find(lib, "cuMemcpyHtoD_v2", d.memcpy_htod, l.why) &&
         find(lib, "cuMemcpyDtoH_v2", d.memcpy_dtoh, l.why) &&
@@ -220,22 +220,22 @@ DeviceInfo device_info(int ordinal) {
 DevicePtr allocate(int device, size_t bytes) {
   const Driver& d = use(device);
   DevicePtr p = 0;
-  Result r = d.mem_alloc(&p, bytes);
+  Result r = d.mem_alloc(&p, bytes, 0);
   if (r == kOutOfMemory) {
     size_t free = 0, total = 0;
     d.mem_get_info(&free, &total);
-    CudaError e = error(d, r, "cuMemAlloc");
+    CudaError e = error(d, r, "cuMemAllocAsync");
     throw CudaError(r, e.name, fmt::format("{} (asked for {} on device {}; {} free of {})",
                                            e.what(), gib(bytes), device, gib(free), gib(total)));
   }
-  check(d, r, "cuMemAlloc");
+  check(d, r, "cuMemAllocAsync");
   return p;
 }
 
 void release(int device, DevicePtr p) noexcept {
   try {
     const Driver& d = use(device);
-    d.mem_free(p);
+    d.mem_free(p, 0);
   } catch (const CudaError&) {
     // A lost context or an unloaded driver: the memory went with it.
   }

@@ -46,7 +46,10 @@ int device_count();                 // throws CudaError without a driver
 DeviceInfo device_info(int device);  // throws CudaError
 
 // --- Memory and copies (synchronous for the host; device-to-device copies
-// and launches are queued on the legacy default stream) ---------------------
+// and launches are queued on the legacy default stream). Memory comes from
+// the device's stream-ordered pool (cuMemAllocAsync / cuMemFreeAsync on the
+// legacy default stream): no device-wide synchronization when it is freed,
+// and reuse without a trip through the driver's allocator. -----------------
 using DevicePtr = uint64_t;  // CUdeviceptr
 using Stream = uintptr_t;    // CUstream; 0 is the legacy default stream
 

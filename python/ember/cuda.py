@@ -25,8 +25,9 @@ from .errors import CudaError
 __all__ = ["is_available", "unavailable_reason", "device_count", "device_info", "default_arch",
            "DeviceArray", "to_device", "empty", "zeros", "synchronize", "as_device_array"]
 
-_DTYPES = frozenset(np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "uint8",
-                                         "uint16", "uint32", "uint64", "float32", "float64"))
+_NAMES = {np.dtype(t): t for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
+                                   "uint32", "uint64", "float32", "float64")}
+_DTYPES = frozenset(_NAMES)
 
 
 def is_available():
@@ -131,7 +132,8 @@ class DeviceArray:
     Numba in place through `__cuda_array_interface__` or `__dlpack__`.
     """
 
-    __slots__ = ("shape", "dtype", "strides", "ptr", "device", "_owner", "readonly")
+    __slots__ = ("shape", "dtype", "strides", "ptr", "device", "_owner", "readonly", "name",
+                 "is_c_contiguous")
 
     def __init__(self, shape, dtype=np.float64, device=0, *, _ptr=None, _owner=None,
                  _strides=None, _readonly=False):
@@ -141,11 +143,28 @@ class DeviceArray:
         self.strides = (_contiguous_strides(self.shape, self.dtype.itemsize)
                         if _strides is None else tuple(_strides))
         self.readonly = bool(_readonly)
+        self.name = self.dtype.name  # read on every call: cached (numpy's is slow)
+        self.is_c_contiguous = math.prod(self.shape) <= 1 or all(
+            n == 1 or s == c for n, s, c in
+            zip(self.shape, self.strides, _contiguous_strides(self.shape, self.dtype.itemsize)))
         if _ptr is None:  # owned memory
             _owner = _core.DeviceMemory(self.device, self.nbytes)
             _ptr = _owner.ptr
         self.ptr = int(_ptr)
         self._owner = _owner
+
+    @classmethod
+    def _result(cls, shape, dtype, device):
+        """A new C-contiguous array; `shape` a tuple of ints, `dtype` a
+        supported native np.dtype (the call paths' fast constructor)."""
+        name = _NAMES.get(dtype) or dtype.name
+        self = object.__new__(cls)
+        self.shape, self.dtype, self.device, self.readonly = shape, dtype, device, False
+        self.strides = _contiguous_strides(shape, dtype.itemsize)
+        self.name, self.is_c_contiguous = name, True
+        self._owner = _core.DeviceMemory(device, math.prod(shape) * dtype.itemsize)
+        self.ptr = self._owner.ptr
+        return self
 
     size = property(lambda self: math.prod(self.shape))
     ndim = property(lambda self: len(self.shape))
@@ -156,12 +175,6 @@ class DeviceArray:
         if not self.shape:
             raise TypeError("len() of a 0-d device array")
         return self.shape[0]
-
-    @property
-    def is_c_contiguous(self):
-        return self.size <= 1 or all(
-            n == 1 or s == c for n, s, c in
-            zip(self.shape, self.strides, _contiguous_strides(self.shape, self.itemsize)))
 
     @property
     def __cuda_array_interface__(self):

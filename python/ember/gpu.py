@@ -58,6 +58,8 @@ class _Scalar:
 def _read(arg, index):
     """An argument as a _Scalar, a DeviceArray (in place) or a NumPy array of ndim >= 1."""
     kind = type(arg)
+    if kind is DeviceArray and arg.shape:
+        return arg
     if kind is bool:
         return _Scalar(arg, "bool", True)
     if kind is int:
@@ -89,10 +91,11 @@ def _device_of(ops):
     return next((op.device for op in ops if isinstance(op, DeviceArray)), 0)
 
 
-def _check_weak_ints(kernel, ops):
+def _check_weak_ints(uses, ops):
     """NumPy 2's OverflowError for a Python int that does not fit the integer
-    type the kernel converts it to (as the CPU call path does)."""
-    for param, dtype in kernel.weak_int_uses:
+    type the kernel converts it to (as the CPU call path does); `uses` is
+    the kernel's weak_int_uses."""
+    for param, dtype in uses:
         info = np.iinfo(dtype)
         value = ops[param].value
         if not info.min <= value <= info.max:
@@ -114,7 +117,8 @@ class CudaVectorized(Vectorized):
 
     def __init__(self, py_func, signatures=(), fastmath=False):
         self._nargs = len(check_signature(py_func))
-        self._loaded = {}  # (arg types, device) -> (kernel, module, packer)
+        # (arg types, device) -> (kernel, module, packer, weak int uses, result dtype)
+        self._loaded = {}
         super().__init__(py_func, signatures, fastmath)
 
     def __call__(self, *args, out=None):
@@ -125,17 +129,22 @@ class CudaVectorized(Vectorized):
                             f"{len(args)} {'was' if len(args) == 1 else 'were'} given")
         ops = [_read(a, i) for i, a in enumerate(args)]
         device = _device_of(ops)
-        types = tuple((op.dtype, op.weak, True) if isinstance(op, _Scalar)
-                      else (op.dtype.name, False, False) for op in ops)
+        types = tuple((op.dtype, op.weak, True) if type(op) is _Scalar
+                      else (op.name if type(op) is DeviceArray else op.dtype.name, False, False)
+                      for op in ops)
         loaded = self._loaded.get((types, device))
         if loaded is None:
             kernel = self.specialize(list(types))
             slots = [_slot(op.dtype) if isinstance(op, _Scalar) else _POINTER for op in ops]
             loaded = self._loaded[(types, device)] = (
-                kernel, _load(kernel, device), _packer(slots + [_POINTER, "q"]))
-        kernel, module, packer = loaded
-        _check_weak_ints(kernel, ops)
-        shape = np.broadcast_shapes(*(op.shape for op in ops if not isinstance(op, _Scalar)))
+                kernel, _load(kernel, device), _packer(slots + [_POINTER, "q"]),
+                kernel.weak_int_uses, np.dtype(kernel.output_dtype))
+        kernel, module, packer, weak_uses, result_dtype = loaded
+        if weak_uses:
+            _check_weak_ints(weak_uses, ops)
+        shapes = [op.shape for op in ops if type(op) is not _Scalar]
+        shape = shapes[0] if shapes.count(shapes[0] if shapes else ()) == len(shapes) and shapes \
+            else np.broadcast_shapes(*shapes)
         values, keep = [], []
         for i, op in enumerate(ops):
             if isinstance(op, _Scalar):
@@ -151,7 +160,7 @@ class CudaVectorized(Vectorized):
                 copy = cuda.to_device(np.broadcast_to(op, shape), device)
                 keep.append(copy)
                 values.append(copy.ptr)
-        result = self._output(out, shape, np.dtype(kernel.output_dtype), device)
+        result = self._output(out, shape, result_dtype, device)
         n = math.prod(shape)
         module.launch(n, packer.pack(*values, result.ptr, n))
         if isinstance(out, np.ndarray):
@@ -164,11 +173,14 @@ class CudaVectorized(Vectorized):
 
     @staticmethod
     def _output(out, shape, dtype, device):
+        if type(out) is DeviceArray and out.shape == shape and out.dtype == dtype and \
+                out.is_c_contiguous and not out.readonly:
+            return out
         if out is None or isinstance(out, np.ndarray):
             if out is not None and out.shape != shape:
                 raise ValueError(f"out= has shape {out.shape} but the broadcast shape of the "
                                  f"arguments is {shape}")
-            return DeviceArray(shape, dtype, device)
+            return DeviceArray._result(shape, dtype, device)
         d = cuda.as_device_array(out)
         if d is None:
             raise TypeError(f"out= must be a device array or a NumPy array, got "
@@ -236,7 +248,7 @@ class CudaKernel(Kernel):
             loaded = self._loaded[key] = (kernel, _load(kernel, device),
                                           _packer(slots + ["q"] * len(extents) + [_POINTER]))
         kernel, module, packer = loaded
-        _check_weak_ints(kernel, ops)
+        _check_weak_ints(kernel.weak_int_uses, ops)
         values = []
         for i, op in enumerate(ops):
             if isinstance(op, _Scalar):

@@ -52,12 +52,12 @@ static int sync_status(void) { return faulted ? 700 : 0; }
 int cuCtxSynchronize(void) { return sync_status(); }
 int cuStreamSynchronize(uintptr_t stream) { return sync_status(); }
 
-int cuMemAlloc_v2(uint64_t* p, size_t bytes) {
+int cuMemAllocAsync(uint64_t* p, size_t bytes, uintptr_t stream) {
   if (bytes > ((size_t)1 << 30)) return 2;
   *p = (uint64_t)(uintptr_t)malloc(bytes);
   ++live;
   return 0; }
-int cuMemFree_v2(uint64_t p) { free((void*)(uintptr_t)p); --live; return 0; }
+int cuMemFreeAsync(uint64_t p, uintptr_t stream) { free((void*)(uintptr_t)p); --live; return 0; }
 int cuMemGetInfo_v2(size_t* free_bytes, size_t* total) {
   *free_bytes = (size_t)1 << 30; *total = (size_t)24 << 30; return 0; }
 int cuMemcpyHtoD_v2(uint64_t dst, const void* src, size_t n) {
