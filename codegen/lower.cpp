@@ -477,11 +477,14 @@ std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout&
 std::unique_ptr<llvm::Module> lower_gpu_module(const ir::Function& fn, const Layout& layout,
                                                const Options& options, llvm::LLVMContext& ctx,
                                                const std::string& prefix) {
-  if (options.reduction) throw std::invalid_argument("@ember.reduce has no CUDA version yet");
   auto m = std::make_unique<llvm::Module>(prefix, ctx);
   VectorIsa libdevice{{}, "__nv_"};
   Lowering lowering(fn, *m, options, libdevice);
-  if (fn.is_kernel())
+  if (options.reduction) {
+    lower_reduction(*m, *options.reduction, lowering.scalar_function(prefix + "_scalar"), fn,
+                    layout, options.fastmath, prefix);
+    lowering.gpu_reduce(layout, prefix, prefix + "_cuda");
+  } else if (fn.is_kernel())
     lowering.gpu_kernel(lowering.kernel_body(prefix + "_body", layout), prefix + "_cuda");
   else
     lowering.gpu_elementwise(lowering.scalar_function(prefix + "_scalar"), layout, prefix + "_cuda");

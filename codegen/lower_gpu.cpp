@@ -123,4 +123,96 @@ void Lowering::gpu_kernel(llvm::Function* body, const std::string& name) {
   b_.CreateRetVoid();
 }
 
+// Stage 1, `name`: unit u (elements u * unit .. u * unit + unit - 1) is
+// reduced by one thread, with the CPU's state functions, into state u of
+// `states` (kReduceStateBytes each). Params: the inputs as for an
+// elementwise kernel, states*, int64 n, int64 unit; max(1, ceil(n / unit))
+// threads (an empty input gives one identity state).
+// `name`_merge: state t of `out` = in[t * fan] (op) ... (op) in[t * fan +
+// fan - 1] (those below m), in that order. Params: in*, out*, int64 m,
+// int64 fan; ceil(m / fan) threads.
+// `name`_finish: the value of state 0 of in* into result*; one thread.
+// Every state depends only on n, unit and fan: the result does not depend on
+// the grid.
+void Lowering::gpu_reduce(const Layout& layout, const std::string& prefix, const std::string& name) {
+  llvm::Type* i64 = b_.getInt64Ty();
+  llvm::Type* ptr = b_.getPtrTy();
+  auto kernel = [&](const std::string& kname, std::vector<llvm::Type*> types) {
+    auto* f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), types, false),
+                                     llvm::Function::ExternalLinkage, kname, m_);
+    f->addFnAttr(llvm::Attribute::NoUnwind);
+    mark_kernel(f);
+    b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", f));
+    return f;
+  };
+  auto state_at = [&](Value* states, Value* index) {
+    return b_.CreateGEP(b_.getInt8Ty(), states, b_.CreateMul(index, b_.getInt64(kReduceStateBytes)));
+  };
+  auto fn = [&](const char* suffix) { return m_.getFunction(prefix + suffix); };
+  size_t nparams = fn_.params.size();
+
+  std::vector<llvm::Type*> types;
+  for (size_t i = 0; i < nparams; ++i)
+    types.push_back(layout.scalar[i] ? memory_type(c_, fn_.params[i].type.scalar) : ptr);
+  types.insert(types.end(), {ptr, i64, i64});
+  llvm::Function* f = kernel(name, types);
+  Value* states = f->getArg(nparams);
+  Value* n = f->getArg(nparams + 1);
+  Value* unit = f->getArg(nparams + 2);
+  llvm::AllocaInst* ptrs = b_.CreateAlloca(ptr, b_.getInt32(nparams));
+  std::vector<llvm::AllocaInst*> values(nparams, nullptr);
+  for (size_t i = 0; i < nparams; ++i)
+    if (layout.scalar[i]) {
+      values[i] = b_.CreateAlloca(types[i]);
+      b_.CreateStore(f->getArg(i), values[i]);
+    }
+  Value* units = b_.CreateUDiv(b_.CreateAdd(n, b_.CreateSub(unit, b_.getInt64(1))), unit);
+  units = b_.CreateSelect(b_.CreateICmpEQ(units, b_.getInt64(0)), b_.getInt64(1), units);
+  grid_stride_loop(units, [&](Value* u) {
+    Value* first = b_.CreateMul(u, unit);
+    for (size_t i = 0; i < nparams; ++i) {
+      Value* p = values[i];
+      if (!p) p = b_.CreateGEP(memory_type(c_, fn_.params[i].type.scalar), f->getArg(i), first);
+      b_.CreateStore(p, b_.CreateConstGEP1_64(ptr, ptrs, i));
+    }
+    Value* count = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, unit, b_.CreateSub(n, first));
+    count = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, count, b_.getInt64(0));
+    Value* state = state_at(states, u);
+    b_.CreateCall(fn("_init"), {state});
+    b_.CreateCall(fn("_reduce"), {ptrs, count, state});
+  });
+  b_.CreateRetVoid();
+
+  f = kernel(name + "_merge", {ptr, ptr, i64, i64});
+  Value* in = f->getArg(0);
+  Value* m = f->getArg(2);
+  Value* fan = f->getArg(3);
+  Value* groups = b_.CreateUDiv(b_.CreateAdd(m, b_.CreateSub(fan, b_.getInt64(1))), fan);
+  grid_stride_loop(groups, [&](Value* t) {
+    Value* out = state_at(f->getArg(1), t);
+    Value* first = b_.CreateMul(t, fan);
+    b_.CreateMemCpy(out, llvm::Align(64), state_at(in, first), llvm::Align(64), kReduceStateBytes);
+    Value* end = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(first, fan), m);
+    auto* before = b_.GetInsertBlock();
+    auto* loop = llvm::BasicBlock::Create(c_, "merge", f);
+    auto* done = llvm::BasicBlock::Create(c_, "merge.done", f);
+    Value* second = b_.CreateAdd(first, b_.getInt64(1));
+    b_.CreateCondBr(b_.CreateICmpSLT(second, end), loop, done);
+    b_.SetInsertPoint(loop);
+    llvm::PHINode* j = b_.CreatePHI(i64, 2);
+    j->addIncoming(second, before);
+    b_.CreateCall(fn("_merge"), {out, state_at(in, j)});
+    Value* next = b_.CreateAdd(j, b_.getInt64(1));
+    j->addIncoming(next, loop);
+    b_.CreateCondBr(b_.CreateICmpSLT(next, end), loop, done);
+    b_.SetInsertPoint(done);
+  });
+  b_.CreateRetVoid();
+
+  f = kernel(name + "_finish", {ptr, ptr});
+  grid_stride_loop(b_.getInt64(1),
+                   [&](Value*) { b_.CreateCall(fn("_finish"), {f->getArg(0), f->getArg(1)}); });
+  b_.CreateRetVoid();
+}
+
 }  // namespace ember::codegen

@@ -39,6 +39,9 @@ class Lowering {
   // lower_gpu.cpp: the CUDA kernels around the scalar function or the body.
   void gpu_elementwise(llvm::Function* scalar, const Layout& layout, const std::string& name);
   void gpu_kernel(llvm::Function* body, const std::string& name);
+  // The three kernels of a reduction (codegen.h, CUDA), around the 16-lane
+  // state functions `<prefix>_init/_reduce/_merge/_finish` of lower_reduction.
+  void gpu_reduce(const Layout& layout, const std::string& prefix, const std::string& name);
 
  private:
   // Statements return false once the block has been terminated by a return.

@@ -285,7 +285,8 @@ DeviceMemory::~DeviceMemory() {
   if (ptr_) release(device_, ptr_);
 }
 
-Module::Module(int device, const std::string& ptx, const std::string& entry) : device_(device) {
+Module::Module(int device, const std::string& ptx, const std::vector<std::string>& entries)
+    : device_(device) {
   const Driver& d = use(device);
   char log[8192] = {};
   int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
@@ -296,11 +297,14 @@ Module::Module(int device, const std::string& ptx, const std::string& entry) : d
     throw CudaError(r, e.name, std::string(e.what()) + (*log ? "\n" + std::string(log) : ""));
   }
   try {
-    check(d, d.module_get_function(&function_, module_, entry.c_str()), "cuModuleGetFunction");
-    int min_grid = 0;
-    check(d, d.occupancy_block_size(&min_grid, &block_, function_, nullptr, 0, 0),
-          "cuOccupancyMaxPotentialBlockSize");
-    max_grid_ = std::max(min_grid, 1);
+    for (const std::string& entry : entries) {
+      Kernel k;
+      check(d, d.module_get_function(&k.function, module_, entry.c_str()), "cuModuleGetFunction");
+      check(d, d.occupancy_block_size(&k.max_grid, &k.block, k.function, nullptr, 0, 0),
+            "cuOccupancyMaxPotentialBlockSize");
+      k.max_grid = std::max(k.max_grid, 1);
+      kernels_.push_back(k);
+    }
   } catch (...) {
     d.module_unload(module_);
     throw;
@@ -314,14 +318,16 @@ Module::~Module() {
   }
 }
 
-void Module::launch(int64_t threads, std::span<const uint64_t> params, Stream stream) const {
+void Module::launch(size_t entry, int64_t threads, std::span<const uint64_t> params,
+                    Stream stream) const {
   if (threads <= 0) return;
+  const Kernel& k = kernels_.at(entry);
   const Driver& d = use(device_);
   std::vector<void*> pointers;
   for (const uint64_t& slot : params) pointers.push_back(const_cast<uint64_t*>(&slot));
-  int64_t blocks = std::min<int64_t>((threads + block_ - 1) / block_, max_grid_);
+  int64_t blocks = std::min<int64_t>((threads + k.block - 1) / k.block, k.max_grid);
   check(d,
-        d.launch_kernel(function_, static_cast<unsigned>(blocks), 1, 1, block_, 1, 1, 0, stream,
+        d.launch_kernel(k.function, static_cast<unsigned>(blocks), 1, 1, k.block, 1, 1, 0, stream,
                         pointers.data(), nullptr),
         "cuLaunchKernel");
 }

@@ -12,6 +12,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ember::runtime::cuda {
 
@@ -81,27 +82,33 @@ class DeviceMemory {
   DevicePtr ptr_ = 0;
 };
 
-// A PTX module loaded on one device, with its one kernel `entry` (a
-// grid-stride kernel: any grid covers its domain). Loading JIT-compiles the
-// PTX for the device; a failure carries the driver's JIT log.
+// A PTX module loaded on one device, with its kernels `entries` (grid-stride
+// kernels: any grid covers their domain). Loading JIT-compiles the PTX for
+// the device; a failure carries the driver's JIT log.
 class Module {
  public:
-  Module(int device, const std::string& ptx, const std::string& entry);
+  Module(int device, const std::string& ptx, const std::vector<std::string>& entries);
   ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
-  // Queues the kernel over `threads` logical threads on `stream`. Each
-  // parameter sits in its own 8-byte slot (little-endian, low bytes first),
-  // in the kernel's parameter order.
-  void launch(int64_t threads, std::span<const uint64_t> params, Stream stream) const;
+  // Queues kernel `entry` (an index into `entries`) over `threads` logical
+  // threads on `stream`. Each parameter sits in its own 8-byte slot
+  // (little-endian, low bytes first), in the kernel's parameter order.
+  void launch(size_t entry, int64_t threads, std::span<const uint64_t> params,
+              Stream stream) const;
   int device() const { return device_; }
-  int block_size() const { return block_; }  // threads per block (occupancy)
-  int max_grid() const { return max_grid_; }  // blocks that fill the device
+  // A kernel's threads per block (occupancy) and the blocks that fill the device.
+  int block_size(size_t entry) const { return kernels_.at(entry).block; }
+  int max_grid(size_t entry) const { return kernels_.at(entry).max_grid; }
 
  private:
+  struct Kernel {
+    uintptr_t function = 0;
+    int block = 0, max_grid = 0;
+  };
   int device_;
-  uintptr_t module_ = 0, function_ = 0;
-  int block_ = 0, max_grid_ = 0;
+  uintptr_t module_ = 0;
+  std::vector<Kernel> kernels_;
 };
 
 }  // namespace ember::runtime::cuda

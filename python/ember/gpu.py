@@ -22,14 +22,16 @@ import math
 import struct
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 from . import cuda
 from .cuda import DeviceArray
 from .frontend import check_signature
 from .kernel import Kernel
+from .reduce import Reduced
 from .vectorize import Vectorized
 
-__all__ = ["CudaVectorized", "CudaKernel"]
+__all__ = ["CudaVectorized", "CudaReduced", "CudaKernel"]
 
 _CODES = {"bool": "?", "int8": "b", "uint8": "B", "int16": "h", "uint16": "H", "int32": "i",
           "uint32": "I", "int64": "q", "uint64": "Q", "float32": "f", "float64": "d"}
@@ -103,25 +105,27 @@ def _check_weak_ints(uses, ops):
                                 f"for {dtype}")
 
 
-def _load(kernel, device):
-    """The CUDA module of a compiled specialization on `device`."""
+def _load(kernel, device, suffixes=("",)):
+    """The CUDA module of a compiled specialization on `device`, with the
+    kernels `<entry><suffix>` (entry 0, 1, ... in launch())."""
     from . import _core, _jit
     code = _jit.ptx(kernel, cuda.default_arch(device))
-    return _core.CudaModule(device, code.ptx, code.entry)
+    return _core.CudaModule(device, code.ptx, [code.entry + s for s in suffixes])
 
 
-class CudaVectorized(Vectorized):
-    """@ember.vectorize(target="cuda"): the elementwise kernel on the GPU."""
+class _Elementwise:
+    """The argument handling shared by the GPU @vectorize and @reduce."""
 
-    _native = False  # specializations are compiled for the GPU only
-
-    def __init__(self, py_func, signatures=(), fastmath=False):
+    def _setup(self, py_func):
         self._nargs = len(check_signature(py_func))
         # (arg types, device) -> (kernel, module, packer, weak int uses, result dtype)
         self._loaded = {}
-        super().__init__(py_func, signatures, fastmath)
 
-    def __call__(self, *args, out=None):
+    def _prepare(self, args, tail, suffixes=("",)):
+        """Specializes for `args` and puts them on the device: (loaded, device,
+        broadcast shape, the parameter values of the first kernel, what to
+        keep alive until the launch is queued). `tail`: the struct slots of
+        the kernel's parameters after the inputs."""
         cuda.require()
         if len(args) != self._nargs:
             s = "" if self._nargs == 1 else "s"
@@ -137,11 +141,10 @@ class CudaVectorized(Vectorized):
             kernel = self.specialize(list(types))
             slots = [_slot(op.dtype) if isinstance(op, _Scalar) else _POINTER for op in ops]
             loaded = self._loaded[(types, device)] = (
-                kernel, _load(kernel, device), _packer(slots + [_POINTER, "q"]),
+                kernel, _load(kernel, device, suffixes), _packer(slots + tail),
                 kernel.weak_int_uses, np.dtype(kernel.output_dtype))
-        kernel, module, packer, weak_uses, result_dtype = loaded
-        if weak_uses:
-            _check_weak_ints(weak_uses, ops)
+        if loaded[3]:
+            _check_weak_ints(loaded[3], ops)
         shapes = [op.shape for op in ops if type(op) is not _Scalar]
         shape = shapes[0] if shapes.count(shapes[0] if shapes else ()) == len(shapes) and shapes \
             else np.broadcast_shapes(*shapes)
@@ -160,13 +163,29 @@ class CudaVectorized(Vectorized):
                 copy = cuda.to_device(np.broadcast_to(op, shape), device)
                 keep.append(copy)
                 values.append(copy.ptr)
+        on_device = any(isinstance(op, DeviceArray) for op in ops)
+        return loaded, device, shape, values, keep, on_device
+
+
+class CudaVectorized(_Elementwise, Vectorized):
+    """@ember.vectorize(target="cuda"): the elementwise kernel on the GPU."""
+
+    _native = False  # specializations are compiled for the GPU only
+
+    def __init__(self, py_func, signatures=(), fastmath=False):
+        self._setup(py_func)
+        super().__init__(py_func, signatures, fastmath)
+
+    def __call__(self, *args, out=None):
+        loaded, device, shape, values, keep, on_device = self._prepare(args, [_POINTER, "q"])
+        kernel, module, packer, _, result_dtype = loaded
         result = self._output(out, shape, result_dtype, device)
         n = math.prod(shape)
         module.launch(n, packer.pack(*values, result.ptr, n))
         if isinstance(out, np.ndarray):
             np.copyto(out, result.to_host(), casting="same_kind")
             return out
-        if out is not None or any(isinstance(op, DeviceArray) for op in ops):
+        if out is not None or on_device:
             return result
         host = result.to_host()
         return host[()] if not shape else host
@@ -206,6 +225,58 @@ def _domain(domain):
     if not 1 <= len(extents) <= 3:
         raise ValueError(f"a kernel's domain has 1 to 3 dimensions, got {len(extents)}")
     return tuple(int(n) for n in extents)
+
+
+# A GPU reduction's fixed decomposition (lower_gpu.cpp, gpu_reduce): units of
+# _UNIT elements (a multiple of the 16 lanes), one state each, then states
+# merged _FAN at a time, in order, until one is left.
+_UNIT, _FAN = 1024, 32
+_MERGE, _FINISH = _packer([_POINTER, _POINTER, "q", "q"]), _packer([_POINTER, _POINTER])
+_STATE_BYTES = 256  # codegen.h's kReduceStateBytes
+_BYTES = np.dtype(np.uint8)
+
+
+class CudaReduced(_Elementwise, Reduced):
+    """@ember.reduce(op, target="cuda"): the map and the combine on the GPU.
+
+    The result does not depend on the launch (the decomposition is fixed and
+    each state uses the CPU's combine functions); it comes back as a NumPy
+    scalar, which waits for the GPU. Only whole reductions (axis=None) so far.
+    """
+
+    _native = False
+
+    def __init__(self, py_func, op, fastmath=False):
+        self._setup(py_func)
+        super().__init__(py_func, op, fastmath)
+
+    def __call__(self, *args, axis=None):
+        loaded, device, shape, values, keep, _ = self._prepare(
+            args, [_POINTER, "q", "q"], ("", "_merge", "_finish"))
+        if axis is not None and sorted(normalize_axis_tuple(axis, len(shape))) != \
+                list(range(len(shape))):
+            raise NotImplementedError("@ember.reduce(target='cuda') reduces whole arrays only "
+                                      "(axis=None) so far")
+        kernel, module, packer, _, result_dtype = loaded
+        n = math.prod(shape)
+        if n == 0 and self.op in ("min", "max"):
+            name = "minimum" if self.op == "min" else "maximum"
+            raise ValueError(f"zero-size array to reduction operation {name} which has no "
+                             "identity")
+        units = max(1, -(-n // _UNIT))
+        states = DeviceArray._result((units * _STATE_BYTES,), _BYTES, device)
+        module.launch(units, packer.pack(*values, states.ptr, n, _UNIT), 0)
+        while units > 1:
+            groups = -(-units // _FAN)
+            merged = DeviceArray._result((groups * _STATE_BYTES,), _BYTES, device)
+            module.launch(groups, _MERGE.pack(states.ptr, merged.ptr, units, _FAN), 1)
+            states, units = merged, groups
+        result = DeviceArray._result((1,), result_dtype, device)
+        module.launch(1, _FINISH.pack(states.ptr, result.ptr), 2)
+        return result.to_host()[0]
+
+    def __repr__(self):
+        return f"<ember.reduce({self.op!r}, target='cuda') {self.__qualname__} {self.signatures}>"
 
 
 class CudaKernel(Kernel):

@@ -43,19 +43,16 @@ def reduce(op, *, fastmath=False, target="cpu"):
     """
     if callable(op):
         raise TypeError("@ember.reduce needs an operator first: @ember.reduce(\"+\")")
-    if target == "cuda":
-        raise NotImplementedError(
-            "@ember.reduce(target='cuda') is not implemented yet: reduce on the CPU, or "
-            "accumulate with ember.atomic_add in an @ember.kernel(target='cuda')")
-    if target != "cpu":
-        raise ValueError(f"unknown target {target!r}; choose 'cpu' or 'cuda'")
     if op not in _OPS:
         raise ValueError(f"unknown reduction operator {op!r}; choose one of "
                          f"{', '.join(repr(o) for o in _OPS)}")
 
+    from .vectorize import _target_class
+    cls = _target_class(target, Reduced, "CudaReduced")
+
     def wrap(f):
         if not callable(f):
             raise TypeError(f"@ember.reduce needs a function, got {type(f).__name__}")
-        return Reduced(f, op, fastmath)
+        return cls(f, op, fastmath)
 
     return wrap

@@ -2,6 +2,7 @@
 // host buffers are NumPy arrays the Python side made C-contiguous.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstring>
 #include <vector>
@@ -69,20 +70,20 @@ void bind_cuda(py::module_& m) {
   m.def("cuda_device_of", &cuda::device_of, Release());
 
   py::class_<cuda::Module, std::shared_ptr<cuda::Module>>(m, "CudaModule")
-      .def(py::init<int, const std::string&, const std::string&>(), py::arg("device"),
-           py::arg("ptx"), py::arg("entry"), Release())
+      .def(py::init<int, const std::string&, const std::vector<std::string>&>(),
+           py::arg("device"), py::arg("ptx"), py::arg("entries"), Release())
       .def("launch",
            [](const cuda::Module& module, int64_t threads, const py::bytes& params,
-              cuda::Stream stream) {
+              size_t entry, cuda::Stream stream) {
              std::string_view raw = params;
              if (raw.size() % 8) throw py::value_error("parameters must be 8-byte slots");
              std::vector<uint64_t> slots(raw.size() / 8);
              std::memcpy(slots.data(), raw.data(), raw.size());
              py::gil_scoped_release release;
-             module.launch(threads, slots, stream);
+             module.launch(entry, threads, slots, stream);
            },
-           py::arg("threads"), py::arg("params"), py::arg("stream") = 0)
+           py::arg("threads"), py::arg("params"), py::arg("entry") = 0, py::arg("stream") = 0)
       .def_property_readonly("device", &cuda::Module::device)
-      .def_property_readonly("block_size", &cuda::Module::block_size)
-      .def_property_readonly("max_grid", &cuda::Module::max_grid);
+      .def("block_size", &cuda::Module::block_size, py::arg("entry") = 0)
+      .def("max_grid", &cuda::Module::max_grid, py::arg("entry") = 0);
 }

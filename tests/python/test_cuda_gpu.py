@@ -136,6 +136,28 @@ def test_boundscheck_on_the_gpu():
         shift[10](np.zeros(10), np.ones(10))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
+def test_reduce_on_the_gpu(dtype):
+    def dot(x, y):
+        return x * y
+
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(3_000_001) * 100).astype(dtype)
+    y = (rng.standard_normal(3_000_001) * 100).astype(dtype)
+    gpu, cpu = ember.reduce("+", target="cuda")(dot), ember.reduce("+")(dot)
+    got = gpu(x, y)
+    assert got.dtype == cpu(x, y).dtype
+    if dtype.startswith("int"):
+        assert got == cpu(x, y)
+    else:  # compensated on both sides: both within an ulp or so of the exact sum
+        np.testing.assert_allclose(got, cpu(x, y), rtol=1e-6 if dtype == "float32" else 1e-13)
+    # Launch-independent: the same bits on device arrays, every time.
+    dx, dy = ember.cuda.to_device(x), ember.cuda.to_device(y)
+    assert all(gpu(dx, dy) == got for _ in range(3))
+    for op, ref in [("min", np.min), ("max", np.max)]:
+        assert ember.reduce(op, target="cuda")(dot)(x, y) == ref(x * y)
+
+
 def test_out_of_memory():
     with pytest.raises(MemoryError, match="asked for"):
         ember.cuda.empty(1 << 50, np.uint8)

@@ -62,8 +62,19 @@ def test_vectorize_errors(report):
     assert "float32 (3,)" in e["out dtype"][1]
     assert e["bad arg"][0] == e["bad dtype"][0] == "TypeError"
     assert "complex128" in e["bad dtype"][1]
-    assert e["reduce"][0] == "NotImplementedError"
     assert e["target"] == ["ValueError", "unknown target 'tpu'; choose 'cpu' or 'cuda'"]
+
+
+def test_reduce_launches(report):
+    # Units of 1024 elements, states merged 32 at a time, then the finish.
+    r = report["reduce"]
+    merge, finish = "ember_dot_cuda_merge", "ember_dot_cuda_finish"
+    assert r["+ 5000"] == ["ember_dot_cuda", merge, finish]  # 5 units -> 1
+    assert r["+ 100000"] == ["ember_dot_cuda", merge, merge, finish]  # 98 -> 4 -> 1
+    assert r["+ 0"] == r["* 40"] == ["ember_dot_cuda", finish]  # one unit
+    assert r["units"] == [[5000, 1024], [100000, 1024], [70000, 1024], [0, 1024], [40, 1024]]
+    assert r["empty min"] == "zero-size array to reduction operation minimum which has no identity"
+    assert "axis=None" in r["axis"]
 
 
 def test_kernel_errors(report):

@@ -221,14 +221,35 @@ def test_inspect_ptx_and_defaults():
         triad.inspect("cubin")
 
 
-def test_reduce_has_no_gpu_code_yet():
-    @ember.reduce("+")
-    def total(x):
-        return x
+REDUCE_CASES = [(op, dtype, fastmath) for op in ["+", "*", "min", "max"]
+                for dtype in ["bool", "int8", "int32", "uint64", "float32", "float64"]
+                for fastmath in ([False, True] if op == "+" else [False])]
 
-    total(np.ones(4))
-    with pytest.raises(ValueError, match="no CUDA version yet"):
-        total.inspect("ptx")
+
+def exp_times(x, y):
+    return np.exp(x) * y
+
+
+def first(x, y):
+    return x
+
+
+@pytest.mark.skipif(not PTXAS, reason="ptxas (CUDA toolkit) not installed")
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("op,dtype,fastmath", REDUCE_CASES)
+def test_reduce_ptx(op, dtype, fastmath, arch, tmp_path):
+    # Three kernels (units, merge, finish), around the CPU's state functions.
+    mapped = ember.reduce(op, fastmath=fastmath)(exp_times if dtype.startswith("float") else first)
+    mapped(np.ones(4, dtype), 2)
+    code = _jit.ptx(mapped._compiled[-1][2], arch)
+    entries = [line.split()[2].split("(")[0] for line in code.ptx.splitlines()
+               if line.startswith(".visible .entry")]
+    assert entries == [code.entry, code.entry + "_merge", code.entry + "_finish"]
+    path = tmp_path / "reduce.ptx"
+    path.write_text(code.ptx)
+    proc = subprocess.run([PTXAS, f"-arch={arch}", str(path), "-o", str(tmp_path / "out.cubin")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_math_without_libdevice_is_a_clear_error(monkeypatch):

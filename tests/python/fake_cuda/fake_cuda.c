@@ -34,11 +34,12 @@ int cuDeviceTotalMem_v2(size_t* bytes, int d) { *bytes = (size_t)24 << 30; retur
 static const char* names[][2] = {
   {"100", "CUDA_ERROR_NO_DEVICE"}, {"101", "CUDA_ERROR_INVALID_DEVICE"},
   {"2", "CUDA_ERROR_OUT_OF_MEMORY"}, {"218", "CUDA_ERROR_INVALID_PTX"},
-  {"700", "CUDA_ERROR_ILLEGAL_ADDRESS"}};
+  {"700", "CUDA_ERROR_ILLEGAL_ADDRESS"}, {"500", "CUDA_ERROR_NOT_FOUND"}};
 static const char* texts[] = {"no CUDA-capable device is detected", "invalid device ordinal",
-  "out of memory", "a PTX JIT compilation failed", "an illegal memory access was encountered"};
+  "out of memory", "a PTX JIT compilation failed", "an illegal memory access was encountered",
+  "named symbol not found"};
 static int find(int e) {
-  for (int i = 0; i < 5; ++i) if (atoi(names[i][0]) == e) return i;
+  for (int i = 0; i < 6; ++i) if (atoi(names[i][0]) == e) return i;
   return -1; }
 int cuGetErrorName(int e, const char** s) { int i = find(e); *s = i < 0 ? 0 : names[i][1];
   return i < 0; }
@@ -71,8 +72,9 @@ int cuMemsetD8_v2(uint64_t p, unsigned char v, size_t n) {
 int cuPointerGetAttribute(void* value, int attribute, uint64_t p) {
   *(int*)value = 0; return attribute == 9 ? 0 : 1; }
 
-/* A module: the entry's name and the byte size of each parameter. */
-typedef struct { char entry[256]; int nparams; int sizes[64]; } Module;
+/* A kernel: its name and the byte size of each parameter; a module: its kernels. */
+typedef struct { char entry[256]; int nparams; int sizes[64]; } Function;
+typedef struct { int count; Function functions[4]; } Module;
 
 int cuModuleLoadDataEx(Module** m, const char* ptx, unsigned n, int* options, void** values) {
   if (mode() == 2) {
@@ -80,25 +82,28 @@ int cuModuleLoadDataEx(Module** m, const char* ptx, unsigned n, int* options, vo
       if (options[i] == 5) strcpy((char*)values[i], "ptxas fatal: fake JIT failure");
     return 218;
   }
-  const char* e = strstr(ptx, ".entry ");
-  if (!e) return 218;
   Module* mod = calloc(1, sizeof *mod);
-  e += 7;
-  size_t len = strcspn(e, "(");
-  memcpy(mod->entry, e, len < 255 ? len : 255);
-  for (const char* p = strstr(e, ".param ."); p && p < strchr(e, ')'); p = strstr(p + 1, ".param .")) {
-    int bits = atoi(p + 9);  /* .u64 .f32 .b8 ... : the width follows the type letter */
-    mod->sizes[mod->nparams++] = bits / 8;
+  for (const char* e = strstr(ptx, ".entry "); e && mod->count < 4; e = strstr(e, ".entry ")) {
+    Function* f = &mod->functions[mod->count++];
+    e += 7;
+    size_t len = strcspn(e, "(");
+    memcpy(f->entry, e, len < 255 ? len : 255);
+    for (const char* p = strstr(e, ".param ."); p && p < strchr(e, ')');
+         p = strstr(p + 1, ".param ."))
+      f->sizes[f->nparams++] = atoi(p + 9) / 8;  /* .u64 .f32 .b8: the width follows a letter */
   }
+  if (!mod->count) { free(mod); return 218; }
   *m = mod;
   return 0; }
 int cuModuleUnload(Module* m) { free(m); return 0; }
-int cuModuleGetFunction(Module** f, Module* m, const char* name) {
-  *f = m; return strcmp(name, m->entry) ? 500 : 0; }
-int cuOccupancyMaxPotentialBlockSize(int* min_grid, int* block, Module* f, void* fn, size_t smem,
-                                     int limit) {
+int cuModuleGetFunction(Function** f, Module* m, const char* name) {
+  for (int i = 0; i < m->count; ++i)
+    if (!strcmp(name, m->functions[i].entry)) { *f = &m->functions[i]; return 0; }
+  return 500; }
+int cuOccupancyMaxPotentialBlockSize(int* min_grid, int* block, Function* f, void* fn,
+                                     size_t smem, int limit) {
   *min_grid = 4; *block = 256; return 0; }
-int cuLaunchKernel(Module* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+int cuLaunchKernel(Function* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                    unsigned bz, unsigned smem, uintptr_t stream, void** params, void** extra) {
   uint64_t slots[64] = {0};
   for (int i = 0; i < f->nparams; ++i) memcpy(&slots[i], params[i], f->sizes[i]);

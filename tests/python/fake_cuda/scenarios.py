@@ -41,7 +41,7 @@ def play(entry, nparams, slots, grid, block):
     try:
         slots = [slots[i] for i in range(nparams)]
         report["launches"].append([entry.decode(), nparams, grid, block])
-        current["play"](slots)
+        current["play"](slots, entry.decode())
     except Exception as e:  # noqa: BLE001 - reported, the test fails on it
         report["problems"].append(f"{entry.decode()}: {type(e).__name__}: {e}")
 
@@ -59,7 +59,7 @@ def is_scalar(arg):
 
 def play_elementwise(cpu, args):
     """A @vectorize launch: (input pointer or value)..., out, n."""
-    def run(slots):
+    def run(slots, entry):
         n = slots[-1]
         inputs = []
         for slot, arg in zip(slots, args):
@@ -172,14 +172,13 @@ def errors(gpu_triad, gpu_mix, cpu_mix):
     catch("out dtype", gpu_triad, np.ones(3), np.ones(3), out=ember.cuda.empty(3, np.float32))
     catch("bad arg", gpu_triad, "text", 1.0)
     catch("bad dtype", gpu_triad, np.ones(3, np.complex128), 1.0)
-    catch("reduce", ember.reduce, "+", target="cuda")
     catch("target", ember.vectorize, target="tpu")
     return out
 
 
 def play_kernel(cpu, args, extents):
     """A @kernel launch: (value | pointer, shape..., strides...)..., extents..., error*."""
-    def run(slots):
+    def run(slots, entry):
         values, k = [], 0
         for arg in args:
             d = ember.cuda.as_device_array(arg)
@@ -315,7 +314,62 @@ def memory_cases():
     report["memory"] = out
 
 
+def play_reduce(map_fn, op, args, result_dtype):
+    """A @reduce launch: units of the map into states (here: a float64 in
+    each state's first bytes), states merged `fan` at a time, the finish."""
+    ufunc = {"+": np.add, "*": np.multiply, "min": np.minimum, "max": np.maximum}[op]
+
+    def state(ptr, index, count=1):
+        return view(ptr + 256 * index, np.float64, (count,), (256,))
+
+    def run(slots, entry):
+        if entry.endswith("_merge"):
+            src, dst, m, fan = slots
+            for t in range(-(-m // fan)):
+                state(dst, t)[0] = ufunc.reduce(state(src, t * fan, min(fan, m - t * fan)))
+        elif entry.endswith("_finish"):
+            view(slots[1], result_dtype, (1,))[0] = state(slots[0], 0)[0]
+        else:
+            states, n, unit = slots[-3:]
+            inputs = [view(slot, np.asarray(a).dtype, (n,)) for slot, a in zip(slots, args)]
+            mapped = map_fn(*inputs).astype(np.float64) if n else np.zeros(0)
+            current.setdefault("units", []).append([n, unit])
+            for u in range(max(1, -(-n // unit))):
+                part = mapped[u * unit:(u + 1) * unit]
+                state(states, u)[0] = ufunc.reduce(part) if part.size else ufunc.identity
+    return run
+
+
+def reduce_cases():
+    def dot(x, y):
+        return x * y
+
+    rng = np.random.default_rng(2)
+    out = {}
+    for op, n, dtype in [("+", 5000, np.float64), ("+", 100_000, np.float64),
+                         ("max", 70_000, np.int32), ("+", 0, np.float64), ("*", 40, np.int64)]:
+        x = rng.integers(-3, 4, n).astype(dtype)
+        y = rng.integers(-3, 4, n).astype(dtype)
+        gpu, cpu = ember.reduce(op, target="cuda")(dot), ember.reduce(op)(dot)
+        expected = cpu(x, y)
+        current["play"] = play_reduce(lambda a, b: a * b, op, (x, y), expected.dtype)
+        before = len(report["launches"])
+        check(f"reduce {op} {n}", gpu(x, y), expected)
+        out[f"{op} {n}"] = [e for e, *_ in report["launches"][before:]]
+    try:
+        ember.reduce("min", target="cuda")(dot)(np.zeros(0), np.zeros(0))
+    except ValueError as e:
+        out["empty min"] = str(e)
+    try:
+        ember.reduce("+", target="cuda")(dot)(np.ones((2, 3)), 1.0, axis=0)
+    except NotImplementedError as e:
+        out["axis"] = str(e)
+    out["units"] = current.get("units")
+    report["reduce"] = out
+
+
 vectorize_cases()
+reduce_cases()
 kernel_cases()
 memory_cases()
 import gc  # noqa: E402
