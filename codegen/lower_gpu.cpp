@@ -149,6 +149,9 @@ void Lowering::gpu_reduce(const Layout& layout, const std::string& prefix, const
     return b_.CreateGEP(b_.getInt8Ty(), states, b_.CreateMul(index, b_.getInt64(kReduceStateBytes)));
   };
   auto fn = [&](const char* suffix) { return m_.getFunction(prefix + suffix); };
+  auto ceil_div = [&](Value* a, Value* d) {
+    return b_.CreateUDiv(b_.CreateAdd(a, b_.CreateSub(d, b_.getInt64(1))), d);
+  };
   size_t nparams = fn_.params.size();
 
   std::vector<llvm::Type*> types;
@@ -166,7 +169,7 @@ void Lowering::gpu_reduce(const Layout& layout, const std::string& prefix, const
       values[i] = b_.CreateAlloca(types[i]);
       b_.CreateStore(f->getArg(i), values[i]);
     }
-  Value* units = b_.CreateUDiv(b_.CreateAdd(n, b_.CreateSub(unit, b_.getInt64(1))), unit);
+  Value* units = ceil_div(n, unit);
   units = b_.CreateSelect(b_.CreateICmpEQ(units, b_.getInt64(0)), b_.getInt64(1), units);
   grid_stride_loop(units, [&](Value* u) {
     Value* first = b_.CreateMul(u, unit);
@@ -187,8 +190,7 @@ void Lowering::gpu_reduce(const Layout& layout, const std::string& prefix, const
   Value* in = f->getArg(0);
   Value* m = f->getArg(2);
   Value* fan = f->getArg(3);
-  Value* groups = b_.CreateUDiv(b_.CreateAdd(m, b_.CreateSub(fan, b_.getInt64(1))), fan);
-  grid_stride_loop(groups, [&](Value* t) {
+  grid_stride_loop(ceil_div(m, fan), [&](Value* t) {
     Value* out = state_at(f->getArg(1), t);
     Value* first = b_.CreateMul(t, fan);
     b_.CreateMemCpy(out, llvm::Align(64), state_at(in, first), llvm::Align(64), kReduceStateBytes);

@@ -216,7 +216,6 @@ DeviceInfo device_info(int ordinal) {
   return info;
 }
 
-
 DevicePtr allocate(int device, size_t bytes) {
   const Driver& d = use(device);
   DevicePtr p = 0;

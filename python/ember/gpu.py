@@ -24,7 +24,7 @@ import struct
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
-from . import cuda
+from . import _core, cuda
 from .cuda import DeviceArray
 from .frontend import check_signature
 from .kernel import Kernel
@@ -93,22 +93,10 @@ def _device_of(ops):
     return next((op.device for op in ops if isinstance(op, DeviceArray)), 0)
 
 
-def _check_weak_ints(uses, ops):
-    """NumPy 2's OverflowError for a Python int that does not fit the integer
-    type the kernel converts it to (as the CPU call path does); `uses` is
-    the kernel's weak_int_uses."""
-    for param, dtype in uses:
-        info = np.iinfo(dtype)
-        value = ops[param].value
-        if not info.min <= value <= info.max:
-            raise OverflowError(f"argument {param + 1}: Python int {value} is out of bounds "
-                                f"for {dtype}")
-
-
 def _load(kernel, device, suffixes=("",)):
     """The CUDA module of a compiled specialization on `device`, with the
     kernels `<entry><suffix>` (entry 0, 1, ... in launch())."""
-    from . import _core, _jit
+    from . import _jit  # LLVM loads at the first compile, not at import
     code = _jit.ptx(kernel, cuda.default_arch(device))
     return _core.CudaModule(device, code.ptx, [code.entry + s for s in suffixes])
 
@@ -118,7 +106,7 @@ class _Elementwise:
 
     def _setup(self, py_func):
         self._nargs = len(check_signature(py_func))
-        # (arg types, device) -> (kernel, module, packer, weak int uses, result dtype)
+        # (arg types, device) -> (kernel, module, packer, has weak ints, result dtype)
         self._loaded = {}
 
     def _prepare(self, args, tail, suffixes=("",)):
@@ -142,9 +130,9 @@ class _Elementwise:
             slots = [_slot(op.dtype) if isinstance(op, _Scalar) else _POINTER for op in ops]
             loaded = self._loaded[(types, device)] = (
                 kernel, _load(kernel, device, suffixes), _packer(slots + tail),
-                kernel.weak_int_uses, np.dtype(kernel.output_dtype))
+                kernel.has_weak_ints, np.dtype(kernel.output_dtype))
         if loaded[3]:
-            _check_weak_ints(loaded[3], ops)
+            loaded[0].check_weak_ints(args)
         shapes = [op.shape for op in ops if type(op) is not _Scalar]
         shape = shapes[0] if shapes.count(shapes[0] if shapes else ()) == len(shapes) and shapes \
             else np.broadcast_shapes(*shapes)
@@ -192,9 +180,6 @@ class CudaVectorized(_Elementwise, Vectorized):
 
     @staticmethod
     def _output(out, shape, dtype, device):
-        if type(out) is DeviceArray and out.shape == shape and out.dtype == dtype and \
-                out.is_c_contiguous and not out.readonly:
-            return out
         if out is None or isinstance(out, np.ndarray):
             if out is not None and out.shape != shape:
                 raise ValueError(f"out= has shape {out.shape} but the broadcast shape of the "
@@ -211,20 +196,6 @@ class CudaVectorized(_Elementwise, Vectorized):
 
     def __repr__(self):
         return f"<ember.vectorize(target='cuda') {self.__qualname__} {self.signatures}>"
-
-
-def _domain(domain):
-    """A kernel's domain as a tuple of 1 to 3 extents (the CPU Launcher's messages)."""
-    extents = domain if isinstance(domain, (tuple, list)) else (domain,)
-    for n in extents:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-            raise TypeError(f"a kernel's domain is an int or a tuple of 1 to 3 ints, got "
-                            f"{domain!r}")
-        if n < 0:
-            raise ValueError(f"a kernel's domain cannot have a negative extent, got {domain!r}")
-    if not 1 <= len(extents) <= 3:
-        raise ValueError(f"a kernel's domain has 1 to 3 dimensions, got {len(extents)}")
-    return tuple(int(n) for n in extents)
 
 
 # A GPU reduction's fixed decomposition (lower_gpu.cpp, gpu_reduce): units of
@@ -287,7 +258,8 @@ class CudaKernel(Kernel):
     def __init__(self, py_func, boundscheck=False, fastmath=False):
         self._names = check_signature(py_func)
         self._nargs = len(self._names)
-        self._loaded = {}  # (arg types, domain rank, device) -> (kernel, module, packer)
+        # (arg types, domain rank, device) -> (kernel, module, packer, written parameters)
+        self._loaded = {}
         super().__init__(py_func, boundscheck, fastmath)
 
     def launch(self, domain, *args):
@@ -296,7 +268,7 @@ class CudaKernel(Kernel):
         are copied in and back, which waits for the GPU; with
         boundscheck=True it always waits, to report an IndexError."""
         cuda.require()
-        extents = _domain(domain)
+        extents = tuple(_core.read_domain(domain))
         if len(args) != self._nargs:
             raise TypeError(f"{self.__name__}() takes {self._nargs} arguments, got {len(args)}")
         ops = [_read(a, i) for i, a in enumerate(args)]
@@ -317,15 +289,16 @@ class CudaKernel(Kernel):
                 slots += ([_slot(op.dtype)] if isinstance(op, _Scalar)
                           else [_POINTER] + ["q"] * 2 * op.ndim)
             loaded = self._loaded[key] = (kernel, _load(kernel, device),
-                                          _packer(slots + ["q"] * len(extents) + [_POINTER]))
-        kernel, module, packer = loaded
-        _check_weak_ints(kernel.weak_int_uses, ops)
+                                          _packer(slots + ["q"] * len(extents) + [_POINTER]),
+                                          kernel.written)
+        kernel, module, packer, written = loaded
+        kernel.check_weak_ints(args)
         values = []
         for i, op in enumerate(ops):
             if isinstance(op, _Scalar):
                 values.append(op.value)
                 continue
-            if kernel.written[i] and op.readonly:
+            if written[i] and op.readonly:
                 raise ValueError(f"kernel '{self.__name__}' writes to argument {i + 1} "
                                  f"('{self._names[i]}'), which is read-only")
             values += [op.ptr, *op.shape, *self._strides(op, types[i][3])]
@@ -333,7 +306,7 @@ class CudaKernel(Kernel):
         module.launch(math.prod(extents),
                       packer.pack(*values, *extents, error.ptr if error is not None else 0))
         for i, host, copy in copies:
-            if kernel.written[i]:
+            if written[i]:
                 np.copyto(host, copy.to_host())
         if error is not None:
             failed, param, axis, index, line = error.to_host().tolist()

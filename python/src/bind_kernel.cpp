@@ -28,14 +28,20 @@ void bind_kernel(py::module_& m) {
       .def("ir", &runtime::Kernel::ir_text)
       .def("source_ir", [](const runtime::Kernel& k) { return ir::print(k.source); })
       .def_property_readonly("source", [](const runtime::Kernel& k) { return k.source; })
-      // What the GPU call path (python/ember/gpu.py) checks and reports itself.
-      .def_property_readonly("weak_int_uses",
-                             [](const runtime::Kernel& k) {
-                               py::list out;
-                               for (const runtime::WeakIntUse& u : k.weak_int_uses)
-                                 out.append(py::make_tuple(u.param, ir::numpy_name(u.type)));
-                               return out;
-                             })
+      // What the GPU call path (python/ember/gpu.py) checks and reports with
+      // the CPU path's code.
+      .def_property_readonly("has_weak_ints",
+                             [](const runtime::Kernel& k) { return !k.weak_int_uses.empty(); })
+      .def("check_weak_ints",
+           [](const runtime::Kernel& k, const py::tuple& args) {
+             for (const runtime::WeakIntUse& use : k.weak_int_uses) {
+               PyObject* arg = PyTuple_GET_ITEM(args.ptr(), use.param);
+               int64_t bits = 0;
+               bool is_unsigned = false;
+               read_python_int(arg, &bits, &is_unsigned);  // in range: the caller read it
+               check_weak_int(use, bits, is_unsigned, arg);
+             }
+           })
       .def_readonly("written", &runtime::Kernel::written)
       .def("index_error",
            [](const runtime::Kernel& k, int param, int axis, int64_t index,
@@ -87,5 +93,6 @@ void bind_kernel(py::module_& m) {
       .def("launch", &Launcher::launch, py::arg("domain"), py::arg("args"))
       .def("arg_types", &Launcher::arg_types, py::arg("domain"), py::arg("args"))
       .def("__len__", &Launcher::size);
+  m.def("read_domain", &read_domain, py::arg("domain"));
   m.def("interpret_kernel", &interpret_kernel, py::arg("fn"), py::arg("domain"), py::arg("args"));
 }

@@ -39,8 +39,6 @@ struct LaunchArgs {
   }
 };
 
-namespace {
-
 std::vector<int64_t> read_domain(py::handle domain) {
   std::vector<int64_t> out;
   auto extent = [&](py::handle v) {
@@ -64,6 +62,8 @@ std::vector<int64_t> read_domain(py::handle domain) {
   }
   return out;
 }
+
+namespace {
 
 // A Python number (weak) or a NumPy scalar / 0-d array (strong) into its box.
 void read_scalar(py::handle obj, int i, LaunchArgs& a) {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "runtime/kernel.h"
 
@@ -37,6 +38,10 @@ class Launcher {
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const runtime::Kernel>> kernels_;
 };
+
+// A kernel's domain (an int or a tuple of 1 to 3 ints >= 0) as its extents;
+// TypeError / ValueError otherwise. Shared with the GPU path (gpu.py).
+std::vector<int64_t> read_domain(pybind11::handle domain);
 
 // Runs the IR interpreter on a kernel's source (after `promote`), in place on
 // NumPy arrays: the reference the compiled code is tested against.
