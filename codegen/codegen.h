@@ -116,9 +116,23 @@ std::string host_cpu();
 // - @kernel: each parameter (a scalar's value; an array's data pointer, its
 //   int64 shape, then its int64 strides in elements), the int64 extents of
 //   the domain, then a GpuKernelError* (zeroed before the launch).
+// - @reduce: three kernels, all launched with blocks of exactly
+//   kGpuReduceBlock threads (the PTX requires it) and any grid:
+//   `entry` (each parameter as for elementwise, partials*, int64 n) reduces
+//   tile t (elements t * kGpuReduceTile .. + kGpuReduceTile - 1) into
+//   partial t, for max(1, ceil(n / kGpuReduceTile)) tiles;
+//   `entry`_merge (in*, out*, int64 m) does the same over m partials;
+//   `entry`_finish (in*, result*) writes partial 0's value as the
+//   accumulator dtype. The host merges until one partial is left. Every
+//   combine happens in an order fixed by n alone (lower_gpu_reduce.cpp), so
+//   the result does not depend on the grid.
 // Math functions come from libdevice (the CUDA toolkit's bitcode library),
 // linked into the module; without a toolkit, kernels that call one fail to
 // compile with a message saying so.
+inline constexpr int kGpuReduceBlock = 256;
+inline constexpr int kGpuReduceTile = 16 * kGpuReduceBlock;
+inline constexpr int kGpuPartialBytes = 16;  // the value, then its compensation
+
 struct GpuKernelError {
   int64_t failed;  // 1 once a thread has written `error`
   KernelError error;

@@ -480,11 +480,10 @@ std::unique_ptr<llvm::Module> lower_gpu_module(const ir::Function& fn, const Lay
   auto m = std::make_unique<llvm::Module>(prefix, ctx);
   VectorIsa libdevice{{}, "__nv_"};
   Lowering lowering(fn, *m, options, libdevice);
-  if (options.reduction) {
-    lower_reduction(*m, *options.reduction, lowering.scalar_function(prefix + "_scalar"), fn,
-                    layout, options.fastmath, prefix);
-    lowering.gpu_reduce(layout, prefix, prefix + "_cuda");
-  } else if (fn.is_kernel())
+  if (options.reduction)
+    lowering.gpu_reduce(lowering.scalar_function(prefix + "_scalar"), layout, *options.reduction,
+                        options.fastmath, prefix + "_cuda");
+  else if (fn.is_kernel())
     lowering.gpu_kernel(lowering.kernel_body(prefix + "_body", layout), prefix + "_cuda");
   else
     lowering.gpu_elementwise(lowering.scalar_function(prefix + "_scalar"), layout, prefix + "_cuda");

@@ -21,6 +21,17 @@ using llvm::Value;
 using ir::Op;
 using ir::Scalar;
 
+// GPU helpers (lower_gpu.cpp).
+// A special register (thread, block index, ...) as an int64.
+Value* gpu_sreg(IRBuilder<>& b, llvm::Intrinsic::ID id);
+// A kernel the driver can launch, `block` threads per block when not 0;
+// the builder is left at its entry.
+llvm::Function* gpu_entry(IRBuilder<>& b, llvm::Module& m, const std::string& name,
+                          const std::vector<llvm::Type*>& params, int block = 0);
+// for (i = first; i < n; i += stride) each(i), in int64.
+void stride_loop(IRBuilder<>& b, Value* first, Value* stride, Value* n,
+                 const std::function<void(Value*)>& each);
+
 class Lowering {
  public:
   Lowering(const ir::Function& fn, llvm::Module& m, const Options& options, const VectorIsa& isa)
@@ -39,9 +50,10 @@ class Lowering {
   // lower_gpu.cpp: the CUDA kernels around the scalar function or the body.
   void gpu_elementwise(llvm::Function* scalar, const Layout& layout, const std::string& name);
   void gpu_kernel(llvm::Function* body, const std::string& name);
-  // The three kernels of a reduction (codegen.h, CUDA), around the 16-lane
-  // state functions `<prefix>_init/_reduce/_merge/_finish` of lower_reduction.
-  void gpu_reduce(const Layout& layout, const std::string& prefix, const std::string& name);
+  // lower_gpu_reduce.cpp: the three kernels of a reduction (codegen.h, CUDA)
+  // mapping with `scalar`.
+  void gpu_reduce(llvm::Function* scalar, const Layout& layout, const Reduction& r, bool fastmath,
+                  const std::string& name);
 
  private:
   // Statements return false once the block has been terminated by a return.
@@ -56,6 +68,9 @@ class Lowering {
   void atomic(const ir::Stmt& s);
   void finish_index();  // returns from the kernel body (ok)
   void grid_stride_loop(Value* n, const std::function<void(Value*)>& each);
+  // The scalar function's arguments at element k of GPU entry `f`, whose
+  // first parameters are those of an elementwise kernel.
+  std::vector<Value*> map_args(llvm::Function* f, const Layout& layout, Value* k);
   // The address of an array element (args: array parameter, indices), with
   // Python's negative indices and, when asked, the bounds check.
   Value* element(const std::vector<ir::ExprPtr>& args, ir::Loc loc);

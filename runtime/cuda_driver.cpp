@@ -284,7 +284,8 @@ DeviceMemory::~DeviceMemory() {
   if (ptr_) release(device_, ptr_);
 }
 
-Module::Module(int device, const std::string& ptx, const std::vector<std::string>& entries)
+Module::Module(int device, const std::string& ptx, const std::vector<std::string>& entries,
+               int block)
     : device_(device) {
   const Driver& d = use(device);
   char log[8192] = {};
@@ -301,6 +302,10 @@ Module::Module(int device, const std::string& ptx, const std::vector<std::string
       check(d, d.module_get_function(&k.function, module_, entry.c_str()), "cuModuleGetFunction");
       check(d, d.occupancy_block_size(&k.max_grid, &k.block, k.function, nullptr, 0, 0),
             "cuOccupancyMaxPotentialBlockSize");
+      if (block) {  // as many threads as the occupancy calculator's grid
+        k.max_grid = static_cast<int>(int64_t{k.max_grid} * k.block / block);
+        k.block = block;
+      }
       k.max_grid = std::max(k.max_grid, 1);
       kernels_.push_back(k);
     }

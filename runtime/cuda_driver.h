@@ -84,10 +84,13 @@ class DeviceMemory {
 
 // A PTX module loaded on one device, with its kernels `entries` (grid-stride
 // kernels: any grid covers their domain). Loading JIT-compiles the PTX for
-// the device; a failure carries the driver's JIT log.
+// the device; a failure carries the driver's JIT log. Blocks have `block`
+// threads when it is not 0 (kernels that require it), otherwise the size
+// the occupancy calculator picks per kernel.
 class Module {
  public:
-  Module(int device, const std::string& ptx, const std::vector<std::string>& entries);
+  Module(int device, const std::string& ptx, const std::vector<std::string>& entries,
+         int block = 0);
   ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;

@@ -1,6 +1,7 @@
 """Side-by-side benchmark: ember against NumPy, NumExpr, Numba and a C reference.
 
     python -m ember.bench [--n 10000000] [--repeat 15] [--markdown FILE]
+    python -m ember.bench --gpu [--n 67108864] [--markdown FILE]   # bench_gpu.py
 
 Every kernel runs on the same arrays in one process. Each competitor's result
 is checked against NumPy's before it is timed; a competitor that is not
@@ -449,10 +450,15 @@ def format_table(rows, n):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=10_000_000)
+    parser.add_argument("--n", type=int, help="elements per array (default 10^7, GPU 2^26)")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--markdown", help="also write the report to this file")
+    parser.add_argument("--gpu", action="store_true",
+                        help="the GPU benchmark (target='cuda' against CuPy and Triton) instead")
     opts = parser.parse_args(argv)
+    if opts.gpu:
+        return gpu_main(opts)
+    opts.n = opts.n or 10_000_000
 
     rows, versions = run(opts.n, opts.repeat)
     from . import bench_kernels
@@ -500,10 +506,31 @@ def main(argv=None):
         "",
         bench_kernels.format_table(sample_rows),
     ]
-    text = "\n".join(report)
+    emit(report, opts.markdown)
+
+
+def gpu_main(opts):
+    from . import bench_gpu
+    n = opts.n or 1 << 26
+    lines = bench_gpu.run(n, opts.repeat)
+    if lines is None:
+        sys.exit(f"no GPU to benchmark: {ember.cuda.unavailable_reason()}")
+    emit([f"# ember GPU benchmark, {datetime.date.today().isoformat()}", "",
+          f"Command: `python -m ember.bench --gpu --n {n} --repeat {opts.repeat}`  ",
+          f"Versions: ember {ember.__version__}, NumPy {np.__version__}", "",
+          "Median time per call over batches closed by a synchronization, on the same "
+          "device arrays (CuPy through `__cuda_array_interface__`, Triton through DLPack, "
+          "no copies), every result checked against NumPy first. TB/s counts each input "
+          "read and the output written once; `copy` is a device-to-device copy of one "
+          "array (cuMemcpyDtoD; CuPy's `copyto` too), the bandwidth ceiling.", "",
+          *lines], opts.markdown)
+
+
+def emit(lines, markdown):
+    text = "\n".join(lines)
     print(text)
-    if opts.markdown:
-        with open(opts.markdown, "w") as f:
+    if markdown:
+        with open(markdown, "w") as f:
             f.write(text + "\n")
 
 

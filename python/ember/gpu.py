@@ -93,12 +93,13 @@ def _device_of(ops):
     return next((op.device for op in ops if isinstance(op, DeviceArray)), 0)
 
 
-def _load(kernel, device, suffixes=("",)):
+def _load(kernel, device, suffixes=("",), block=0):
     """The CUDA module of a compiled specialization on `device`, with the
-    kernels `<entry><suffix>` (entry 0, 1, ... in launch())."""
+    kernels `<entry><suffix>` (entry 0, 1, ... in launch()); `block` threads
+    per block when not 0."""
     from . import _jit  # LLVM loads at the first compile, not at import
     code = _jit.ptx(kernel, cuda.default_arch(device))
-    return _core.CudaModule(device, code.ptx, [code.entry + s for s in suffixes])
+    return _core.CudaModule(device, code.ptx, [code.entry + s for s in suffixes], block)
 
 
 class _Elementwise:
@@ -109,7 +110,7 @@ class _Elementwise:
         # (arg types, device) -> (kernel, module, packer, has weak ints, result dtype)
         self._loaded = {}
 
-    def _prepare(self, args, tail, suffixes=("",)):
+    def _prepare(self, args, tail, suffixes=("",), block=0):
         """Specializes for `args` and puts them on the device: (loaded, device,
         broadcast shape, the parameter values of the first kernel, what to
         keep alive until the launch is queued). `tail`: the struct slots of
@@ -129,7 +130,7 @@ class _Elementwise:
             kernel = self.specialize(list(types))
             slots = [_slot(op.dtype) if isinstance(op, _Scalar) else _POINTER for op in ops]
             loaded = self._loaded[(types, device)] = (
-                kernel, _load(kernel, device, suffixes), _packer(slots + tail),
+                kernel, _load(kernel, device, suffixes, block), _packer(slots + tail),
                 kernel.has_weak_ints, np.dtype(kernel.output_dtype))
         if loaded[3]:
             loaded[0].check_weak_ints(args)
@@ -198,20 +199,19 @@ class CudaVectorized(_Elementwise, Vectorized):
         return f"<ember.vectorize(target='cuda') {self.__qualname__} {self.signatures}>"
 
 
-# A GPU reduction's fixed decomposition (lower_gpu.cpp, gpu_reduce): units of
-# _UNIT elements (a multiple of the 16 lanes), one state each, then states
-# merged _FAN at a time, in order, until one is left.
-_UNIT, _FAN = 1024, 32
-_MERGE, _FINISH = _packer([_POINTER, _POINTER, "q", "q"]), _packer([_POINTER, _POINTER])
-_STATE_BYTES = 256  # codegen.h's kReduceStateBytes
+# A GPU reduction's fixed decomposition (codegen.h, lower_gpu_reduce.cpp):
+# blocks of exactly _BLOCK threads reduce tiles of _TILE elements (then of
+# _TILE partials) into one partial of _PARTIAL_BYTES each.
+_BLOCK, _TILE, _PARTIAL_BYTES = 256, 4096, 16
+_MERGE, _FINISH = _packer([_POINTER, _POINTER, "q"]), _packer([_POINTER, _POINTER])
 _BYTES = np.dtype(np.uint8)
 
 
 class CudaReduced(_Elementwise, Reduced):
     """@ember.reduce(op, target="cuda"): the map and the combine on the GPU.
 
-    The result does not depend on the launch (the decomposition is fixed and
-    each state uses the CPU's combine functions); it comes back as a NumPy
+    The result does not depend on the launch (the decomposition into tiles,
+    warps and lanes is fixed by the size alone); it comes back as a NumPy
     scalar, which waits for the GPU. Only whole reductions (axis=None) so far.
     """
 
@@ -223,7 +223,7 @@ class CudaReduced(_Elementwise, Reduced):
 
     def __call__(self, *args, axis=None):
         loaded, device, shape, values, keep, _ = self._prepare(
-            args, [_POINTER, "q", "q"], ("", "_merge", "_finish"))
+            args, [_POINTER, "q"], ("", "_merge", "_finish"), _BLOCK)
         if axis is not None and sorted(normalize_axis_tuple(axis, len(shape))) != \
                 list(range(len(shape))):
             raise NotImplementedError("@ember.reduce(target='cuda') reduces whole arrays only "
@@ -234,16 +234,16 @@ class CudaReduced(_Elementwise, Reduced):
             name = "minimum" if self.op == "min" else "maximum"
             raise ValueError(f"zero-size array to reduction operation {name} which has no "
                              "identity")
-        units = max(1, -(-n // _UNIT))
-        states = DeviceArray._result((units * _STATE_BYTES,), _BYTES, device)
-        module.launch(units, packer.pack(*values, states.ptr, n, _UNIT), 0)
-        while units > 1:
-            groups = -(-units // _FAN)
-            merged = DeviceArray._result((groups * _STATE_BYTES,), _BYTES, device)
-            module.launch(groups, _MERGE.pack(states.ptr, merged.ptr, units, _FAN), 1)
-            states, units = merged, groups
+        tiles = max(1, -(-n // _TILE))
+        partials = DeviceArray._result((tiles * _PARTIAL_BYTES,), _BYTES, device)
+        module.launch(tiles * _BLOCK, packer.pack(*values, partials.ptr, n), 0)
+        while tiles > 1:
+            m, tiles = tiles, -(-tiles // _TILE)
+            merged = DeviceArray._result((tiles * _PARTIAL_BYTES,), _BYTES, device)
+            module.launch(tiles * _BLOCK, _MERGE.pack(partials.ptr, merged.ptr, m), 1)
+            partials = merged
         result = DeviceArray._result((1,), result_dtype, device)
-        module.launch(1, _FINISH.pack(states.ptr, result.ptr), 2)
+        module.launch(_BLOCK, _FINISH.pack(partials.ptr, result.ptr), 2)
         return result.to_host()[0]
 
     def __repr__(self):

@@ -70,8 +70,8 @@ void bind_cuda(py::module_& m) {
   m.def("cuda_device_of", &cuda::device_of, Release());
 
   py::class_<cuda::Module, std::shared_ptr<cuda::Module>>(m, "CudaModule")
-      .def(py::init<int, const std::string&, const std::vector<std::string>&>(),
-           py::arg("device"), py::arg("ptx"), py::arg("entries"), Release())
+      .def(py::init<int, const std::string&, const std::vector<std::string>&, int>(),
+           py::arg("device"), py::arg("ptx"), py::arg("entries"), py::arg("block") = 0, Release())
       .def("launch",
            [](const cuda::Module& module, int64_t threads, const py::bytes& params,
               size_t entry, cuda::Stream stream) {

@@ -45,10 +45,11 @@ def fake_cuda_driver(tmp_path_factory):
     return str(out)
 
 
-def run_with_driver(driver, script, mode=0, cwd=None):
-    """Runs Python file `script` with ember loading `driver`; its stdout, stderr and exit code."""
+def run_with_driver(driver, script, mode=0, cwd=None, args=()):
+    """Runs Python file `script` (with `args`) with ember loading `driver`;
+    its stdout, stderr and exit code."""
     env = dict(os.environ, EMBER_CUDA_DRIVER=driver, FAKE_CUDA_MODE=str(mode),
                PYTHONPATH=os.pathsep.join([_PYTHON_DIR] + [p for p in sys.path if p]))
-    proc = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, script, *args], env=env, capture_output=True, text=True,
                           cwd=cwd, timeout=300)
     return proc.stdout, proc.stderr, proc.returncode

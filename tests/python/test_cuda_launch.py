@@ -32,12 +32,17 @@ def test_every_launch_matches_the_cpu(report):
 
 
 def test_launch_configuration(report):
-    # Occupancy's block (256 on the fake), a grid no larger than the fake's
+    # Occupancy's block (128 on the fake), a grid no larger than the fake's
     # 4 blocks that fill the device, nor than the work needs.
     entry, nparams, grid, block = report["launches"][0]
-    assert (entry, nparams, grid, block) == ("ember_triad_cuda", 4, 4, 256)  # 1000 elements
-    assert ["ember_mix_cuda", 5, 1, 256] in report["launches"]  # 100 elements: 1 block
-    assert all(block == 256 for _, _, _, block in report["launches"])
+    assert (entry, nparams, grid, block) == ("ember_triad_cuda", 4, 4, 128)  # 1000 elements
+    assert ["ember_mix_cuda", 5, 1, 128] in report["launches"]  # 100 elements: 1 block
+    reduce = [launch for launch in report["launches"] if launch[0].startswith("ember_dot_cuda")]
+    other = [launch for launch in report["launches"] if launch not in reduce]
+    assert all(block == 128 for _, _, _, block in other)
+    # Reductions: the 256 threads their PTX requires, grids of as many threads
+    # as the occupancy calculator's (4 x 128).
+    assert {(grid, block) for _, _, grid, block in reduce} == {(1, 256), (2, 256)}
 
 
 def test_specializations(report):
@@ -66,13 +71,14 @@ def test_vectorize_errors(report):
 
 
 def test_reduce_launches(report):
-    # Units of 1024 elements, states merged 32 at a time, then the finish.
+    # Tiles of 4096 elements, partials merged 4096 at a time, then the finish.
     r = report["reduce"]
     merge, finish = "ember_dot_cuda_merge", "ember_dot_cuda_finish"
-    assert r["+ 5000"] == ["ember_dot_cuda", merge, finish]  # 5 units -> 1
-    assert r["+ 100000"] == ["ember_dot_cuda", merge, merge, finish]  # 98 -> 4 -> 1
-    assert r["+ 0"] == r["* 40"] == ["ember_dot_cuda", finish]  # one unit
-    assert r["units"] == [[5000, 1024], [100000, 1024], [70000, 1024], [0, 1024], [40, 1024]]
+    assert r["+ 5000"] == r["+ 100000"] == ["ember_dot_cuda", merge, finish]  # 2 and 25 tiles
+    assert r[f"+ {4096 * 4096 + 1}"] == ["ember_dot_cuda", merge, merge, finish]  # 4097 -> 2 -> 1
+    assert r["+ 0"] == r["* 40"] == ["ember_dot_cuda", finish]  # one tile
+    assert r["tiles"] == [[5000, 2], [100000, 25], [70000, 18], [0, 1], [40, 1],
+                          [4096 * 4096 + 1, 4097]]
     assert r["empty min"] == "zero-size array to reduction operation minimum which has no identity"
     assert "axis=None" in r["axis"]
 
@@ -136,3 +142,20 @@ def test_no_gpu_is_a_clear_error(tmp_path):
     kind, name, _, message = json.loads(stdout)
     assert kind == "CudaError" and name == "no CUDA driver"
     assert message.startswith("target='cuda' needs an NVIDIA GPU and its driver: cannot load")
+
+
+def test_gpu_benchmark_checks_its_results(fake_cuda_driver, tmp_path):
+    # `python -m ember.bench --gpu` on the fake: ember's launches replayed with
+    # the CPU kernels, every result checked against NumPy before timing.
+    script = os.path.join(FAKE_CUDA_DIR, "bench_scenario.py")
+    stdout, stderr, code = run_with_driver(fake_cuda_driver, script, args=[str(tmp_path / "gpu.md")])
+    assert code == 0, stderr
+    assert json.loads(stdout.splitlines()[-1]) == []
+    text = (tmp_path / "gpu.md").read_text()
+    assert "| triad | 5,000 |" in text and "| black_scholes | 5,000 |" in text
+    assert "| dot | 5,000 |" in text
+    assert "16-element device array" in text and "Cold first launch" in text
+    # Kernels that compute the wrong values stop the benchmark.
+    _, stderr, code = run_with_driver(fake_cuda_driver, script,
+                                      args=[str(tmp_path / "wrong.md"), "wrong"])
+    assert code != 0 and "ember gives wrong results for triad" in stderr

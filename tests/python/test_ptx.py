@@ -238,13 +238,17 @@ def first(x, y):
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("op,dtype,fastmath", REDUCE_CASES)
 def test_reduce_ptx(op, dtype, fastmath, arch, tmp_path):
-    # Three kernels (units, merge, finish), around the CPU's state functions.
+    # Three kernels (tiles, merge, finish) of 256-thread blocks: warp
+    # shuffles, then a block combine through shared memory.
     mapped = ember.reduce(op, fastmath=fastmath)(exp_times if dtype.startswith("float") else first)
     mapped(np.ones(4, dtype), 2)
     code = _jit.ptx(mapped._compiled[-1][2], arch)
     entries = [line.split()[2].split("(")[0] for line in code.ptx.splitlines()
                if line.startswith(".visible .entry")]
     assert entries == [code.entry, code.entry + "_merge", code.entry + "_finish"]
+    assert code.ptx.count(".reqntid 256, 1, 1") == 3
+    for kernel in code.ptx.split(".visible .entry")[1:3]:
+        assert "shfl.sync.down.b32" in kernel and "bar.sync" in kernel and ".shared" in kernel
     path = tmp_path / "reduce.ptx"
     path.write_text(code.ptx)
     proc = subprocess.run([PTXAS, f"-arch={arch}", str(path), "-o", str(tmp_path / "out.cubin")],

@@ -102,7 +102,7 @@ int cuModuleGetFunction(Function** f, Module* m, const char* name) {
   return 500; }
 int cuOccupancyMaxPotentialBlockSize(int* min_grid, int* block, Function* f, void* fn,
                                      size_t smem, int limit) {
-  *min_grid = 4; *block = 256; return 0; }
+  *min_grid = 4; *block = 128; return 0; }
 int cuLaunchKernel(Function* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                    unsigned bz, unsigned smem, uintptr_t stream, void** params, void** extra) {
   uint64_t slots[64] = {0};

@@ -6,50 +6,13 @@ pointer, count, scalar value, stride or copy shows as a wrong result.
 Run by test_cuda_launch.py in a fresh interpreter ($EMBER_CUDA_DRIVER set).
 """
 
-import ctypes
 import json
-import os
-import struct
 import sys
 
 import numpy as np
+from replay import current, fake, report, scalar, view
 
 import ember
-
-fake = ctypes.CDLL(os.environ["EMBER_CUDA_DRIVER"])
-fake.fake_live_allocations.restype = ctypes.c_long
-fake.fake_launches.restype = ctypes.c_long
-report = {"launches": [], "problems": []}
-current = {}  # what the hook plays: set before each call
-
-
-def view(ptr, dtype, shape, strides=None):
-    """The fake device memory at `ptr` as a NumPy array."""
-    dtype = np.dtype(dtype)
-    strides = strides or tuple(np.empty(shape, dtype).strides)
-    span = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize if all(shape) else 0
-    buffer = (ctypes.c_char * max(span, 1)).from_address(ptr)
-    return np.ndarray(shape, dtype, buffer=buffer, strides=strides)
-
-
-def scalar(slot, dtype):
-    dtype = np.dtype(dtype)
-    return np.frombuffer(struct.pack("<Q", slot)[:dtype.itemsize], dtype)[0]
-
-
-def play(entry, nparams, slots, grid, block):
-    try:
-        slots = [slots[i] for i in range(nparams)]
-        report["launches"].append([entry.decode(), nparams, grid, block])
-        current["play"](slots, entry.decode())
-    except Exception as e:  # noqa: BLE001 - reported, the test fails on it
-        report["problems"].append(f"{entry.decode()}: {type(e).__name__}: {e}")
-
-
-HOOK = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_uint64),
-                        ctypes.c_uint, ctypes.c_uint)
-hook = HOOK(play)
-fake.fake_set_launch_hook(hook)
 
 
 def is_scalar(arg):
@@ -315,28 +278,34 @@ def memory_cases():
 
 
 def play_reduce(map_fn, op, args, result_dtype):
-    """A @reduce launch: units of the map into states (here: a float64 in
-    each state's first bytes), states merged `fan` at a time, the finish."""
+    """A @reduce launch: tiles of 4096 mapped elements into partials (here: a
+    float64 in each 16-byte partial's first bytes), partials reduced 4096 at
+    a time, the finish."""
     ufunc = {"+": np.add, "*": np.multiply, "min": np.minimum, "max": np.maximum}[op]
+    tile = 4096
 
-    def state(ptr, index, count=1):
-        return view(ptr + 256 * index, np.float64, (count,), (256,))
+    def partials(ptr, index, count=1):
+        return view(ptr + 16 * index, np.float64, (count,), (16,))
+
+    def fold(values):
+        return ufunc.reduce(values) if values.size else ufunc.identity
 
     def run(slots, entry):
         if entry.endswith("_merge"):
-            src, dst, m, fan = slots
-            for t in range(-(-m // fan)):
-                state(dst, t)[0] = ufunc.reduce(state(src, t * fan, min(fan, m - t * fan)))
+            src, dst, m = slots
+            for t in range(-(-m // tile)):
+                partials(dst, t)[0] = fold(partials(src, t * tile, min(tile, m - t * tile)))
         elif entry.endswith("_finish"):
-            view(slots[1], result_dtype, (1,))[0] = state(slots[0], 0)[0]
+            view(slots[1], result_dtype, (1,))[0] = partials(slots[0], 0)[0]
         else:
-            states, n, unit = slots[-3:]
-            inputs = [view(slot, np.asarray(a).dtype, (n,)) for slot, a in zip(slots, args)]
-            mapped = map_fn(*inputs).astype(np.float64) if n else np.zeros(0)
-            current.setdefault("units", []).append([n, unit])
-            for u in range(max(1, -(-n // unit))):
-                part = mapped[u * unit:(u + 1) * unit]
-                state(states, u)[0] = ufunc.reduce(part) if part.size else ufunc.identity
+            out, n = slots[-2:]
+            inputs = [a if is_scalar(a) else view(slot, np.asarray(a).dtype, (n,))
+                      for slot, a in zip(slots, args)]
+            mapped = np.asarray(map_fn(*inputs)).astype(np.float64) if n else np.zeros(0)
+            tiles = max(1, -(-n // tile))
+            current.setdefault("tiles", []).append([n, tiles])
+            for t in range(tiles):
+                partials(out, t)[0] = fold(mapped[t * tile:(t + 1) * tile])
     return run
 
 
@@ -346,10 +315,12 @@ def reduce_cases():
 
     rng = np.random.default_rng(2)
     out = {}
-    for op, n, dtype in [("+", 5000, np.float64), ("+", 100_000, np.float64),
-                         ("max", 70_000, np.int32), ("+", 0, np.float64), ("*", 40, np.int64)]:
+    for op, n, dtype, y in [("+", 5000, np.float64, None), ("+", 100_000, np.float64, None),
+                            ("max", 70_000, np.int32, None), ("+", 0, np.float64, None),
+                            ("*", 40, np.int64, None), ("+", 4096 * 4096 + 1, np.int8, 2)]:
         x = rng.integers(-3, 4, n).astype(dtype)
-        y = rng.integers(-3, 4, n).astype(dtype)
+        if y is None:
+            y = rng.integers(-3, 4, n).astype(dtype)
         gpu, cpu = ember.reduce(op, target="cuda")(dot), ember.reduce(op)(dot)
         expected = cpu(x, y)
         current["play"] = play_reduce(lambda a, b: a * b, op, (x, y), expected.dtype)
@@ -364,7 +335,7 @@ def reduce_cases():
         ember.reduce("+", target="cuda")(dot)(np.ones((2, 3)), 1.0, axis=0)
     except NotImplementedError as e:
         out["axis"] = str(e)
-    out["units"] = current.get("units")
+    out["tiles"] = current.get("tiles")
     report["reduce"] = out
 
 
