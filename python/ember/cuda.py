@@ -15,6 +15,7 @@ its work on the legacy default stream, the stream those libraries use by
 default, so it is ordered after theirs; work on another stream is waited for.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -115,6 +116,7 @@ def _shape(shape):
     return tuple(int(n) for n in shape)
 
 
+@functools.lru_cache(maxsize=1024)  # on every call that makes a result
 def _contiguous_strides(shape, itemsize):
     strides, step = [], itemsize
     for n in reversed(shape):

@@ -90,7 +90,11 @@ def _read(arg, index):
 
 
 def _device_of(ops):
-    return next((op.device for op in ops if isinstance(op, DeviceArray)), 0)
+    devices = {op.device for op in ops if isinstance(op, DeviceArray)}
+    if len(devices) > 1:
+        raise ValueError(f"the device arrays of a call are on different GPUs {sorted(devices)}; "
+                         "copy them to one first")
+    return devices.pop() if devices else 0
 
 
 def _load(kernel, device, suffixes=("",), block=0):
@@ -164,13 +168,19 @@ class CudaVectorized(_Elementwise, Vectorized):
     def __init__(self, py_func, signatures=(), fastmath=False):
         self._setup(py_func)
         super().__init__(py_func, signatures, fastmath)
+        # Calls on ember device arrays and Python numbers, once loaded: C++.
+        self._fast = _core.CudaCall(self._nargs, DeviceArray, DeviceArray._result)
 
     def __call__(self, *args, out=None):
+        result = self._fast.call(args, out)
+        if result is not NotImplemented:
+            return result
         loaded, device, shape, values, keep, on_device = self._prepare(args, [_POINTER, "q"])
         kernel, module, packer, _, result_dtype = loaded
         result = self._output(out, shape, result_dtype, device)
         n = math.prod(shape)
         module.launch(n, packer.pack(*values, result.ptr, n))
+        self._fast.add(args, kernel, module, result_dtype)
         if isinstance(out, np.ndarray):
             np.copyto(out, result.to_host(), casting="same_kind")
             return out

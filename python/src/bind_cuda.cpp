@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "python/src/cuda_call.h"
 #include "runtime/cuda_driver.h"
 
 namespace py = pybind11;
@@ -86,4 +87,12 @@ void bind_cuda(py::module_& m) {
       .def_property_readonly("device", &cuda::Module::device)
       .def("block_size", &cuda::Module::block_size, py::arg("entry") = 0)
       .def("max_grid", &cuda::Module::max_grid, py::arg("entry") = 0);
+
+  py::class_<ember::CudaCall>(m, "CudaCall")
+      .def(py::init<int, py::type, py::function>(), py::arg("nargs"), py::arg("device_array"),
+           py::arg("make_result"))
+      .def("call", &ember::CudaCall::call, py::arg("args"), py::arg("out"))
+      .def("add", &ember::CudaCall::add, py::arg("args"), py::arg("kernel"), py::arg("module"),
+           py::arg("result"))
+      .def("__len__", &ember::CudaCall::size);
 }

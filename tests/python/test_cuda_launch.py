@@ -53,17 +53,27 @@ def test_specializations(report):
 
 
 def test_out_arguments(report):
-    assert report["out_is_same"] and report["host_out_is_same"]
+    assert report["out_is_same"] and report["host_out_is_same"] and report["fast_out_is_same"]
+
+
+def test_device_calls_take_the_cpp_path(report):
+    # After its first call, a specialization on device arrays and Python
+    # numbers is called through C++ (python/src/cuda_call.cpp); the values of
+    # those calls are checked in test_every_launch_matches_the_cpu.
+    assert report["fast_paths"] == [2, 2, 1]  # the cases with device arrays of one shape
 
 
 def test_vectorize_errors(report):
     e = report["errors"]
-    assert e["overflow gpu"] == e["overflow cpu"] == [
+    assert e["overflow gpu"] == e["overflow cpu"] == e["overflow fast"] == [
         "OverflowError", "argument 2: Python int 300 is out of bounds for uint8"]
     assert e["nargs"] == ["TypeError", "triad() takes 2 arguments but 1 was given"]
     assert e["strided device"][0] == "ValueError" and "C-contiguous" in e["strided device"][1]
     assert "broadcast shape (2, 4, 4)" in e["device shape"][1]
-    assert e["out shape"][0] == e["out dtype"][0] == "ValueError"
+    assert e["out shape"][0] == e["out dtype"][0] == e["out shape fast"][0] == "ValueError"
+    assert e["out shape"][1] == e["out shape fast"][1]
+    assert e["two devices"] == ["ValueError", "the device arrays of a call are on different "
+                                "GPUs [0, 1]; copy them to one first"]
     assert "float32 (3,)" in e["out dtype"][1]
     assert e["bad arg"][0] == e["bad dtype"][0] == "TypeError"
     assert "complex128" in e["bad dtype"][1]

@@ -101,12 +101,20 @@ def vectorize_cases():
                 if not isinstance(got, ember.cuda.DeviceArray):
                     report["problems"].append(f"{name}: device inputs gave {type(got)}")
                 check(name + " on device", got, cpu(*args))
+                check(name + " on device again", gpu(*dev), cpu(*args))  # C++'s CudaCall
     report["signatures"] = gpu_mix.signatures
+    report["fast_paths"] = [len(gpu_triad._fast), len(gpu_mix._fast), len(gpu_flag._fast)]
     # out=: a device array in place, a NumPy array filled.
     current["play"] = play_elementwise(cpu_triad, (x, x))
     out = ember.cuda.empty(1000)
     check("out device", gpu_triad(x, x, out=out), cpu_triad(x, x))
     report["out_is_same"] = gpu_triad(x, x, out=out) is out
+    dx = ember.cuda.to_device(x)
+    current["play"] = play_elementwise(cpu_triad, (dx, dx))
+    for _ in range(2):  # the Python path, then CudaCall's
+        out = ember.cuda.zeros(1000)
+        report["fast_out_is_same"] = gpu_triad(dx, dx, out=out) is out
+        check("out device fast", out, cpu_triad(x, x))
     host_out = np.zeros(1000)
     report["host_out_is_same"] = gpu_triad(x, x, out=host_out) is host_out
     check("out host", host_out, cpu_triad(x, x))
@@ -126,12 +134,22 @@ def errors(gpu_triad, gpu_mix, cpu_mix):
     u8 = np.arange(5, dtype=np.uint8)
     catch("overflow gpu", gpu_mix, u8, 300, 1)
     catch("overflow cpu", cpu_mix, u8, 300, 1)
+    current["play"] = lambda slots, entry: None  # values are not checked here
+    d8 = ember.cuda.to_device(u8)
+    gpu_mix(d8, 100, 1)  # loads the specialization: the next call takes CudaCall's path
+    catch("overflow fast", gpu_mix, d8, 300, 1)
     catch("nargs", gpu_triad, np.ones(2))
     d = ember.cuda.to_device(np.ones((4, 4)))
     catch("strided device", gpu_triad, ember.cuda.DeviceArray(
         (4, 2), np.float64, _ptr=d.ptr, _owner=d, _strides=(32, 16)), 1.0)
     catch("device shape", gpu_triad, d, np.ones((2, 4, 4)))
     catch("out shape", gpu_triad, np.ones(3), np.ones(3), out=ember.cuda.empty(4))
+    d3 = ember.cuda.to_device(np.ones(3))
+    gpu_triad(d3, d3)
+    catch("out shape fast", gpu_triad, d3, d3, out=ember.cuda.empty(4))
+    elsewhere = ember.cuda.to_device(np.ones(3))
+    elsewhere.device = 1  # as if on a second GPU
+    catch("two devices", gpu_triad, d3, elsewhere)
     catch("out dtype", gpu_triad, np.ones(3), np.ones(3), out=ember.cuda.empty(3, np.float32))
     catch("bad arg", gpu_triad, "text", 1.0)
     catch("bad dtype", gpu_triad, np.ones(3, np.complex128), 1.0)
