@@ -5,10 +5,10 @@ on a dense sample of its domain; the result is compared with a higher-
 precision reference: float64 NumPy for float32 kernels, long double NumPy
 (or mpmath where NumPy has no such function) for float64 kernels.
 
-    python -m ember.ulp [--points N] [--markdown]
+    python -m ember.ulp [--points N] [--markdown] [--target cuda]
 
 prints the maximum error per function and dtype (docs/math.md holds the
-table for the default build).
+table for the default build, and for the GPU, whose math is libdevice's).
 """
 
 import argparse
@@ -52,13 +52,26 @@ FUNCTIONS = {
     "hypot": (2, [(-1e10, 1e10, "lin"), (-1e10, 1e10, "lin")], "hypot"),
 }
 
+# The GPU's math is libdevice's, whose errors NVIDIA documents (CUDA C++
+# Programming Guide 12.x/13.x, "Mathematical Functions": the largest error
+# observed against the correctly rounded result, float32 and float64).
+# sqrt is IEEE's sqrt.rn on the GPU (0 ulp); docs/math.md has the table.
+CUDA_MAX_ULP = {
+    "sqrt": (0, 0), "cbrt": (1, 1), "exp": (2, 1), "exp2": (2, 1), "expm1": (1, 1),
+    "log": (1, 1), "log2": (1, 1), "log10": (2, 1), "log1p": (1, 1), "sin": (2, 2),
+    "cos": (2, 2), "tan": (4, 2), "arcsin": (2, 2), "arccos": (2, 2), "arctan": (2, 2),
+    "sinh": (3, 2), "cosh": (2, 1), "tanh": (2, 1), "arcsinh": (3, 3), "arccosh": (4, 3),
+    "arctanh": (3, 2), "erf": (2, 2), "erfc": (4, 5), "arctan2": (3, 2), "power": (4, 2),
+    "hypot": (3, 2),
+}
+
 _SOURCE = "import numpy as np, math\n" + "".join(
     f"def {name}({', '.join('xy'[:arity])}):\n"
     f"    return {'math.' + name if np_name is None else 'np.' + name}({', '.join('xy'[:arity])})\n"
     for name, (arity, _, np_name) in FUNCTIONS.items())
 
 
-def _kernels():
+def _kernels(target="cpu"):
     # The frontend reads kernel source from a file, so write one.
     path = os.path.join(tempfile.mkdtemp(prefix="ember_ulp_"), "ulp_kernels.py")
     with open(path, "w") as f:
@@ -66,7 +79,7 @@ def _kernels():
     spec = importlib.util.spec_from_file_location("ulp_kernels", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return {name: ember.vectorize(getattr(module, name)) for name in FUNCTIONS}
+    return {name: ember.vectorize(target=target)(getattr(module, name)) for name in FUNCTIONS}
 
 
 def sample(domain, n, dtype, rng):
@@ -110,9 +123,9 @@ def ulp_error(got, want, dtype):
     return err
 
 
-def measure(points=20000, seed=0, names=None):
+def measure(points=20000, seed=0, names=None, target="cpu"):
     """{(name, dtype name): (max ulp, argument where it occurs)}."""
-    kernels = _kernels()
+    kernels = _kernels(target)
     rng = np.random.default_rng(seed)
     table = {}
     for name in names or FUNCTIONS:
@@ -132,8 +145,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=20000)
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--target", choices=["cpu", "cuda"], default="cpu")
     opts = parser.parse_args(argv)
-    table = measure(opts.points)
+    table = measure(opts.points, target=opts.target)
     if opts.markdown:
         print("| function | float32 max ulp | float64 max ulp |\n|---|---|---|")
     for name in FUNCTIONS:

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import ember
+from ember import ulp
 
 pytestmark = pytest.mark.skipif(not ember.cuda.is_available(),
                                 reason="no CUDA GPU: " + ember.cuda.unavailable_reason())
@@ -156,6 +157,21 @@ def test_reduce_on_the_gpu(dtype):
     assert all(gpu(dx, dy) == got for _ in range(3))
     for op, ref in [("min", np.min), ("max", np.max)]:
         assert ember.reduce(op, target="cuda")(dot)(x, y) == ref(x * y)
+
+
+@pytest.fixture(scope="module")
+def gpu_ulp():
+    return ulp.measure(points=20000, seed=1, target="cuda")
+
+
+@pytest.mark.parametrize("name", sorted(ulp.CUDA_MAX_ULP))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gpu_math_within_nvidia_bounds(gpu_ulp, name, dtype):
+    # NVIDIA's bounds are against the correctly rounded result; ulp.measure's
+    # against the exact one: up to half an ulp more.
+    bound = ulp.CUDA_MAX_ULP[name][dtype == "float64"] + 0.5
+    err, where = gpu_ulp[(name, dtype)]
+    assert err <= bound, f"{name} {dtype} on the GPU: {err:.2f} ulp at {where}"
 
 
 def test_out_of_memory():
