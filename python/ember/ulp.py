@@ -147,6 +147,8 @@ def main(argv=None):
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--target", choices=["cpu", "cuda"], default="cpu")
     opts = parser.parse_args(argv)
+    if opts.target == "cuda" and not ember.cuda.is_available():
+        sys.exit(f"no GPU to measure: {ember.cuda.unavailable_reason()}")
     table = measure(opts.points, target=opts.target)
     if opts.markdown:
         print("| function | float32 max ulp | float64 max ulp |\n|---|---|---|")
