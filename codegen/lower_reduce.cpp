@@ -18,7 +18,7 @@ class ReduceLowering {
  public:
   ReduceLowering(llvm::Module& m, const Reduction& r, Scalar mapped, bool fastmath)
       : m_(m), c_(m.getContext()), b_(c_), op_(b_, r, mapped, fastmath, kReduceLanes),
-        mapped_(mapped), lane_(op_.lane()) {}
+        mapped_(mapped) {}
 
   void init(const std::string& name);
   void reduce(const std::string& name, llvm::Function* scalar, const ir::Function& fn,
@@ -28,12 +28,13 @@ class ReduceLowering {
 
  private:
   llvm::Type* vec(Scalar s) { return op_.type(s); }
+  llvm::Type* lanes() { return op_.type(op_.lane()); }  // the accumulators
   // A function of `params` pointers, with an int64 count after the first when `counted`.
   llvm::Function* begin(const std::string& name, int params, bool counted = false);
   Value* part(Value* state, int k) { return b_.CreateConstGEP1_64(b_.getInt8Ty(), state, k * kReduceLanes * 8); }
   // The runtime aligns states to 64 bytes, not to a whole vector.
   Value* load(Value* state, int k) {
-    return b_.CreateAlignedLoad(vec(lane_), part(state, k), llvm::Align(64));
+    return b_.CreateAlignedLoad(lanes(), part(state, k), llvm::Align(64));
   }
   void store(Value* v, Value* state, int k) {
     b_.CreateAlignedStore(v, part(state, k), llvm::Align(64));
@@ -48,7 +49,6 @@ class ReduceLowering {
   llvm::IRBuilder<> b_;  // no fast-math flags, whatever the kernel's options
   ReduceOp op_;
   Scalar mapped_;
-  Scalar lane_;
 };
 
 llvm::Function* ReduceLowering::begin(const std::string& name, int params, bool counted) {
@@ -113,8 +113,8 @@ void ReduceLowering::reduce(const std::string& name, llvm::Function* scalar, con
 
   b_.SetInsertPoint(loop);
   auto* g = b_.CreatePHI(b_.getInt64Ty(), 2);
-  auto* s = b_.CreatePHI(vec(lane_), 2);
-  auto* c = b_.CreatePHI(vec(lane_), 2);
+  auto* s = b_.CreatePHI(lanes(), 2);
+  auto* c = b_.CreatePHI(lanes(), 2);
   Value* x = llvm::PoisonValue::get(vec(mapped_));
   for (int l = 0; l < kReduceLanes; ++l)
     x = b_.CreateInsertElement(x, map(b_.CreateAdd(g, b_.getInt64(l))), uint64_t(l));
@@ -130,8 +130,8 @@ void ReduceLowering::reduce(const std::string& name, llvm::Function* scalar, con
   b_.CreateCondBr(b_.CreateICmpSLT(next, full), loop, rest);
 
   b_.SetInsertPoint(rest);
-  auto* s2 = b_.CreatePHI(vec(lane_), 2);
-  auto* c2 = b_.CreatePHI(vec(lane_), 2);
+  auto* s2 = b_.CreatePHI(lanes(), 2);
+  auto* c2 = b_.CreatePHI(lanes(), 2);
   s2->addIncoming(s0, entry);
   s2->addIncoming(s1, loop);
   c2->addIncoming(c0, entry);

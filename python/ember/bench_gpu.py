@@ -75,6 +75,13 @@ def host_overhead(fn, args, number=2000, repeat=7):
     return best
 
 
+def device_copy(src):
+    """The bandwidth ceiling: a copy of `src` (one read and one write of the
+    array, cuMemcpyDtoD) into a new array; (that array, a competitor)."""
+    dst = cuda.empty(src.shape, src.dtype)
+    return dst, lambda *a: _core.cuda_copy_on_device(0, dst.ptr, src.ptr, src.nbytes)
+
+
 def load_cupy():
     try:
         import cupy
@@ -140,10 +147,7 @@ def kernel_rows(n, repeat, cupy, triton_kernels):
         out = cuda.empty(n, np.float32)
         results = {"ember": lambda: out.to_host()}
         competitors = {"ember": lambda *a: gpu(*a, out=out)}
-        # The ceiling: one read and one write of an array, ember's copy (cuMemcpyDtoD).
-        copy_out = cuda.empty(n, np.float32)
-        competitors["copy"] = lambda *a: _core.cuda_copy_on_device(
-            0, copy_out.ptr, args[0].ptr, args[0].nbytes)
+        copy_out, competitors["copy"] = device_copy(args[0])
         if cupy is not None:
             cp_args = [cupy.asarray(a) for a in args]  # zero copy, __cuda_array_interface__
             cp_out, cp_copy = cupy.empty(n, np.float32), cupy.empty(n, np.float32)
@@ -178,9 +182,7 @@ def dot_row(n, repeat, cupy):
     want = np.dot(host_args[0].astype(np.float64), host_args[1].astype(np.float64))
     args = [cuda.to_device(a) for a in host_args]
     competitors = {"ember": GPU_DOT}
-    copy_out = cuda.empty(n, np.float32)
-    competitors["copy"] = lambda *a: _core.cuda_copy_on_device(
-        0, copy_out.ptr, args[0].ptr, args[0].nbytes)
+    competitors["copy"] = device_copy(args[0])[1]
     if cupy is not None:
         cp_args = [cupy.asarray(a) for a in args]
         competitors["CuPy"] = lambda *a: float(cupy.dot(*cp_args))

@@ -42,6 +42,7 @@ class CudaCall {
   struct Args {
     std::string key;                 // a byte per argument (dtype, weak), then the device
     std::vector<uint64_t> slots;     // the kernel's parameters up to the output
+    std::vector<ir::Scalar> dtypes;  // one per argument
     pybind11::object shape;          // the arrays' shape (a tuple)
     int64_t n = 1;
     int device = -1;
