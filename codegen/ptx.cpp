@@ -19,6 +19,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 
@@ -67,6 +68,21 @@ bool calls_libdevice(const llvm::Module& m) {
   return false;
 }
 
+// libdevice's bitcode, read once per path and kept: each link below parses
+// lazily only the functions the kernel calls (a few ms, not the whole file).
+const llvm::MemoryBuffer& libdevice_file(const std::string& path) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<llvm::MemoryBuffer>> files;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<llvm::MemoryBuffer>& file = files[path];
+  if (!file) {
+    auto buffer = llvm::MemoryBuffer::getFile(path);
+    if (!buffer) throw std::runtime_error("cannot read " + path + ": " + buffer.getError().message());
+    file = std::move(*buffer);
+  }
+  return *file;
+}
+
 void link_libdevice(llvm::Module& m) {
   std::string path = libdevice_path();
   if (path.empty())
@@ -74,9 +90,7 @@ void link_libdevice(llvm::Module& m) {
         "this kernel calls a math function, which on the GPU comes from libdevice (part of the "
         "CUDA toolkit), and no libdevice.10.bc was found: install the CUDA toolkit or set "
         "EMBER_LIBDEVICE to the file");
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer) throw std::runtime_error("cannot read " + path + ": " + buffer.getError().message());
-  auto lib = llvm::parseBitcodeFile(**buffer, m.getContext());
+  auto lib = llvm::getLazyBitcodeModule(libdevice_file(path).getMemBufferRef(), m.getContext());
   if (!lib) throw std::runtime_error("cannot parse " + path + ": " + llvm::toString(lib.takeError()));
   (*lib)->setTargetTriple(m.getTargetTriple());
   (*lib)->setDataLayout(m.getDataLayout());
