@@ -16,10 +16,13 @@ namespace ember::codegen {
 // once (`scalar`, a 0-d array or a Python number) or an array walked by the
 // loop. For a @kernel: which array parameters have unit stride in their last
 // dimension (compiled as a constant, so that the inner loop vectorizes
-// without versioning). Part of a specialization's key.
+// without versioning). `strided`: the GPU entry of an elementwise or reduce
+// kernel takes byte strides for that many axes (codegen.h, CUDA); 0 for
+// contiguous arrays. Part of a specialization's key.
 struct Layout {
   std::vector<bool> scalar;       // one per parameter (elementwise)
   std::vector<bool> unit_stride;  // one per parameter, or empty (@kernel)
+  int strided = 0;                // GPU elementwise and reduce
   bool operator==(const Layout&) const = default;
 };
 
@@ -112,20 +115,29 @@ std::string host_cpu();
 // with any grid (a grid-stride loop covers every index). Its parameters, by
 // value in cuLaunchKernel's order:
 // - elementwise: each parameter (a pointer to n contiguous elements, or the
-//   value itself for a scalar-layout one), the output pointer, int64 n;
+//   value itself for a scalar-layout one), the output pointer, int64 n.
+//   With Layout::strided = d > 0, each array pointer (the output's too) is
+//   followed by its d int64 byte strides, and n by the d int64 extents;
+//   element k is the row-major position k in the extents (any stride,
+//   0 for a broadcast axis, negative ones too).
 // - @kernel: each parameter (a scalar's value; an array's data pointer, its
 //   int64 shape, then its int64 strides in elements), the int64 extents of
 //   the domain, then a GpuKernelError* (zeroed before the launch).
 // - @reduce: three kernels, all launched with blocks of exactly
 //   kGpuReduceBlock threads (the PTX requires it) and any grid:
-//   `entry` (each parameter as for elementwise, partials*, int64 n) reduces
-//   tile t (elements t * kGpuReduceTile .. + kGpuReduceTile - 1) into
-//   partial t, for max(1, ceil(n / kGpuReduceTile)) tiles;
-//   `entry`_merge (in*, out*, int64 m) does the same over m partials;
-//   `entry`_finish (in*, result*) writes partial 0's value as the
-//   accumulator dtype. The host merges until one partial is left. Every
-//   combine happens in an order fixed by n alone (lower_gpu_reduce.cpp), so
-//   the result does not depend on the grid.
+//   `entry` (each parameter as for elementwise, partials*, the d extents
+//   when strided, int64 segment, int64 pieces, int64 tiles) reduces
+//   segments of `segment` elements, each cut in `pieces` tiles of up to
+//   kGpuReduceTile: tile t (piece t % pieces of segment t / pieces) into
+//   partial t, for t < tiles (an empty tile gives the identity). A whole
+//   reduction is one segment of n; a reduction over some axes puts them
+//   last and has one segment (their product) per result.
+//   `entry`_merge (in*, out*, int64 segment, int64 pieces, int64 tiles)
+//   does the same over partials: the host merges each result's pieces
+//   until one is left; `entry`_finish (in*, results*, int64 m) writes each
+//   of m partials' values as the accumulator dtype. Every combine happens
+//   in an order fixed by the segment length alone (lower_gpu_reduce.cpp),
+//   so the result does not depend on the grid.
 // Math functions come from libdevice (the CUDA toolkit's bitcode library),
 // linked into the module; without a toolkit, kernels that call one fail to
 // compile with a message saying so.

@@ -62,30 +62,85 @@ void Lowering::grid_stride_loop(Value* n, const std::function<void(Value*)>& eac
               each);
 }
 
-std::vector<Value*> Lowering::map_args(llvm::Function* f, const Layout& layout, Value* k) {
+std::vector<llvm::Type*> Lowering::gpu_input_types(const Layout& layout) {
+  std::vector<llvm::Type*> types;
+  for (size_t i = 0; i < fn_.params.size(); ++i) {
+    if (layout.scalar[i]) {
+      types.push_back(memory_type(c_, fn_.params[i].type.scalar));
+    } else {
+      types.push_back(b_.getPtrTy());
+      types.insert(types.end(), layout.strided, b_.getInt64Ty());
+    }
+  }
+  return types;
+}
+
+Lowering::GpuOperand Lowering::gpu_operand(llvm::Function* f, unsigned& at, bool scalar,
+                                           int strided) {
+  GpuOperand op{f->getArg(at++), {}};
+  for (int a = 0; !scalar && a < strided; ++a) op.strides.push_back(f->getArg(at++));
+  return op;
+}
+
+std::vector<Value*> Lowering::unravel(Value* k, const std::vector<Value*>& extents) {
+  std::vector<Value*> index(extents.size());
+  for (size_t a = extents.size(); a-- > 0;) {
+    index[a] = a ? b_.CreateURem(k, extents[a]) : k;
+    if (a) k = b_.CreateUDiv(k, extents[a]);
+  }
+  return index;
+}
+
+Value* Lowering::gpu_address(const GpuOperand& op, Scalar s, Value* k,
+                             const std::vector<Value*>& index) {
+  if (op.strides.empty()) return b_.CreateGEP(memory_type(c_, s), op.data, k);
+  Value* offset = b_.getInt64(0);
+  for (size_t a = 0; a < index.size(); ++a)
+    offset = b_.CreateAdd(offset, b_.CreateMul(index[a], op.strides[a], "", false, true));
+  return b_.CreateGEP(b_.getInt8Ty(), op.data, offset);
+}
+
+std::vector<Value*> Lowering::map_args(const std::vector<GpuOperand>& inputs,
+                                       const Layout& layout, Value* k,
+                                       const std::vector<Value*>& index) {
   std::vector<Value*> args;
   for (size_t i = 0; i < fn_.params.size(); ++i) {
     Scalar s = fn_.params[i].type.scalar;
-    Value* arg = f->getArg(i);
-    args.push_back(layout.scalar[i] ? from_memory(s, arg)
-                                    : load(s, b_.CreateGEP(memory_type(c_, s), arg, k)));
+    args.push_back(layout.scalar[i] ? from_memory(s, inputs[i].data)
+                                    : load(s, gpu_address(inputs[i], s, k, index)));
   }
   return args;
 }
 
+std::vector<Lowering::GpuOperand> Lowering::gpu_inputs(llvm::Function* f, unsigned& at,
+                                                       const Layout& layout) {
+  std::vector<GpuOperand> inputs;
+  for (size_t i = 0; i < fn_.params.size(); ++i)
+    inputs.push_back(gpu_operand(f, at, layout.scalar[i], layout.strided));
+  return inputs;
+}
+
+std::vector<Value*> Lowering::gpu_extents(llvm::Function* f, unsigned& at, int count) {
+  std::vector<Value*> extents;
+  for (int a = 0; a < count; ++a) extents.push_back(f->getArg(at++));
+  return extents;
+}
+
 void Lowering::gpu_elementwise(llvm::Function* scalar, const Layout& layout,
                                const std::string& name) {
-  std::vector<llvm::Type*> types;
-  for (size_t i = 0; i < fn_.params.size(); ++i)
-    types.push_back(layout.scalar[i] ? memory_type(c_, fn_.params[i].type.scalar) : b_.getPtrTy());
-  types.push_back(b_.getPtrTy());    // the output
-  types.push_back(b_.getInt64Ty());  // n
+  std::vector<llvm::Type*> types = gpu_input_types(layout);
+  types.push_back(b_.getPtrTy());  // the output, its strides, the extents, n
+  types.insert(types.end(), 2 * layout.strided + 1, b_.getInt64Ty());
   llvm::Function* f = gpu_entry(b_, m_, name, types);
-  size_t nparams = fn_.params.size();
-  grid_stride_loop(f->getArg(nparams + 1), [&](Value* k) {
+  unsigned at = 0;
+  std::vector<GpuOperand> inputs = gpu_inputs(f, at, layout);
+  GpuOperand output = gpu_operand(f, at, false, layout.strided);
+  std::vector<Value*> extents = gpu_extents(f, at, layout.strided);
+  grid_stride_loop(f->getArg(at), [&](Value* k) {
+    std::vector<Value*> index = unravel(k, extents);
     Scalar out = fn_.result.scalar;
-    store(out, b_.CreateCall(scalar, map_args(f, layout, k)),
-          b_.CreateGEP(memory_type(c_, out), f->getArg(nparams), k));
+    store(out, b_.CreateCall(scalar, map_args(inputs, layout, k, index)),
+          gpu_address(output, out, k, index));
   });
   b_.CreateRetVoid();
 }
@@ -108,12 +163,8 @@ void Lowering::gpu_kernel(llvm::Function* body, const std::string& name) {
   grid_stride_loop(total, [&](Value* linear) {
     std::vector<Value*> args;
     for (size_t i = 0; i < nargs; ++i) args.push_back(f->getArg(i));
-    std::vector<Value*> index(fn_.domain);
-    for (int k = fn_.domain - 1; k >= 0; --k) {
-      Value* extent = f->getArg(nargs + k);
-      index[k] = k ? b_.CreateURem(linear, extent) : linear;
-      if (k) linear = b_.CreateUDiv(linear, extent);
-    }
+    unsigned at = nargs;
+    std::vector<Value*> index = unravel(linear, gpu_extents(f, at, fn_.domain));
     args.insert(args.end(), index.begin(), index.end());
     args.push_back(error);
     Value* status = b_.CreateCall(body, args);

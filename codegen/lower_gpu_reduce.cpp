@@ -1,11 +1,13 @@
 // The GPU kernels of a @reduce (codegen.h, CUDA): blocks of kGpuReduceBlock
-// threads reduce tiles of kGpuReduceTile elements into one partial each; the
-// partials are reduced the same way, a tile at a time, until one is left.
-// Inside a tile, thread t folds elements t, t + 256, t + 512, ... (adjacent
-// threads read adjacent elements), each warp combines its threads by
-// shuffles (lane k with lane k + 16, 8, 4, 2, 1, as the CPU combines its
-// lanes), and warp 0 combines the 8 warps in order. Every step depends only
-// on the element's position, never on the grid: the result depends on n alone.
+// threads reduce tiles of up to kGpuReduceTile elements of a segment (the
+// whole input, or what one result of a reduction over axes combines) into
+// one partial each; each segment's partials are reduced the same way, a
+// tile at a time, until one is left. Inside a tile, thread t folds elements
+// t, t + 256, t + 512, ... (adjacent threads read adjacent elements), each
+// warp combines its threads by shuffles (lane k with lane k + 16, 8, 4, 2,
+// 1, as the CPU combines its lanes), and warp 0 combines the 8 warps in
+// order. Every step depends only on the element's position in its segment,
+// never on the grid: the result depends on the segment length alone.
 #include <llvm/IR/IntrinsicsNVPTX.h>
 
 #include "codegen/lowering.h"
@@ -29,10 +31,12 @@ class TileReduce {
  public:
   TileReduce(IRBuilder<>& b, llvm::Module& m, ReduceOp& op) : b_(b), m_(m), op_(op) {}
 
-  // Reduces elements 0 .. count-1 (element(i) gives element i) tile by
-  // tile; thread 0 of the block hands each tile's result to store(tile, acc).
-  // max(1, ceil(count / tile)) tiles, so an empty input gives one identity.
-  void run(Value* count, const std::function<Acc(Value*)>& element,
+  // Reduces tiles 0 .. tiles-1 (element(i) gives element i): the elements
+  // are segments of `segment` each, cut in `pieces` tiles of up to
+  // kGpuReduceTile; tile t is piece t % pieces of segment t / pieces.
+  // Thread 0 of the block hands each tile's result to store(tile, acc). An
+  // empty tile gives the identity.
+  void run(Value* segment, Value* pieces, Value* tiles, const std::function<Acc(Value*)>& element,
            const std::function<void(Value*, Acc)>& store);
   // A partial (kGpuPartialBytes each: the value, then its compensation).
   Acc load(Value* partials, Value* index);
@@ -114,11 +118,9 @@ void TileReduce::store(Value* partials, Value* index, Acc a) {
   if (a.c) b_.CreateStore(a.c, at(partials, index, 1));
 }
 
-void TileReduce::run(Value* count, const std::function<Acc(Value*)>& element,
+void TileReduce::run(Value* segment, Value* pieces, Value* tiles,
+                     const std::function<Acc(Value*)>& element,
                      const std::function<void(Value*, Acc)>& store_tile) {
-  Value* tile_size = b_.getInt64(kGpuReduceTile);
-  Value* tiles = b_.CreateUDiv(b_.CreateAdd(count, b_.getInt64(kGpuReduceTile - 1)), tile_size);
-  tiles = b_.CreateBinaryIntrinsic(I::umax, tiles, b_.getInt64(1));
   Value* thread = gpu_sreg(b_, I::nvvm_read_ptx_sreg_tid_x);
   Value* lane_id = b_.CreateAnd(thread, b_.getInt64(kWarp - 1));
   Value* warp = b_.CreateLShr(thread, b_.getInt64(5));
@@ -136,8 +138,11 @@ void TileReduce::run(Value* count, const std::function<Acc(Value*)>& element,
   stride_loop(b_, gpu_sreg(b_, I::nvvm_read_ptx_sreg_ctaid_x),
               gpu_sreg(b_, I::nvvm_read_ptx_sreg_nctaid_x), tiles, [&](Value* tile) {
     write(start());
-    Value* first = b_.CreateMul(tile, tile_size);
-    Value* end = b_.CreateBinaryIntrinsic(I::umin, count, b_.CreateAdd(first, tile_size));
+    Value* base = b_.CreateMul(b_.CreateUDiv(tile, pieces), segment);
+    Value* first = b_.CreateAdd(base, b_.CreateMul(b_.CreateURem(tile, pieces),
+                                                    b_.getInt64(kGpuReduceTile)));
+    Value* end = b_.CreateBinaryIntrinsic(I::umin, b_.CreateAdd(base, segment),
+                                          b_.CreateAdd(first, b_.getInt64(kGpuReduceTile)));
     stride_loop(b_, b_.CreateAdd(first, thread), b_.getInt64(kGpuReduceBlock), end,
                 [&](Value* i) { write(join(read(), element(i))); });
     Acc a = warp_combine(read(), kWarp);
@@ -175,33 +180,36 @@ void Lowering::gpu_reduce(llvm::Function* scalar, const Layout& layout, const Re
   llvm::Type* i64 = b_.getInt64Ty();
   size_t nparams = fn_.params.size();
 
-  std::vector<llvm::Type*> types;
-  for (size_t i = 0; i < nparams; ++i)
-    types.push_back(layout.scalar[i] ? memory_type(c_, fn_.params[i].type.scalar) : ptr);
-  types.insert(types.end(), {ptr, i64});
+  std::vector<llvm::Type*> types = gpu_input_types(layout);
+  types.push_back(ptr);  // the partials, the extents, segment, pieces, tiles
+  types.insert(types.end(), layout.strided + 3, i64);
   llvm::Function* f = gpu_entry(b_, m_, name, types, kGpuReduceBlock);
+  unsigned at = 0;
+  std::vector<GpuOperand> inputs = gpu_inputs(f, at, layout);
+  Value* partials = f->getArg(at++);
+  std::vector<Value*> extents = gpu_extents(f, at, layout.strided);
   tiles.run(
-      f->getArg(nparams + 1),
+      f->getArg(at), f->getArg(at + 1), f->getArg(at + 2),
       [&](Value* i) {
-        Value* v = b_.CreateCall(scalar, map_args(f, layout, i));
+        Value* v = b_.CreateCall(scalar, map_args(inputs, layout, i, unravel(i, extents)));
         if (mapped == Scalar::Bool) v = b_.CreateZExt(v, memory_type(c_, mapped));
         return Acc{op.widen(v), nullptr};
       },
-      [&](Value* tile, Acc a) { tiles.store(f->getArg(nparams), tile, a); });
+      [&](Value* tile, Acc a) { tiles.store(partials, tile, a); });
   b_.CreateRetVoid();
 
-  f = gpu_entry(b_, m_, name + "_merge", {ptr, ptr, i64}, kGpuReduceBlock);
+  f = gpu_entry(b_, m_, name + "_merge", {ptr, ptr, i64, i64, i64}, kGpuReduceBlock);
   tiles.run(
-      f->getArg(2), [&](Value* i) { return tiles.load(f->getArg(0), i); },
+      f->getArg(2), f->getArg(3), f->getArg(4),
+      [&](Value* i) { return tiles.load(f->getArg(0), i); },
       [&](Value* tile, Acc a) { tiles.store(f->getArg(1), tile, a); });
   b_.CreateRetVoid();
 
-  f = gpu_entry(b_, m_, name + "_finish", {ptr, ptr}, kGpuReduceBlock);
-  Value* first = b_.CreateOr(gpu_sreg(b_, I::nvvm_read_ptx_sreg_tid_x),
-                             gpu_sreg(b_, I::nvvm_read_ptx_sreg_ctaid_x));
-  tiles.when(b_.CreateICmpEQ(first, b_.getInt64(0)), [&] {
-    Acc a = tiles.load(f->getArg(0), b_.getInt64(0));
-    b_.CreateStore(op.result(a.s, a.c ? a.c : op.zero()), f->getArg(1));
+  f = gpu_entry(b_, m_, name + "_finish", {ptr, ptr, i64}, kGpuReduceBlock);
+  grid_stride_loop(f->getArg(2), [&](Value* i) {
+    Acc a = tiles.load(f->getArg(0), i);
+    b_.CreateStore(op.result(a.s, a.c ? a.c : op.zero()),
+                   b_.CreateGEP(op.type(r.acc), f->getArg(1), i));
   });
   b_.CreateRetVoid();
 }

@@ -68,9 +68,26 @@ class Lowering {
   void atomic(const ir::Stmt& s);
   void finish_index();  // returns from the kernel body (ok)
   void grid_stride_loop(Value* n, const std::function<void(Value*)>& each);
-  // The scalar function's arguments at element k of GPU entry `f`, whose
-  // first parameters are those of an elementwise kernel.
-  std::vector<Value*> map_args(llvm::Function* f, const Layout& layout, Value* k);
+  // A GPU map's operands (lower_gpu.cpp; codegen.h, CUDA): a scalar-layout
+  // input's value, or an array's data pointer and, in the strided ABI, its
+  // byte strides.
+  struct GpuOperand {
+    Value* data;
+    std::vector<Value*> strides;  // empty: the value, or contiguous
+  };
+  // The inputs' parameter types in `layout`'s ABI.
+  std::vector<llvm::Type*> gpu_input_types(const Layout& layout);
+  // The operands, extents read from the entry's parameters `at`, ... (advanced).
+  GpuOperand gpu_operand(llvm::Function* f, unsigned& at, bool scalar, int strided);
+  std::vector<GpuOperand> gpu_inputs(llvm::Function* f, unsigned& at, const Layout& layout);
+  std::vector<Value*> gpu_extents(llvm::Function* f, unsigned& at, int count);
+  // Row-major position k as an index per axis of `extents` (the last fastest).
+  std::vector<Value*> unravel(Value* k, const std::vector<Value*>& extents);
+  // Element k (at `index` of the extents, for strided operands) of an array.
+  Value* gpu_address(const GpuOperand& op, Scalar s, Value* k, const std::vector<Value*>& index);
+  // The scalar function's arguments at element k.
+  std::vector<Value*> map_args(const std::vector<GpuOperand>& inputs, const Layout& layout,
+                               Value* k, const std::vector<Value*>& index);
   // The address of an array element (args: array parameter, indices), with
   // Python's negative indices and, when asked, the bounds check.
   Value* element(const std::vector<ir::ExprPtr>& args, ir::Loc loc);

@@ -41,8 +41,12 @@ std::string assembly(const Kernel& k) {
   return codegen::assembly(k.optimized, k.layout, k.options);
 }
 
-codegen::PtxCode ptx(const Kernel& k, const std::string& arch) {
-  return codegen::ptx(k.optimized, k.layout, k.options, arch);
+codegen::PtxCode ptx(const Kernel& k, const std::string& arch, int strided) {
+  if (strided < 0 || strided > 64)
+    throw std::invalid_argument("strided: 0 to 64 axes, got " + std::to_string(strided));
+  codegen::Layout layout = k.layout;
+  layout.strided = strided;
+  return codegen::ptx(k.optimized, layout, k.options, arch);
 }
 
 std::string gpu_llvm_ir(const Kernel& k, const std::string& arch) {

@@ -25,7 +25,8 @@ std::string llvm_ir(const Kernel& kernel);   // optimized LLVM IR
 std::string assembly(const Kernel& kernel);  // host assembly
 // The same specialization for an NVIDIA GPU (`arch` "sm_NN", or "" for the
 // newest LLVM knows): its PTX, and the GPU module's optimized LLVM IR.
-codegen::PtxCode ptx(const Kernel& kernel, const std::string& arch);
+// `strided`: the entry takes byte strides for that many axes (codegen.h).
+codegen::PtxCode ptx(const Kernel& kernel, const std::string& arch, int strided = 0);
 std::string gpu_llvm_ir(const Kernel& kernel, const std::string& arch);
 
 }  // namespace ember::runtime

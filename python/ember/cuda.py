@@ -187,18 +187,24 @@ class DeviceArray:
 
     def to_host(self, out=None):
         """The array as a NumPy array (waits for the work queued before it).
-        `out`: a C-contiguous NumPy array of the same shape and dtype to fill."""
-        if not self.is_c_contiguous:
-            raise ValueError("to_host() needs a C-contiguous device array; strides "
-                             f"{self.strides} for shape {self.shape}")
+        `out`: a C-contiguous NumPy array of the same shape and dtype to fill.
+        A strided view is copied with the memory it spans, then compacted."""
         if out is None:
             out = np.empty(self.shape, self.dtype)
         elif (not isinstance(out, np.ndarray) or out.shape != self.shape or
               out.dtype != self.dtype or not out.flags.c_contiguous):
             raise ValueError(f"out= must be a C-contiguous {self.dtype} NumPy array of shape "
                              f"{self.shape}")
-        if self.size:
+        if not self.size:
+            return out
+        if self.is_c_contiguous:
             _core.cuda_copy_to_host(self.device, out, self.ptr)
+            return out
+        steps = [(n - 1) * s for n, s in zip(self.shape, self.strides)]
+        low = sum(s for s in steps if s < 0)
+        span = np.empty(sum(s for s in steps if s > 0) - low + self.itemsize, np.uint8)
+        _core.cuda_copy_to_host(self.device, span, self.ptr + low)
+        np.copyto(out, np.ndarray(self.shape, self.dtype, span, -low, self.strides))
         return out
 
     copy_to_host = to_host

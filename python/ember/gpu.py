@@ -27,6 +27,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 from . import _core, cuda
 from .cuda import DeviceArray
 from .frontend import check_signature
+from .gpu_layout import broadcast_strides, walk
 from .kernel import Kernel
 from .reduce import Reduced
 from .vectorize import Vectorized
@@ -97,28 +98,30 @@ def _device_of(ops):
     return devices.pop() if devices else 0
 
 
-def _load(kernel, device, suffixes=("",), block=0):
+def _load(kernel, device, strided=0, suffixes=("",), block=0):
     """The CUDA module of a compiled specialization on `device`, with the
-    kernels `<entry><suffix>` (entry 0, 1, ... in launch()); `block` threads
-    per block when not 0."""
+    kernels `<entry><suffix>` (entry 0, 1, ... in launch()), taking strides
+    for `strided` axes (codegen.h); `block` threads per block when not 0."""
     from . import _jit  # LLVM loads at the first compile, not at import
-    code = _jit.ptx(kernel, cuda.default_arch(device))
+    code = _jit.ptx(kernel, cuda.default_arch(device), strided)
     return _core.CudaModule(device, code.ptx, [code.entry + s for s in suffixes], block)
 
 
 class _Elementwise:
     """The argument handling shared by the GPU @vectorize and @reduce."""
 
+    _suffixes, _block = ("",), 0  # the module's entries, its fixed block size
+
     def _setup(self, py_func):
         self._nargs = len(check_signature(py_func))
-        # (arg types, device) -> (kernel, module, packer, has weak ints, result dtype)
-        self._loaded = {}
+        self._specs = {}    # arg types -> (kernel, has weak ints, result dtype)
+        self._modules = {}  # (arg types, device, strided axes) -> (module, packer)
 
-    def _prepare(self, args, tail, suffixes=("",), block=0):
-        """Specializes for `args` and puts them on the device: (loaded, device,
-        broadcast shape, the parameter values of the first kernel, what to
-        keep alive until the launch is queued). `tail`: the struct slots of
-        the kernel's parameters after the inputs."""
+    def _prepare(self, args):
+        """Specializes for `args`: (types, spec, device, broadcast shape,
+        operands, whether an argument is on the device). The operands are
+        _Scalars and DeviceArrays: NumPy arrays are copied to the device as
+        they are (a broadcast stays a stride of 0)."""
         cuda.require()
         if len(args) != self._nargs:
             s = "" if self._nargs == 1 else "s"
@@ -129,35 +132,57 @@ class _Elementwise:
         types = tuple((op.dtype, op.weak, True) if type(op) is _Scalar
                       else (op.name if type(op) is DeviceArray else op.dtype.name, False, False)
                       for op in ops)
-        loaded = self._loaded.get((types, device))
-        if loaded is None:
+        spec = self._specs.get(types)
+        if spec is None:
             kernel = self.specialize(list(types))
-            slots = [_slot(op.dtype) if isinstance(op, _Scalar) else _POINTER for op in ops]
-            loaded = self._loaded[(types, device)] = (
-                kernel, _load(kernel, device, suffixes, block), _packer(slots + tail),
-                kernel.has_weak_ints, np.dtype(kernel.output_dtype))
-        if loaded[3]:
-            loaded[0].check_weak_ints(args)
+            spec = self._specs[types] = (kernel, kernel.has_weak_ints,
+                                         np.dtype(kernel.output_dtype))
+        if spec[1]:
+            spec[0].check_weak_ints(args)
         shapes = [op.shape for op in ops if type(op) is not _Scalar]
-        shape = shapes[0] if shapes.count(shapes[0] if shapes else ()) == len(shapes) and shapes \
+        shape = shapes[0] if shapes and shapes.count(shapes[0]) == len(shapes) \
             else np.broadcast_shapes(*shapes)
-        values, keep = [], []
-        for i, op in enumerate(ops):
-            if isinstance(op, _Scalar):
+        on_device = any(type(op) is DeviceArray for op in ops)
+        ops = [cuda.to_device(op, device) if isinstance(op, np.ndarray) else op for op in ops]
+        return types, spec, device, shape, ops, on_device
+
+    def _walk(self, ops, shape, extra=(), order=None, split=None):
+        """The arrays' layout for a launch over `shape` (its axes taken in
+        `order`): (d, extents, strides of each array, the `extra` arrays'
+        last); see gpu_layout.walk."""
+        arrays = [op for op in ops if type(op) is DeviceArray] + list(extra)
+        strides = [broadcast_strides(a.shape, a.strides, shape) for a in arrays]
+        if order is not None:
+            shape = tuple(shape[a] for a in order)
+            strides = [tuple(s[a] for a in order) for s in strides]
+        return walk(shape, strides, [a.dtype.itemsize for a in arrays], split)
+
+    def _module(self, types, spec, device, ops, d, tail):
+        """The module for `d` strided axes and the packer of its first
+        kernel's parameters: the inputs', then the `tail` slots."""
+        key = (types, device, d)
+        found = self._modules.get(key)
+        if found is None:
+            slots = []
+            for op in ops:
+                slots += [_slot(op.dtype)] if type(op) is _Scalar else [_POINTER] + ["q"] * d
+            found = self._modules[key] = (
+                _load(spec[0], device, d, self._suffixes, self._block), _packer(slots + tail))
+        return found
+
+    @staticmethod
+    def _values(ops, strides, d):
+        """The inputs' parameter values: a scalar's value, an array's pointer
+        and, when strided, its strides."""
+        values, arrays = [], iter(strides)
+        for op in ops:
+            if type(op) is _Scalar:
                 values.append(op.value)
-            elif isinstance(op, DeviceArray):
-                if op.shape != shape or not op.is_c_contiguous:
-                    raise ValueError(
-                        f"argument {i + 1}: a device array must be C-contiguous and have the "
-                        f"broadcast shape {shape} on the GPU, got shape {op.shape} "
-                        f"strides {op.strides}")
-                values.append(op.ptr)
             else:
-                copy = cuda.to_device(np.broadcast_to(op, shape), device)
-                keep.append(copy)
-                values.append(copy.ptr)
-        on_device = any(isinstance(op, DeviceArray) for op in ops)
-        return loaded, device, shape, values, keep, on_device
+                values.append(op.ptr)
+                if d:
+                    values += next(arrays)
+        return values
 
 
 class CudaVectorized(_Elementwise, Vectorized):
@@ -175,12 +200,16 @@ class CudaVectorized(_Elementwise, Vectorized):
         result = self._fast.call(args, out)
         if result is not NotImplemented:
             return result
-        loaded, device, shape, values, keep, on_device = self._prepare(args, [_POINTER, "q"])
-        kernel, module, packer, _, result_dtype = loaded
+        types, spec, device, shape, ops, on_device = self._prepare(args)
+        kernel, _, result_dtype = spec
         result = self._output(out, shape, result_dtype, device)
+        d, extents, strides = self._walk(ops, shape, [result])
+        module, packer = self._module(types, spec, device, ops, d, [_POINTER] + ["q"] * (2 * d + 1))
         n = math.prod(shape)
-        module.launch(n, packer.pack(*values, result.ptr, n))
-        self._fast.add(args, kernel, module, result_dtype)
+        tail = [*strides[-1], *extents] if d else []
+        module.launch(n, packer.pack(*self._values(ops, strides, d), result.ptr, *tail, n))
+        if d == 0:
+            self._fast.add(args, kernel, module, result_dtype)
         if isinstance(out, np.ndarray):
             np.copyto(out, result.to_host(), casting="same_kind")
             return out
@@ -200,9 +229,13 @@ class CudaVectorized(_Elementwise, Vectorized):
         if d is None:
             raise TypeError(f"out= must be a device array or a NumPy array, got "
                             f"'{type(out).__name__}'")
-        if d.shape != shape or d.dtype != dtype or not d.is_c_contiguous or d.readonly:
-            raise ValueError(f"out= on the GPU must be a writable C-contiguous {dtype} array of "
-                             f"shape {shape}, got {d.dtype} {d.shape}")
+        if d.shape != shape or d.dtype != dtype or d.readonly:
+            raise ValueError(f"out= on the GPU must be a writable {dtype} array of shape "
+                             f"{shape}, got {'read-only ' if d.readonly else ''}{d.dtype} "
+                             f"{d.shape}")
+        if any(s == 0 and n > 1 for n, s in zip(d.shape, d.strides)):
+            raise ValueError(f"out= repeats elements (strides {d.strides} for shape {d.shape}): "
+                             "every element must have its own place")
         return d
 
     def __repr__(self):
@@ -210,10 +243,10 @@ class CudaVectorized(_Elementwise, Vectorized):
 
 
 # A GPU reduction's fixed decomposition (codegen.h, lower_gpu_reduce.cpp):
-# blocks of exactly _BLOCK threads reduce tiles of _TILE elements (then of
-# _TILE partials) into one partial of _PARTIAL_BYTES each.
+# blocks of exactly _BLOCK threads reduce tiles of up to _TILE elements of a
+# segment (then of _TILE partials) into one partial of _PARTIAL_BYTES each.
 _BLOCK, _TILE, _PARTIAL_BYTES = 256, 4096, 16
-_MERGE, _FINISH = _packer([_POINTER, _POINTER, "q"]), _packer([_POINTER, _POINTER])
+_MERGE, _FINISH = _packer([_POINTER, _POINTER, "q", "q", "q"]), _packer([_POINTER, _POINTER, "q"])
 _BYTES = np.dtype(np.uint8)
 
 
@@ -221,40 +254,54 @@ class CudaReduced(_Elementwise, Reduced):
     """@ember.reduce(op, target="cuda"): the map and the combine on the GPU.
 
     The result does not depend on the launch (the decomposition into tiles,
-    warps and lanes is fixed by the size alone); it comes back as a NumPy
-    scalar, which waits for the GPU. Only whole reductions (axis=None) so far.
+    warps and lanes is fixed by the number of elements each result combines).
+    A whole reduction comes back as a NumPy scalar, which waits for the GPU;
+    over some axes, as a DeviceArray when an argument was on the device,
+    else as NumPy.
     """
 
     _native = False
+    _suffixes, _block = ("", "_merge", "_finish"), _BLOCK
 
     def __init__(self, py_func, op, fastmath=False):
         self._setup(py_func)
         super().__init__(py_func, op, fastmath)
 
     def __call__(self, *args, axis=None):
-        loaded, device, shape, values, keep, _ = self._prepare(
-            args, [_POINTER, "q"], ("", "_merge", "_finish"), _BLOCK)
-        if axis is not None and sorted(normalize_axis_tuple(axis, len(shape))) != \
-                list(range(len(shape))):
-            raise NotImplementedError("@ember.reduce(target='cuda') reduces whole arrays only "
-                                      "(axis=None) so far")
-        kernel, module, packer, _, result_dtype = loaded
-        n = math.prod(shape)
-        if n == 0 and self.op in ("min", "max"):
+        types, spec, device, shape, ops, on_device = self._prepare(args)
+        reduced = sorted(normalize_axis_tuple(axis, len(shape))) if axis is not None \
+            else list(range(len(shape)))
+        kept = [a for a in range(len(shape)) if a not in reduced]
+        segment = math.prod(shape[a] for a in reduced)
+        results = math.prod(shape[a] for a in kept)
+        if segment == 0 and self.op in ("min", "max"):
             name = "minimum" if self.op == "min" else "maximum"
             raise ValueError(f"zero-size array to reduction operation {name} which has no "
                              "identity")
-        tiles = max(1, -(-n // _TILE))
-        partials = DeviceArray._result((tiles * _PARTIAL_BYTES,), _BYTES, device)
-        module.launch(tiles * _BLOCK, packer.pack(*values, partials.ptr, n), 0)
-        while tiles > 1:
-            m, tiles = tiles, -(-tiles // _TILE)
-            merged = DeviceArray._result((tiles * _PARTIAL_BYTES,), _BYTES, device)
-            module.launch(tiles * _BLOCK, _MERGE.pack(partials.ptr, merged.ptr, m), 1)
-            partials = merged
-        result = DeviceArray._result((1,), result_dtype, device)
-        module.launch(_BLOCK, _FINISH.pack(partials.ptr, result.ptr), 2)
-        return result.to_host()[0]
+        d, extents, strides = self._walk(ops, shape, order=kept + reduced, split=len(kept))
+        module, packer = self._module(types, spec, device, ops, d, [_POINTER] + ["q"] * (d + 3))
+        result = DeviceArray._result(tuple(shape[a] for a in kept), spec[2], device)
+        if results:
+            pieces = max(1, -(-segment // _TILE))
+            partials = self._partials(results * pieces, device)
+            module.launch(results * pieces * _BLOCK,
+                          packer.pack(*self._values(ops, strides, d), partials.ptr,
+                                      *(extents if d else ()), segment, pieces, results * pieces))
+            while pieces > 1:
+                segment, pieces = pieces, -(-pieces // _TILE)
+                merged = self._partials(results * pieces, device)
+                module.launch(results * pieces * _BLOCK,
+                              _MERGE.pack(partials.ptr, merged.ptr, segment, pieces,
+                                          results * pieces), 1)
+                partials = merged
+            module.launch(results, _FINISH.pack(partials.ptr, result.ptr, results), 2)
+        if not kept:
+            return result.to_host()[()]
+        return result if on_device else result.to_host()
+
+    @staticmethod
+    def _partials(count, device):
+        return DeviceArray._result((count * _PARTIAL_BYTES,), _BYTES, device)
 
     def __repr__(self):
         return f"<ember.reduce({self.op!r}, target='cuda') {self.__qualname__} {self.signatures}>"

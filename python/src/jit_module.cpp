@@ -56,7 +56,7 @@ PYBIND11_MODULE(_jit, m) {
       .def_readonly("ptx", &codegen::PtxCode::ptx)
       .def_readonly("entry", &codegen::PtxCode::entry)
       .def_readonly("arch", &codegen::PtxCode::arch);
-  m.def("ptx", &runtime::ptx, py::arg("kernel"), py::arg("arch") = "",
+  m.def("ptx", &runtime::ptx, py::arg("kernel"), py::arg("arch") = "", py::arg("strided") = 0,
         py::call_guard<py::gil_scoped_release>());
   m.def("gpu_llvm_ir", &runtime::gpu_llvm_ir, py::arg("kernel"), py::arg("arch") = "",
         py::call_guard<py::gil_scoped_release>());

@@ -2,10 +2,11 @@
 package in python/ when PYTHONPATH is not set, and builds the fake CUDA
 driver for the GPU path's host-side tests.
 
-EMBER_TEST_TARGET=cuda runs the suites on the GPU instead: @ember.vectorize
-and @ember.kernel default to target="cuda" (on a machine with a GPU, e.g.
-`EMBER_TEST_TARGET=cuda pytest tests/python/test_values.py
-tests/python/test_kernel.py tests/python/test_cuda_gpu.py`)."""
+EMBER_TEST_TARGET=cuda runs the suites on the GPU instead: @ember.vectorize,
+@ember.kernel and @ember.reduce default to target="cuda" (on a machine with
+a GPU, e.g. `EMBER_TEST_TARGET=cuda pytest tests/python/test_values.py
+tests/python/test_kernel.py tests/python/test_reduce.py
+tests/python/test_cuda_gpu.py`)."""
 
 import os
 import sys
@@ -22,6 +23,7 @@ if TARGET == "cuda":
 
     ember.vectorize = functools.partial(ember.vectorize, target="cuda")
     ember.kernel = functools.partial(ember.kernel, target="cuda")
+    ember.reduce = functools.partial(ember.reduce, target="cuda")
 
 
 import shutil  # noqa: E402

@@ -1,10 +1,11 @@
 """The GPU suite: ember's CUDA path on a real NVIDIA GPU (skipped without one).
 
 The value suites run on the GPU too: EMBER_TEST_TARGET=cuda makes
-@ember.vectorize and @ember.kernel default to target="cuda" (conftest.py), so
-`EMBER_TEST_TARGET=cuda pytest tests/python/test_values.py
-tests/python/test_kernel.py tests/python/test_cuda_gpu.py` checks every
-operator x dtype, edge values, broadcasting and the kernel constructs against
+@ember.vectorize, @ember.kernel and @ember.reduce default to target="cuda"
+(conftest.py), so `EMBER_TEST_TARGET=cuda pytest tests/python/test_values.py
+tests/python/test_kernel.py tests/python/test_reduce.py
+tests/python/test_cuda_gpu.py` checks every operator x dtype, edge values,
+broadcasting, strides, the kernel constructs and the reductions against
 NumPy on the GPU. This file adds what only a GPU has: device arrays in place,
 interop with CuPy and PyTorch, the sample kernels, atomics under contention,
 and the error paths (out of memory, a faulting kernel).
@@ -157,6 +158,53 @@ def test_reduce_on_the_gpu(dtype):
     assert all(gpu(dx, dy) == got for _ in range(3))
     for op, ref in [("min", np.min), ("max", np.max)]:
         assert ember.reduce(op, target="cuda")(dot)(x, y) == ref(x * y)
+
+
+def _view(base, shape, strides, offset=0):
+    """A strided view of a device array, as CuPy or PyTorch hand them over."""
+    return ember.cuda.DeviceArray(shape, base.dtype, base.device, _ptr=base.ptr + offset,
+                                  _owner=base, _strides=strides)
+
+
+def test_strided_and_broadcast_device_arrays():
+    f, cpu = ember.vectorize(target="cuda")(triad), ember.vectorize(triad)
+    m = np.random.default_rng(4).standard_normal((300, 500))
+    dm, row = ember.cuda.to_device(m), ember.cuda.to_device(m[0])
+    cases = [((_view(dm, (500, 300), (8, 4000)), 2.0), (m.T, 2.0)),
+             ((_view(dm, (500,), (-8,), 8 * (m.size - 1)), row), (m[-1, ::-1], m[0])),
+             ((_view(dm, (300, 250), (4000, 16)), _view(dm, (300, 250), (4000, 16))),
+              (m[:, ::2], m[:, ::2])),
+             ((dm, row), (m, m[0])),
+             ((dm, ember.cuda.to_device(m[:, :1])), (m, m[:, :1]))]
+    for args, host_args in cases:
+        got = f(*args)
+        assert isinstance(got, ember.cuda.DeviceArray)
+        np.testing.assert_array_equal(got.to_host(), cpu(*host_args))
+    wide = ember.cuda.zeros((300, 500))
+    f(m[:, ::2], 1.0, out=_view(wide, (300, 250), (4000, 16)))
+    np.testing.assert_array_equal(wide.to_host()[:, ::2], cpu(m[:, ::2], 1.0))
+    np.testing.assert_array_equal(_view(dm, (500, 300), (8, 4000)).to_host(), m.T)
+
+
+@pytest.mark.parametrize("op", ["+", "*", "min", "max"])
+def test_reduce_over_axes_on_the_gpu(op):
+    def mapped(x, y):
+        return x * y
+
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.5, 1.5, (40, 30, 20))
+    gpu, cpu = ember.reduce(op, target="cuda")(mapped), ember.reduce(op)(mapped)
+    for axis in [0, 1, 2, -1, (0, 2), (1, 2), (0, 1, 2)]:
+        for y in [x, x[0], 1.25]:
+            np.testing.assert_allclose(gpu(x, y, axis=axis), cpu(x, y, axis=axis), rtol=1e-13)
+    d = ember.cuda.to_device(x)
+    got = gpu(_view(d, (20, 30, 40), (8, 160, 4800)), 2.0, axis=0)  # x.T
+    assert isinstance(got, ember.cuda.DeviceArray)
+    np.testing.assert_allclose(got.to_host(), cpu(x.T, 2.0, axis=0), rtol=1e-13)
+    # Rows of 5M: 1221 tiles each, merged per row.
+    long_rows = rng.uniform(0.999, 1.001, (3, 5_000_000)).astype(np.float32)
+    np.testing.assert_allclose(gpu(long_rows, 1.0, axis=1), cpu(long_rows, 1.0, axis=1),
+                               rtol=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -256,6 +256,36 @@ def test_reduce_ptx(op, dtype, fastmath, arch, tmp_path):
     assert proc.returncode == 0, proc.stderr
 
 
+def entry_params(ptx, entry):
+    head = ptx.split(f".entry {entry}(")[1].split(")")[0]
+    return head.count(".param")
+
+
+@pytest.mark.skipif(not PTXAS, reason="ptxas (CUDA toolkit) not installed")
+@pytest.mark.parametrize("strided", [1, 2, 3])
+def test_strided_entries_ptx(strided, tmp_path):
+    # The strided ABI (codegen.h): each array pointer followed by its byte
+    # strides, the extents after the output (or the partials).
+    mapped = ember.reduce("+")(exp_times)
+    mapped(np.ones(4, np.float32), np.ones(4, np.float32))
+    forms = load(FORMS, "forms_strided")
+    forms.scaled(np.ones(3, np.float32), 2)  # a scalar-layout parameter
+    forms.is_big(np.ones(3))                 # a bool result
+    for compiled, params in [
+            (forms.scaled._compiled[-1][2], 1 + strided + 1 + 1 + strided + strided + 1),
+            (forms.is_big._compiled[-1][2], 2 * (1 + strided) + strided + 1),
+            (mapped._compiled[-1][2], 2 * (1 + strided) + 1 + strided + 3)]:
+        code = _jit.ptx(compiled, "sm_90", strided)
+        assert entry_params(code.ptx, code.entry) == params
+        path = tmp_path / "strided.ptx"
+        path.write_text(code.ptx)
+        proc = subprocess.run([PTXAS, "-arch=sm_90", str(path), "-o", str(tmp_path / "out.cubin")],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    with pytest.raises(ValueError, match="strided: 0 to 64 axes, got -1"):
+        _jit.ptx(compiled, "sm_90", -1)
+
+
 def test_math_without_libdevice_is_a_clear_error(monkeypatch):
     compiled = dict(CASES)["ops_float32"]
     monkeypatch.setenv("EMBER_LIBDEVICE", "/nonexistent/libdevice.10.bc")

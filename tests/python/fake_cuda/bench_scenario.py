@@ -20,7 +20,7 @@ CPU = {"ember_triad_cuda": bench.triad, "ember_black_scholes_cuda": bench.black_
 def play(slots, entry):
     if entry.startswith("ember_dot_cuda"):  # partial 0 holds the whole sum (float64)
         if entry == "ember_dot_cuda":
-            x, y, out, n = slots
+            x, y, out, n, _, _ = slots  # one segment of n elements
             view(out, np.float64, (1,))[0] = bench.dot(view(x, np.float32, (n,)),
                                                        view(y, np.float32, (n,)))
         else:  # _merge carries partial 0 over, _finish writes it as float32

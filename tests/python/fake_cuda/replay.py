@@ -21,9 +21,16 @@ def view(ptr, dtype, shape, strides=None):
     """The fake device memory at `ptr` as a NumPy array."""
     dtype = np.dtype(dtype)
     strides = strides or tuple(np.empty(shape, dtype).strides)
-    span = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize if all(shape) else 0
-    buffer = (ctypes.c_char * max(span, 1)).from_address(ptr)
-    return np.ndarray(shape, dtype, buffer=buffer, strides=strides)
+    steps = [(n - 1) * s for n, s in zip(shape, strides)] if all(shape) else []
+    low = sum(s for s in steps if s < 0)
+    span = sum(s for s in steps if s > 0) - low + dtype.itemsize if all(shape) else 0
+    buffer = (ctypes.c_char * max(span, 1)).from_address(ptr + low)
+    return np.ndarray(shape, dtype, buffer=buffer, offset=-low, strides=strides)
+
+
+def signed(slots):
+    """8-byte slots read as int64 (a negative stride)."""
+    return [s - 2**64 if s >= 2**63 else s for s in slots]
 
 
 def scalar(slot, dtype):

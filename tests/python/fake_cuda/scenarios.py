@@ -10,7 +10,7 @@ import json
 import sys
 
 import numpy as np
-from replay import current, fake, report, scalar, view
+from replay import current, fake, report, scalar, signed, view
 
 import ember
 
@@ -20,23 +20,55 @@ def is_scalar(arg):
         (isinstance(arg, np.ndarray) and arg.ndim == 0)
 
 
+def read_inputs(slots, args, d, extents, n):
+    """A map's inputs from a launch's first slots: scalars (checked against
+    the arguments), arrays as views of the fake memory (over the extents
+    with their strides when d > 0, else n contiguous elements); and the
+    index of the next slot."""
+    inputs, k = [], 0
+    for arg in args:
+        if is_scalar(arg):
+            dtype = ({bool: "bool", int: "int64", float: "float64"}.get(type(arg))
+                     or np.asarray(arg).dtype)
+            if scalar(slots[k], dtype) != arg:
+                report["problems"].append(f"scalar {arg!r} arrived as {scalar(slots[k], dtype)!r}")
+            inputs.append(arg)
+            k += 1
+        else:
+            d_arg = ember.cuda.as_device_array(arg)
+            dtype = d_arg.dtype if d_arg is not None else np.asarray(arg).dtype
+            inputs.append(array_view(slots, k, dtype, d, extents, n))
+            k += 1 + d
+    return inputs, k
+
+
+def array_view(slots, k, dtype, d, extents, n):
+    if d:
+        return view(slots[k], dtype, tuple(extents), tuple(signed(slots[k + 1:k + 1 + d])))
+    return view(slots[k], dtype, (n,))
+
+
+def strided_axes(slots, args, pointers, strided, trailing):
+    """d of a launch, from its slot count: a slot per scalar argument and per
+    pointer, d more per strided array, d extents, `trailing` slots."""
+    scalars = sum(is_scalar(a) for a in args)
+    d, rest = divmod(len(slots) - scalars - pointers - trailing, strided + 1)
+    if rest:
+        report["problems"].append(f"{len(slots)} parameters for {args}")
+    return d
+
+
 def play_elementwise(cpu, args):
-    """A @vectorize launch: (input pointer or value)..., out, n."""
+    """A @vectorize launch: (value | pointer [, strides])..., out [, strides],
+    [extents], n (codegen.h)."""
     def run(slots, entry):
-        n = slots[-1]
-        inputs = []
-        for slot, arg in zip(slots, args):
-            if is_scalar(arg):
-                dtype = ({bool: "bool", int: "int64", float: "float64"}.get(type(arg))
-                         or np.asarray(arg).dtype)
-                if scalar(slot, dtype) != arg:
-                    report["problems"].append(f"scalar {arg!r} arrived as {scalar(slot, dtype)!r}")
-                inputs.append(arg)
-            else:
-                d = ember.cuda.as_device_array(arg)
-                inputs.append(view(slot, d.dtype if d is not None else np.asarray(arg).dtype, (n,)))
+        arrays = sum(not is_scalar(a) for a in args) + 1  # the output's too
+        d = strided_axes(slots, args, arrays, arrays, 1)
+        n, extents = slots[-1], slots[len(slots) - 1 - d:len(slots) - 1]
+        current.setdefault("strided", []).append(d)
+        inputs, k = read_inputs(slots, args, d, extents, n)
         expected = cpu(*inputs)
-        out = view(slots[-2], np.asarray(expected).dtype, (n,))
+        out = array_view(slots, k, np.asarray(expected).dtype, d, extents, n)
         out[...] = expected
     return run
 
@@ -102,6 +134,7 @@ def vectorize_cases():
                     report["problems"].append(f"{name}: device inputs gave {type(got)}")
                 check(name + " on device", got, cpu(*args))
                 check(name + " on device again", gpu(*dev), cpu(*args))  # C++'s CudaCall
+    strided_cases(gpu_triad, cpu_triad, x)
     report["signatures"] = gpu_mix.signatures
     report["fast_paths"] = [len(gpu_triad._fast), len(gpu_mix._fast), len(gpu_flag._fast)]
     # out=: a device array in place, a NumPy array filled.
@@ -119,6 +152,50 @@ def vectorize_cases():
     report["host_out_is_same"] = gpu_triad(x, x, out=host_out) is host_out
     check("out host", host_out, cpu_triad(x, x))
     report["errors"] = errors(gpu_triad, gpu_mix, cpu_mix)
+
+
+def device_view(base, shape, strides, offset=0):
+    """A strided view of a device array, as CuPy or PyTorch would hand it."""
+    return ember.cuda.DeviceArray(shape, base.dtype, base.device, _ptr=base.ptr + offset,
+                                  _owner=base, _strides=strides)
+
+
+def strided_cases(gpu_triad, cpu_triad, x):
+    """Device views with strides, broadcasts and a strided out=: the strided
+    entry (codegen.h), over as few axes as the layouts allow."""
+    m = x[:24].reshape(4, 6)
+    dm = ember.cuda.to_device(m)
+    t = device_view(dm, (6, 4), (8, 48))             # dm.T
+    rev = device_view(dm, (6,), (-8,), 8 * 23)       # the last row, reversed
+    cols = device_view(dm, (4, 3), (48, 16))         # every other column
+    row = ember.cuda.to_device(x[:6])
+    x3 = x[:24].reshape(2, 3, 4)
+    cases = [  # (name, arguments, the same on the host)
+        ("transposed", (t, 1.5), (m.T, 1.5)),
+        ("reversed", (rev, row), (m[3, ::-1], x[:6])),
+        ("every other column", (cols, cols), (m[:, ::2], m[:, ::2])),
+        ("device row broadcast", (dm, row), (m, x[:6])),
+        ("device column broadcast", (dm, ember.cuda.to_device(x[:4].reshape(4, 1))),
+         (m, x[:4].reshape(4, 1))),
+        ("numpy broadcast 3-d", (x3, x[:4]), (x3, x[:4])),
+        ("numpy column", (x3[:, :, :1], x3), (x3[:, :, :1], x3)),
+    ]
+    report["strided"] = {}
+    for name, args, host_args in cases:
+        current["play"] = play_elementwise(cpu_triad, args)
+        current["strided"] = []
+        check(name, gpu_triad(*args), cpu_triad(*host_args))
+        report["strided"][name] = current.pop("strided")
+    # A strided out=: every other column of a device array.
+    wide = ember.cuda.zeros((4, 6))
+    out = device_view(wide, (4, 3), (48, 16))
+    current["play"] = play_elementwise(cpu_triad, (m[:, ::2], 2.0))
+    got = gpu_triad(m[:, ::2], 2.0, out=out)
+    expected = np.zeros((4, 6))
+    expected[:, ::2] = cpu_triad(m[:, ::2], 2.0)
+    check("strided out", wide, expected)
+    report["strided_out_is_same"] = got is out
+    check("strided to_host", out, expected[:, ::2])
 
 
 def errors(gpu_triad, gpu_mix, cpu_mix):
@@ -140,9 +217,8 @@ def errors(gpu_triad, gpu_mix, cpu_mix):
     catch("overflow fast", gpu_mix, d8, 300, 1)
     catch("nargs", gpu_triad, np.ones(2))
     d = ember.cuda.to_device(np.ones((4, 4)))
-    catch("strided device", gpu_triad, ember.cuda.DeviceArray(
-        (4, 2), np.float64, _ptr=d.ptr, _owner=d, _strides=(32, 16)), 1.0)
-    catch("device shape", gpu_triad, d, np.ones((2, 4, 4)))
+    catch("repeating out", gpu_triad, d, 1.0, out=device_view(d, (4, 4), (0, 8)))
+    catch("device shape", gpu_triad, d, np.ones(3))
     catch("out shape", gpu_triad, np.ones(3), np.ones(3), out=ember.cuda.empty(4))
     d3 = ember.cuda.to_device(np.ones(3))
     gpu_triad(d3, d3)
@@ -296,9 +372,10 @@ def memory_cases():
 
 
 def play_reduce(map_fn, op, args, result_dtype):
-    """A @reduce launch: tiles of 4096 mapped elements into partials (here: a
-    float64 in each 16-byte partial's first bytes), partials reduced 4096 at
-    a time, the finish."""
+    """A @reduce launch (codegen.h): segments of mapped elements cut in tiles
+    of up to 4096, each into a partial (here: a float64 in each 16-byte
+    partial's first bytes); each segment's partials reduced the same way;
+    the finish writes one result per segment."""
     ufunc = {"+": np.add, "*": np.multiply, "min": np.minimum, "max": np.maximum}[op]
     tile = 4096
 
@@ -308,23 +385,68 @@ def play_reduce(map_fn, op, args, result_dtype):
     def fold(values):
         return ufunc.reduce(values) if values.size else ufunc.identity
 
+    def tiles_of(values, out, segment, pieces, tiles):
+        for t in range(tiles):
+            first = (t // pieces) * segment + (t % pieces) * tile
+            end = min((t // pieces + 1) * segment, first + tile)
+            partials(out, t)[0] = fold(values[first:end])
+
     def run(slots, entry):
         if entry.endswith("_merge"):
-            src, dst, m = slots
-            for t in range(-(-m // tile)):
-                partials(dst, t)[0] = fold(partials(src, t * tile, min(tile, m - t * tile)))
+            src, dst, segment, pieces, tiles = slots
+            m = tiles // pieces * segment
+            tiles_of(partials(src, 0, m), dst, segment, pieces, tiles)
         elif entry.endswith("_finish"):
-            view(slots[1], result_dtype, (1,))[0] = partials(slots[0], 0)[0]
+            src, dst, m = slots
+            view(dst, result_dtype, (m,))[:] = partials(src, 0, m)
         else:
-            out, n = slots[-2:]
-            inputs = [a if is_scalar(a) else view(slot, np.asarray(a).dtype, (n,))
-                      for slot, a in zip(slots, args)]
-            mapped = np.asarray(map_fn(*inputs)).astype(np.float64) if n else np.zeros(0)
-            tiles = max(1, -(-n // tile))
+            arrays = sum(not is_scalar(a) for a in args)
+            d = strided_axes(slots, args, arrays + 1, arrays, 3)
+            segment, pieces, tiles = slots[-3:]
+            extents = slots[len(slots) - 3 - d:len(slots) - 3]
+            n = tiles // pieces * segment
+            inputs, _ = read_inputs(slots, args, d, extents, n)
+            mapped = np.asarray(map_fn(*inputs)).astype(np.float64).ravel() if n \
+                else np.zeros(0)
             current.setdefault("tiles", []).append([n, tiles])
-            for t in range(tiles):
-                partials(out, t)[0] = fold(mapped[t * tile:(t + 1) * tile])
+            current.setdefault("strided", []).append(d)
+            tiles_of(mapped, slots[len(slots) - 4 - d], segment, pieces, tiles)
     return run
+
+
+def axis_cases(dot, out):
+    """Reductions over some axes: kept axes first, one segment per result,
+    in the contiguous entry when the reduced axes are the last of C-contiguous
+    arrays, else strided; device arguments give a DeviceArray."""
+    rng = np.random.default_rng(3)
+    x3 = rng.integers(-3, 4, (3, 5, 4)).astype(np.float64)
+    big = rng.integers(-3, 4, (2, 9000)).astype(np.float32)
+    dx3 = ember.cuda.to_device(x3)
+    cases = [  # (name, op, arguments, axis, the same on the host)
+        ("last", "+", (x3, x3), -1, None),
+        ("first", "+", (x3, 2.0), 0, None),
+        ("outer two", "max", (x3, x3[0]), (0, 2), None),
+        ("all as tuple", "+", (x3, x3), (0, 1, 2), None),
+        ("long rows", "+", (big, big), 1, None),  # 3 pieces per segment, merged
+        ("device", "min", (dx3, ember.cuda.to_device(x3[:, :1])), 1, (x3, x3[:, :1])),
+        ("empty axis", "+", (np.zeros((3, 0)), 1.0), 1, None),
+        ("no results", "*", (np.zeros((0, 3)), 1.0), 1, None),
+    ]
+    for name, op, args, axis, host_args in cases:
+        gpu, cpu = ember.reduce(op, target="cuda")(dot), ember.reduce(op)(dot)
+        expected = cpu(*(host_args or args), axis=axis)
+        current["play"] = play_reduce(lambda a, b: a * b, op, args, expected.dtype)
+        current["strided"] = []
+        got = gpu(*args, axis=axis)
+        if name == "device" and not isinstance(got, ember.cuda.DeviceArray):
+            report["problems"].append(f"axis {name}: device inputs gave {type(got)}")
+        check(f"axis {name}", got, expected)
+        out[f"axis {name}"] = current.pop("strided", [])
+    for name, axis in [("bad axis", 3), ("repeated axis", (0, 0))]:
+        try:
+            ember.reduce("+", target="cuda")(dot)(x3, 1.0, axis=axis)
+        except Exception as e:  # noqa: BLE001
+            out[name] = [type(e).__name__, str(e)]
 
 
 def reduce_cases():
@@ -349,11 +471,9 @@ def reduce_cases():
         ember.reduce("min", target="cuda")(dot)(np.zeros(0), np.zeros(0))
     except ValueError as e:
         out["empty min"] = str(e)
-    try:
-        ember.reduce("+", target="cuda")(dot)(np.ones((2, 3)), 1.0, axis=0)
-    except NotImplementedError as e:
-        out["axis"] = str(e)
-    out["tiles"] = current.get("tiles")
+    out["tiles"] = current.pop("tiles")
+    axis_cases(dot, out)
+    out["axis tiles"] = current.get("tiles")
     report["reduce"] = out
 
 
