@@ -56,7 +56,7 @@ class HostTarget {
   }
 
   // Runs LLVM's O3 pipeline (vector math comes from the call-site variants
-  // lower.cpp attaches).
+  // lower.cpp attaches), then on x86 the scalar-conversion peephole.
   void optimize(llvm::Module& m) {
     std::lock_guard<std::mutex> lock(tm_mu_);
     m.setDataLayout(tm_->createDataLayout());
@@ -69,6 +69,10 @@ class HostTarget {
     tuning.LoopVectorization = true;
     tuning.SLPVectorization = true;
     llvm::PassBuilder pb(tm_.get(), tuning);
+    if (tm_->getTargetTriple().isX86())
+      pb.registerOptimizerLastEPCallback([](llvm::ModulePassManager& mpm, llvm::OptimizationLevel) {
+        mpm.addPass(llvm::createModuleToFunctionPassAdaptor(X86TruncatePass()));
+      });
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cgam);
     pb.registerFunctionAnalyses(fam);

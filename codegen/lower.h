@@ -7,6 +7,7 @@
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
+#include <llvm/IR/PassManager.h>
 
 #include "codegen/codegen.h"
 
@@ -48,5 +49,11 @@ std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout&
 std::unique_ptr<llvm::Module> lower_gpu_module(const ir::Function& fn, const Layout& layout,
                                                const Options& options, llvm::LLVMContext& ctx,
                                                const std::string& prefix);
+
+// x86 only, after the loop vectorizer (x86_truncate.cpp): scalar float-to-int
+// conversions in lower.cpp's exact form become one cvttsd2si / cvttss2si.
+struct X86TruncatePass : llvm::PassInfoMixin<X86TruncatePass> {
+  llvm::PreservedAnalyses run(llvm::Function& f, llvm::FunctionAnalysisManager& am);
+};
 
 }  // namespace ember::codegen

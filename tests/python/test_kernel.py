@@ -1,6 +1,8 @@
 """@ember.kernel: values against NumPy and the IR interpreter, every construct,
 every error with its message and line, atomics under contention, bounds checks."""
 
+import platform
+
 import numpy as np
 import pytest
 
@@ -333,3 +335,48 @@ def test_inspect_stages():
     assert "store(img, i, j)" in text
     assert "define" in mandelbrot.inspect("llvm")
     assert mandelbrot.signatures[-1].startswith("[2-d](int32[xx], float64")
+
+
+@ember.kernel
+def scatter_int64(out, x, where):
+    i = ember.tid()
+    out[where[i]] = np.int64(x[i])
+
+
+@ember.kernel
+def scatter_int32(out, x, where):
+    i = ember.tid()
+    out[where[i]] = np.int32(x[i])
+
+
+@ember.vectorize
+def to_int64(x):
+    return np.int64(x)
+
+
+@ember.vectorize
+def to_int32(x):
+    return np.int32(x)
+
+
+@pytest.mark.parametrize("src,dst", [("float64", "int64"), ("float64", "int32"),
+                                     ("float32", "int64"), ("float32", "int32")])
+def test_scalar_float_to_int_matches_the_vector_rule(src, dst):
+    """A conversion left scalar by the vectorizer (here: a scatter) becomes one
+    cvttsd2si / cvttss2si on x86 (codegen/x86_truncate.cpp); it must give
+    what the vectorized compares and selects give, NaN, infinities and
+    out-of-range values (INT_MIN, as NumPy on x86) included."""
+    scatter, convert = (scatter_int64, to_int64) if dst == "int64" else (scatter_int32, to_int32)
+    big = 2.0 ** (63 if dst == "int64" else 31)
+    x = np.array([np.nan, np.inf, -np.inf, 1e300, -1e300, big, -big, big * 2, -big * 2,
+                  3.7, -3.7, 0.5, -0.5, 0.0, 1e9, -1e9, 2.0 ** 40, 123456.75] * 3)
+    with np.errstate(over="ignore"):
+        x = x.astype(src)
+    where = np.random.default_rng(9).permutation(x.size)
+    out = np.zeros(x.size, dst)
+    scatter[x.size](out, x, where)
+    np.testing.assert_array_equal(out[where], convert(x))
+    assert (out[where] == np.iinfo(dst).min).sum() >= 3 * 7  # NaN, inf, out of range
+    if platform.machine() in ("x86_64", "AMD64"):
+        asm = scatter.inspect("asm")
+        assert "cvtts" in asm and "ucomis" not in asm, asm
