@@ -77,32 +77,45 @@ bool Lowering::kernel_statement(const ir::Stmt& s) {
 
 // The counter runs apart from the loop variable (which the body may change),
 // as in Python; it steps before the body, so `continue` goes to the test.
+// range(start, stop, step) as a counted loop: the number of iterations is
+// computed once, in unsigned arithmetic (no overflow near the int64 limits),
+// and iteration n sets the variable to start + n * step. A loop-invariant
+// trip count also lets LLVM unroll the loop at run time.
 void Lowering::for_loop(const ir::Stmt& s) {
   llvm::Type* i64 = b_.getInt64Ty();
   Value* start = expr(*s.args[0]);
   Value* stop = expr(*s.args[1]);
   Value* step = expr(*s.args[2]);
+  Value* zero = b_.getInt64(0);
+  Value* one = b_.getInt64(1);
+  // ceil(distance / by) iterations when distance > 0 (distance, by: unsigned).
+  auto iterations = [&](Value* from, Value* to, Value* by) {
+    Value* distance = b_.CreateSub(to, from);
+    Value* count = b_.CreateAdd(b_.CreateUDiv(b_.CreateSub(distance, one), by), one);
+    return b_.CreateSelect(b_.CreateICmpSGT(to, from), count, zero);
+  };
+  const ir::Expr& st = *s.args[2];
+  Value* count;
+  if (st.op == Op::Const)
+    count = st.value.i > 0 ? iterations(start, stop, step) : iterations(stop, start, b_.CreateNeg(step));
+  else  // a step of zero runs no iteration
+    count = b_.CreateSelect(
+        b_.CreateICmpSGT(step, zero), iterations(start, stop, step),
+        b_.CreateSelect(b_.CreateICmpSLT(step, zero), iterations(stop, start, b_.CreateNeg(step)),
+                        zero));
   llvm::IRBuilder<> entry(&f_->getEntryBlock(), f_->getEntryBlock().begin());
   llvm::AllocaInst* counter = entry.CreateAlloca(i64, nullptr, "range");
-  b_.CreateStore(start, counter);
+  b_.CreateStore(zero, counter);
   auto* head = llvm::BasicBlock::Create(c_, "for.head", f_);
   auto* body = llvm::BasicBlock::Create(c_, "for.body", f_);
   auto* exit = llvm::BasicBlock::Create(c_, "for.exit", f_);
   b_.CreateBr(head);
   b_.SetInsertPoint(head);
-  Value* i = b_.CreateLoad(i64, counter);
-  Value* zero = b_.getInt64(0);
-  const ir::Expr& st = *s.args[2];
-  Value* more;
-  if (st.op == Op::Const)
-    more = st.value.i > 0 ? b_.CreateICmpSLT(i, stop) : b_.CreateICmpSGT(i, stop);
-  else  // a step of zero runs no iteration
-    more = b_.CreateSelect(b_.CreateICmpSGT(step, zero), b_.CreateICmpSLT(i, stop),
-                           b_.CreateAnd(b_.CreateICmpSLT(step, zero), b_.CreateICmpSGT(i, stop)));
-  b_.CreateCondBr(more, body, exit);
+  Value* n = b_.CreateLoad(i64, counter);
+  b_.CreateCondBr(b_.CreateICmpULT(n, count), body, exit);
   b_.SetInsertPoint(body);
-  b_.CreateStore(i, slots_[s.var]);
-  b_.CreateStore(b_.CreateAdd(i, step), counter);
+  b_.CreateStore(b_.CreateAdd(start, b_.CreateMul(n, step)), slots_[s.var]);
+  b_.CreateStore(b_.CreateAdd(n, one, "", true, true), counter);
   loop_body(s.then_body, head, exit);
 }
 

@@ -115,6 +115,34 @@ def test_for_while_break_continue_match_python():
 
 
 @ember.kernel
+def range_edges(out, start, stop, step):
+    i = ember.tid()
+    n = 0
+    last = 0
+    for k in range(start, stop, step):
+        n += 1
+        last = k
+    out[i] = n
+    out[i + 1] = last
+
+
+@pytest.mark.parametrize("start,stop,step", [
+    (0, 10, 3), (10, 0, -3), (5, 5, 1), (5, 4, 1), (4, 5, -1), (0, 1000, 7),
+    (2**63 - 2, 2**63 - 1, 4),          # start + step overflows int64
+    (-2**63 + 1, -2**63, -4),
+    (-2**63, 2**63 - 1, 2**62),         # stop - start overflows int64
+    (2**63 - 1, -2**63, -2**62),
+    (-2**63, 2**63 - 1, 2**63 - 1)])
+def test_range_counts_like_python_near_the_int64_limits(start, stop, step):
+    # Compiled as a counted loop (lower_kernel.cpp): no iteration is lost or
+    # added where start + step or stop - start leaves int64.
+    out = np.zeros(2, np.int64)
+    range_edges[1](out, start, stop, step)
+    r = range(start, stop, step)
+    assert out.tolist() == [len(r), r[-1] if r else 0]
+
+
+@ember.kernel
 def early_return(out, x):
     i = ember.tid()
     if x[i] < 0:
