@@ -178,7 +178,6 @@ void Lowering::gpu_reduce(llvm::Function* scalar, const Layout& layout, const Re
   TileReduce tiles(b_, m_, op);
   llvm::Type* ptr = b_.getPtrTy();
   llvm::Type* i64 = b_.getInt64Ty();
-  size_t nparams = fn_.params.size();
 
   std::vector<llvm::Type*> types = gpu_input_types(layout);
   types.push_back(ptr);  // the partials, the extents, segment, pieces, tiles

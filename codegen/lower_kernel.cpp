@@ -75,11 +75,11 @@ bool Lowering::kernel_statement(const ir::Stmt& s) {
   }
 }
 
-// The counter runs apart from the loop variable (which the body may change),
-// as in Python; it steps before the body, so `continue` goes to the test.
 // range(start, stop, step) as a counted loop: the number of iterations is
 // computed once, in unsigned arithmetic (no overflow near the int64 limits),
-// and iteration n sets the variable to start + n * step. A loop-invariant
+// and iteration n sets the variable to start + n * step. The counter runs
+// apart from the variable (which the body may change), as in Python; it
+// steps before the body, so `continue` goes to the test. A loop-invariant
 // trip count also lets LLVM unroll the loop at run time.
 void Lowering::for_loop(const ir::Stmt& s) {
   llvm::Type* i64 = b_.getInt64Ty();

@@ -87,18 +87,22 @@ Exit run(const Block& b, Frame& f, Literal* result) {
       }
       case StmtKind::While:
       case StmtKind::For: {
+        // range(): the number of iterations first, in unsigned arithmetic
+        // (as the compiled loop, lower_kernel.cpp), so nothing overflows.
         bool is_for = s->kind == StmtKind::For;
-        int64_t i = 0, stop = 0, step = 0;
+        uint64_t start = 0, step = 0, count = 0, n = 0;
         if (is_for) {
-          i = eval_expr(*s->args[0], f).i;
-          stop = eval_expr(*s->args[1], f).i;
-          step = eval_expr(*s->args[2], f).i;
+          int64_t from = eval_expr(*s->args[0], f).i, to = eval_expr(*s->args[1], f).i;
+          int64_t by = eval_expr(*s->args[2], f).i;
+          start = static_cast<uint64_t>(from);
+          step = static_cast<uint64_t>(by);
+          if (by > 0 && to > from) count = (static_cast<uint64_t>(to) - start - 1) / step + 1;
+          if (by < 0 && to < from) count = (start - static_cast<uint64_t>(to) - 1) / (0 - step) + 1;
         }
         for (;;) {
           if (is_for) {
-            if (!(step > 0 ? i < stop : step < 0 && i > stop)) break;
-            f.locals.at(s->var) = Literal{i, 0.0};
-            i += step;
+            if (n == count) break;
+            f.locals.at(s->var) = Literal{static_cast<int64_t>(start + n++ * step), 0.0};
           } else if (!eval_expr(*s->value, f).i) {
             break;
           }

@@ -134,12 +134,11 @@ def range_edges(out, start, stop, step):
     (2**63 - 1, -2**63, -2**62),
     (-2**63, 2**63 - 1, 2**63 - 1)])
 def test_range_counts_like_python_near_the_int64_limits(start, stop, step):
-    # Compiled as a counted loop (lower_kernel.cpp): no iteration is lost or
-    # added where start + step or stop - start leaves int64.
-    out = np.zeros(2, np.int64)
-    range_edges[1](out, start, stop, step)
+    # Counted loops, compiled (lower_kernel.cpp) and interpreted: no iteration
+    # is lost or added where start + step or stop - start leaves int64.
+    compiled, interpreted = both(range_edges, 1, np.zeros(2, np.int64), start, stop, step)
     r = range(start, stop, step)
-    assert out.tolist() == [len(r), r[-1] if r else 0]
+    assert compiled[0].tolist() == interpreted[0].tolist() == [len(r), r[-1] if r else 0]
 
 
 @ember.kernel
