@@ -56,7 +56,8 @@ class HostTarget {
   }
 
   // Runs LLVM's O3 pipeline (vector math comes from the call-site variants
-  // lower.cpp attaches), then on x86 the scalar-conversion peephole.
+  // lower.cpp attaches), then the loop fma pass and, on x86, the
+  // scalar-conversion peephole.
   void optimize(llvm::Module& m) {
     std::lock_guard<std::mutex> lock(tm_mu_);
     m.setDataLayout(tm_->createDataLayout());
@@ -69,10 +70,13 @@ class HostTarget {
     tuning.LoopVectorization = true;
     tuning.SLPVectorization = true;
     llvm::PassBuilder pb(tm_.get(), tuning);
-    if (tm_->getTargetTriple().isX86())
-      pb.registerOptimizerLastEPCallback([](llvm::ModulePassManager& mpm, llvm::OptimizationLevel) {
-        mpm.addPass(llvm::createModuleToFunctionPassAdaptor(X86TruncatePass()));
-      });
+    bool x86 = tm_->getTargetTriple().isX86();
+    pb.registerOptimizerLastEPCallback([x86](llvm::ModulePassManager& mpm, llvm::OptimizationLevel) {
+      llvm::FunctionPassManager late;
+      late.addPass(LoopFmaPass());
+      if (x86) late.addPass(X86TruncatePass());
+      mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(late)));
+    });
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cgam);
     pb.registerFunctionAnalyses(fam);

@@ -56,4 +56,11 @@ struct X86TruncatePass : llvm::PassInfoMixin<X86TruncatePass> {
   llvm::PreservedAnalyses run(llvm::Function& f, llvm::FunctionAnalysisManager& am);
 };
 
+// After the loop vectorizer (loop_fma.cpp): in fastmath loops, a product
+// with other uses, or carried from the previous iteration, is fused into each
+// add of a loop-invariant value.
+struct LoopFmaPass : llvm::PassInfoMixin<LoopFmaPass> {
+  llvm::PreservedAnalyses run(llvm::Function& f, llvm::FunctionAnalysisManager& am);
+};
+
 }  // namespace ember::codegen

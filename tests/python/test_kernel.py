@@ -186,6 +186,51 @@ def test_mandelbrot_matches_numpy():
     np.testing.assert_array_equal(img, ref)
 
 
+def carried_square(start_is_square):
+    """A loop whose condition and body share x * x: rotated, the loop carries
+    the square from one iteration to the next in `sq`. With fastmath,
+    codegen/loop_fma.cpp fuses `sq + c` into fma(x, x, c), but only where
+    `sq` equals x * x on entry too."""
+    def body(out, a, start, c):
+        i = ember.tid()
+        x = a[i]
+        sq = x * x if start_is_square else start[i]
+        k = 0
+        while sq < 100.0 and k < 40:
+            x = 0.9 * x + 1.0 / (sq + c)
+            sq = x * x
+            k += 1
+        out[i] = sq + k
+    return body
+
+
+@pytest.mark.parametrize("start_is_square", [True, False])
+@pytest.mark.parametrize("fastmath", [True, False])
+def test_carried_products_become_fmas_only_where_exact(start_is_square, fastmath):
+    kernel = ember.kernel(fastmath=fastmath)(carried_square(start_is_square))
+    a = np.linspace(-12.0, 12.0, 1001)
+    start = a * a + 7.0  # not x * x: fusing would change every result
+    out, ref = np.zeros_like(a), np.zeros_like(a)
+    kernel[a.size](out, a, start, 3.0)
+    kernel.interpret(a.size, ref, a, start, 3.0)
+    np.testing.assert_allclose(out, ref, rtol=1e-13)
+    fused = kernel.inspect("llvm").count("llvm.fmuladd")
+    assert (fused > 0) == (fastmath and start_is_square)  # a fastmath licence only
+
+
+def test_mandelbrot_escape_loop_is_fused_with_fastmath():
+    """The Mandelbrot step x*x - y*y + x0 reuses the x*x and y*y of the
+    loop condition; with fastmath x*x + x0 is one fma, so the loop-carried
+    chain is fma, sub, mul instead of mul, add, sub, mul."""
+    kernel = ember.kernel(fastmath=True)(mandelbrot.py_func)
+    h, w = 60, 90
+    img, ref = np.zeros((h, w), np.int32), np.zeros((h, w), np.int32)
+    kernel[img.shape](img, -2.0, -1.5, 3.0 / w, 3.0 / h, 50)
+    mandelbrot[img.shape](ref, -2.0, -1.5, 3.0 / w, 3.0 / h, 50)
+    assert (img == ref).mean() > 0.999
+    assert "llvm.fmuladd" in kernel.inspect("llvm")
+
+
 @ember.kernel
 def histogram(counts, x):
     i = ember.tid()
