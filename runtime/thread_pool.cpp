@@ -21,21 +21,65 @@ namespace {
 
 thread_local bool in_parallel_region = false;
 
+// A job's pieces are dealt out in one contiguous run per thread: the caller
+// has run 0, each worker takes the next run as it joins. A thread works
+// through its own run in order, then helps with the others. Neighbouring
+// pieces so stay on one core where they can: kernels whose pieces write next
+// to each other (per-piece partial results) do not share cache lines across
+// cores. (Handing pieces out one by one in order made the histogram sample,
+// 16 rows of 256 counts, 15% slower.)
 struct Job {
+  struct alignas(64) Run {
+    std::atomic<int64_t> next;  // the next piece of this run to hand out
+    int64_t end;
+  };
+
+  Job(const std::function<void(int64_t, int64_t)>& body, int64_t n, int64_t pieces, int threads)
+      : body(&body), n(n), pieces(pieces), runs(std::min<int64_t>(threads, pieces)),
+        run(new Run[runs]), left(pieces) {
+    for (int r = 0; r < runs; ++r) {
+      run[r].next = pieces * r / runs;
+      run[r].end = pieces * (r + 1) / runs;
+    }
+  }
+
   const std::function<void(int64_t, int64_t)>* body;
   int64_t n;
   int64_t pieces;
-  std::atomic<int64_t> next{0};  // the next piece to hand out
+  int runs;
+  std::unique_ptr<Run[]> run;
+  std::atomic<int> joined{1};    // runs handed to threads so far (the caller's included)
   std::atomic<int64_t> left;     // pieces not finished yet
   std::mutex mu;
   std::condition_variable finished;
   std::exception_ptr error;
   int users = 0;  // workers holding a pointer to this job (guarded by the pool's mutex)
 
-  // Runs one piece; false when none is left to take.
-  bool run_one() {
-    int64_t piece = next.fetch_add(1);
-    if (piece >= pieces) return false;
+  // The run a joining worker starts with.
+  int join() { return joined.fetch_add(1) % runs; }
+
+  bool handed_out() const {
+    for (int r = 0; r < runs; ++r)
+      if (run[r].next.load() < run[r].end) return false;
+    return true;
+  }
+
+  // Runs one piece, from run `own` while it lasts, then from the others;
+  // false when none is left to take.
+  bool run_one(int own) {
+    for (int k = 0; k < runs; ++k) {
+      Run& r = run[(own + k) % runs];
+      if (r.next.load() >= r.end) continue;
+      int64_t piece = r.next.fetch_add(1);
+      if (piece >= r.end) continue;
+      execute(piece);
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  void execute(int64_t piece) {
     int64_t begin = n * piece / pieces, end = n * (piece + 1) / pieces;
     try {
       (*body)(begin, end);
@@ -47,7 +91,6 @@ struct Job {
       std::lock_guard<std::mutex> lock(mu);
       finished.notify_all();
     }
-    return true;
   }
 };
 
@@ -75,7 +118,7 @@ class Pool {
     }
     wake_.notify_all();
     in_parallel_region = true;
-    while (job.run_one()) {
+    while (job.run_one(0)) {
     }
     in_parallel_region = false;
     {
@@ -96,13 +139,14 @@ class Pool {
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (stop_) return;
       Job* job = queue_.front();
-      if (job->next.load() >= job->pieces) {  // all handed out: retire it from the queue
+      if (job->handed_out()) {  // retire it from the queue
         queue_.pop_front();
         continue;
       }
       ++job->users;
       lock.unlock();
-      while (job->run_one()) {
+      int own = job->join();
+      while (job->run_one(own)) {
       }
       lock.lock();
       if (--job->users == 0) released_.notify_all();
@@ -168,12 +212,9 @@ void parallel_for(int64_t n, int64_t pieces, const std::function<void(int64_t, i
     if (n > 0) body(0, n);
     return;
   }
-  Job job;
-  job.body = &body;
-  job.n = n;
-  job.pieces = pieces;
-  job.left = pieces;
-  get_pool()->run(job);
+  std::shared_ptr<Pool> pool = get_pool();
+  Job job(body, n, pieces, pool->threads());
+  pool->run(job);
   if (job.error) std::rethrow_exception(job.error);
 }
 

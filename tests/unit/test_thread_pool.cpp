@@ -1,8 +1,10 @@
 // The thread pool: every index runs once, nested regions run serially instead
-// of deadlocking, errors come back to the caller, concurrent callers share it.
+// of deadlocking, errors come back to the caller, concurrent callers share it,
+// neighbouring pieces stay on one thread.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -19,6 +21,22 @@ TEST(ThreadPool, EveryIndexRunsExactlyOnce) {
     for (int64_t i = b; i < e; ++i) hits[i]++;
   });
   for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+}
+
+// Each thread works through a contiguous run of pieces (neighbouring pieces
+// often write neighbouring memory); dealing them out one by one in order
+// would give every thread every other piece.
+TEST(ThreadPool, NeighbouringPiecesRunOnOneThread) {
+  set_num_threads(2);
+  constexpr int kPieces = 16;
+  std::vector<std::thread::id> ran_on(kPieces);
+  parallel_for(kPieces, kPieces, [&](int64_t b, int64_t) {
+    ran_on[b] = std::this_thread::get_id();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  });
+  int same = 0;
+  for (int p = 0; p + 1 < kPieces; ++p) same += ran_on[p] == ran_on[p + 1];
+  EXPECT_GE(same, kPieces / 2) << "neighbouring pieces ran on different threads";
 }
 
 TEST(ThreadPool, NestedRegionsDoNotDeadlock) {
