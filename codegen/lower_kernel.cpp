@@ -5,6 +5,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include <llvm/IR/MDBuilder.h>
+
 #include "codegen/lowering.h"
 
 namespace ember::codegen {
@@ -279,6 +281,15 @@ void Lowering::kernel_loops(llvm::Function* body, const std::string& name) {
   auto field = [&](Value* base, int k) {
     return b_.CreateLoad(i64, b_.CreateConstGEP1_64(i64, base, k));
   };
+  // Extents and domain bounds are never negative: telling LLVM lets it drop
+  // the wrap-around of indices such as j - 1 where j = tid + 1.
+  llvm::MDNode* non_negative = llvm::MDBuilder(c_).createRange(
+      llvm::APInt(64, 0), llvm::APInt::getSignedMinValue(64));
+  auto extent = [&](Value* base, int k) {
+    auto* load = llvm::cast<llvm::LoadInst>(field(base, k));
+    load->setMetadata(llvm::LLVMContext::MD_range, non_negative);
+    return load;
+  };
   for (size_t i = 0; i < fn_.params.size(); ++i) {
     Value* p = b_.CreateLoad(ptr, b_.CreateConstGEP1_64(ptr, args, i));
     const ir::Type& t = fn_.params[i].type;
@@ -287,13 +298,13 @@ void Lowering::kernel_loops(llvm::Function* body, const std::string& name) {
       continue;
     }
     call_args.push_back(b_.CreateLoad(ptr, p));  // codegen.h's ArrayArg
-    for (int k = 0; k < t.ndim; ++k) call_args.push_back(field(p, 1 + k));
+    for (int k = 0; k < t.ndim; ++k) call_args.push_back(extent(p, 1 + k));
     for (int k = 0; k < t.ndim; ++k) call_args.push_back(field(p, 1 + kMaxArrayDims + k));
   }
   std::vector<Value*> lows, highs;
   for (int k = 0; k < fn_.domain; ++k) {
-    lows.push_back(field(lo, k));
-    highs.push_back(field(hi, k));
+    lows.push_back(extent(lo, k));
+    highs.push_back(extent(hi, k));
   }
   std::vector<Value*> index(fn_.domain);
   auto* failed = boundscheck_ ? llvm::BasicBlock::Create(c_, "failed", f) : nullptr;

@@ -2,6 +2,7 @@
 every error with its message and line, atomics under contention, bounds checks."""
 
 import platform
+import re
 
 import numpy as np
 import pytest
@@ -76,6 +77,37 @@ def test_negative_indices_count_from_the_end():
     compiled, interpreted = both(negative_index, 10, out, x)
     assert_same(compiled, interpreted)
     np.testing.assert_array_equal(compiled[0], x[::-1] + x)
+
+
+@ember.kernel
+def stencil_shifted(out, u):
+    i, j = ember.tid()
+    i += 1
+    j += 1
+    out[i, j] = u[i - 1, j] + u[i, j - 1] - u[i, j + 1]
+
+
+@ember.kernel
+def stencil_wrapping(out, u):
+    i, j = ember.tid()
+    out[i, j] = u[i - 1, j] + u[i, j - 1] - u[i, j + 1 - u.shape[1]]
+
+
+def test_shifted_indices_need_no_wrap_around_but_wrap_where_negative():
+    """With i = tid + 1, i - 1 is never negative: LLVM sees that (domain
+    bounds and extents carry a non-negative range) and drops the wrap-around,
+    so the row vectorizes without gathers. Where i - 1 can be -1, it wraps."""
+    u = np.random.default_rng(3).random((7, 37))
+    compiled, interpreted = both(stencil_shifted, (5, 35), np.zeros_like(u), u)
+    assert_same(compiled, interpreted)
+    want = np.zeros_like(u)
+    want[1:-1, 1:-1] = u[:-2, 1:-1] + u[1:-1, :-2] - u[1:-1, 2:]
+    np.testing.assert_array_equal(compiled[0], want)
+    assert not re.search(r"select i1 \S+, i64", stencil_shifted.inspect("llvm"))  # no wrap
+    compiled, interpreted = both(stencil_wrapping, u.shape, np.zeros_like(u), u)
+    assert_same(compiled, interpreted)
+    want = np.roll(u, 1, 0) + np.roll(u, 1, 1) - np.roll(u, -1, 1)
+    np.testing.assert_array_equal(compiled[0], want)
 
 
 @ember.kernel
