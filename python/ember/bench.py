@@ -346,12 +346,19 @@ def numexpr_caller(expr, name):
 
 def median_times(competitors, args, repeat):
     """Median seconds per call of each competitor, timed round-robin so that
-    the machine's drift (a shared, noisy host) hits all of them alike."""
+    the machine's drift (a shared, noisy host) hits all of them alike.
+
+    Each turn starts with an untimed call: OpenMP (Numba, the C reference)
+    and OpenBLAS leave their worker threads spinning for milliseconds after
+    a call returns, and on a 2-core machine those spinning threads take a
+    core from whatever runs next. The untimed call absorbs that, so each
+    competitor is timed as it runs when called repeatedly on its own."""
     for fn in competitors.values():
         fn(*args)  # warm up (and compile, for JITs)
     times = {who: [] for who in competitors}
     for _ in range(repeat):
         for who, fn in competitors.items():
+            fn(*args)  # settles the previous competitor's threads
             t0 = time.perf_counter()
             fn(*args)
             times[who].append(time.perf_counter() - t0)
@@ -475,7 +482,9 @@ def main(argv=None):
         f"Versions: ember {ember.__version__}, NumPy {np.__version__}, {versions['NumExpr']}, "
         f"{versions['Numba']}; C reference: `{versions['C']}`",
         "",
-        "Median wall time per call, competitors timed round-robin (every result checked "
+        "Median wall time per call, competitors timed round-robin, each turn after one "
+        "untimed call that lets the previous competitor's threads go idle (OpenMP and "
+        "OpenBLAS workers spin for milliseconds after a call; every result checked "
         "against NumPy first); ratios > 1 mean ember is faster. Every call returns a new "
         "array: NumPy and NumExpr allocate their own, the Numba and C wrappers use "
         "`np.empty_like`, ember reuses freed outputs of 1 MiB or more through its block "
