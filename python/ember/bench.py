@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import timeit
 
@@ -344,21 +345,48 @@ def numexpr_caller(expr, name):
 
 # --- measuring ------------------------------------------------------------------------------
 
+def other_threads_busy():
+    """Whether a thread of this process other than the caller is running
+    (Linux /proc; False where it cannot tell)."""
+    me = str(threading.get_native_id())
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return False
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if tid != me and state == "R":
+            return True
+    return False
+
+
+def settle(timeout=0.25):
+    """Waits until the worker threads of whatever ran last have gone idle:
+    OpenMP (Numba, the C reference) and OpenBLAS keep theirs spinning for
+    milliseconds after a call returns, and on a 2-core machine a spinning
+    thread takes a core from whatever runs next."""
+    end = time.perf_counter() + timeout
+    while other_threads_busy() and time.perf_counter() < end:
+        time.sleep(0.001)
+
+
 def median_times(competitors, args, repeat):
     """Median seconds per call of each competitor, timed round-robin so that
-    the machine's drift (a shared, noisy host) hits all of them alike.
-
-    Each turn starts with an untimed call: OpenMP (Numba, the C reference)
-    and OpenBLAS leave their worker threads spinning for milliseconds after
-    a call returns, and on a 2-core machine those spinning threads take a
-    core from whatever runs next. The untimed call absorbs that, so each
-    competitor is timed as it runs when called repeatedly on its own."""
+    the machine's drift (a shared, noisy host) hits all of them alike. Each
+    turn waits for the previous competitor's threads to go idle, then makes
+    one untimed call and one timed call: each competitor is timed as it runs
+    when called repeatedly on its own."""
     for fn in competitors.values():
         fn(*args)  # warm up (and compile, for JITs)
     times = {who: [] for who in competitors}
     for _ in range(repeat):
         for who, fn in competitors.items():
-            fn(*args)  # settles the previous competitor's threads
+            settle()
+            fn(*args)
             t0 = time.perf_counter()
             fn(*args)
             times[who].append(time.perf_counter() - t0)
@@ -482,9 +510,10 @@ def main(argv=None):
         f"Versions: ember {ember.__version__}, NumPy {np.__version__}, {versions['NumExpr']}, "
         f"{versions['Numba']}; C reference: `{versions['C']}`",
         "",
-        "Median wall time per call, competitors timed round-robin, each turn after one "
-        "untimed call that lets the previous competitor's threads go idle (OpenMP and "
-        "OpenBLAS workers spin for milliseconds after a call; every result checked "
+        "Median wall time per call, competitors timed round-robin; each turn waits until "
+        "the previous competitor's threads are idle (OpenMP and OpenBLAS workers spin for "
+        "milliseconds after a call), then makes one untimed and one timed call (every "
+        "result checked "
         "against NumPy first); ratios > 1 mean ember is faster. Every call returns a new "
         "array: NumPy and NumExpr allocate their own, the Numba and C wrappers use "
         "`np.empty_like`, ember reuses freed outputs of 1 MiB or more through its block "
