@@ -110,23 +110,25 @@ bool fuse_uses(Value* value, const Product& p, const llvm::Loop& loop) {
 
 llvm::PreservedAnalyses LoopFmaPass::run(llvm::Function& f, llvm::FunctionAnalysisManager& am) {
   auto& loops = am.getResult<llvm::LoopAnalysis>(f);
-  struct Candidate {
-    Value* value;
-    Product p;
-    llvm::Loop* loop;
-  };
-  std::vector<Candidate> found;  // first all, then rewritten: rewriting erases instructions
+  // Products are found first, then fused: fusing erases adds, which may be
+  // the factors of a later product, so each product's factors are read again
+  // when it is fused.
+  std::vector<std::pair<Value*, llvm::Loop*>> found;
+  Product p;
   for (llvm::Loop* loop : loops.getLoopsInPreorder()) {
-    Product p;
     for (llvm::PHINode& phi : loop->getHeader()->phis())
-      if (carried_product(phi, *loop, p)) found.push_back({&phi, p, loop});
+      if (carried_product(phi, *loop, p)) found.push_back({&phi, loop});
     for (llvm::BasicBlock* block : loop->blocks())
       if (loops.getLoopFor(block) == loop)  // an inner loop's blocks: found with it
         for (llvm::Instruction& inst : *block)
-          if (!inst.hasOneUse() && product(&inst, p)) found.push_back({&inst, p, loop});
+          if (!inst.hasOneUse() && product(&inst, p)) found.push_back({&inst, loop});
   }
   bool changed = false;
-  for (const Candidate& c : found) changed |= fuse_uses(c.value, c.p, *c.loop);
+  for (auto [value, loop] : found) {
+    auto* phi = llvm::dyn_cast<llvm::PHINode>(value);
+    if (phi ? carried_product(*phi, *loop, p) : product(value, p))
+      changed |= fuse_uses(value, p, *loop);
+  }
   if (!changed) return llvm::PreservedAnalyses::all();
   for (llvm::BasicBlock& block : f) llvm::SimplifyInstructionsInBlock(&block);  // dead products
   llvm::PreservedAnalyses kept;

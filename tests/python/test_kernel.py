@@ -250,6 +250,29 @@ def test_carried_products_become_fmas_only_where_exact(start_is_square, fastmath
     assert (fused > 0) == (fastmath and start_is_square)  # a fastmath licence only
 
 
+@ember.kernel(fastmath=True)
+def chained_products(out, a, c):
+    i = ember.tid()
+    x = a[i]
+    k = 0
+    while k < 8:
+        m = x * x          # used twice: fused into m + c
+        s = m + c
+        t = s * s          # a factor of this product is the add fused above
+        x = 0.5 * (t + c) / (t + m + 1.0)
+        k += 1
+    out[i] = x
+
+
+def test_fusing_keeps_later_products_intact():
+    a = np.linspace(-3.0, 3.0, 257)
+    out, ref = np.zeros_like(a), np.zeros_like(a)
+    chained_products[a.size](out, a, 0.25)
+    chained_products.interpret(a.size, ref, a, 0.25)
+    np.testing.assert_allclose(out, ref, rtol=1e-12)
+    assert "llvm.fmuladd" in chained_products.inspect("llvm")
+
+
 def test_mandelbrot_escape_loop_is_fused_with_fastmath():
     """The Mandelbrot step x*x - y*y + x0 reuses the x*x and y*y of the
     loop condition; with fastmath x*x + x0 is one fma, so the loop-carried
