@@ -15,13 +15,13 @@ its work on the legacy default stream, the stream those libraries use by
 default, so it is ordered after theirs; work on another stream is waited for.
 """
 
-import functools
 import math
 
 import numpy as np
 
 from . import _core
 from .errors import CudaError
+from .gpu_layout import contiguous_strides
 
 __all__ = ["is_available", "unavailable_reason", "device_count", "device_info", "default_arch",
            "DeviceArray", "to_device", "empty", "zeros", "synchronize", "as_device_array"]
@@ -116,15 +116,6 @@ def _shape(shape):
     return tuple(int(n) for n in shape)
 
 
-@functools.lru_cache(maxsize=1024)  # on every call that makes a result
-def _contiguous_strides(shape, itemsize):
-    strides, step = [], itemsize
-    for n in reversed(shape):
-        strides.append(step)
-        step *= max(n, 1)
-    return tuple(reversed(strides))
-
-
 class DeviceArray:
     """An N-d array in GPU memory: ember's own (to_device, empty, zeros, or a
     kernel's result) or a view of another library's, which it keeps alive.
@@ -142,13 +133,13 @@ class DeviceArray:
         self.shape = _shape(shape)
         self.dtype = _dtype(dtype, "a device array")
         self.device = _check_device(device)
-        self.strides = (_contiguous_strides(self.shape, self.dtype.itemsize)
+        self.strides = (contiguous_strides(self.shape, self.dtype.itemsize)
                         if _strides is None else tuple(_strides))
         self.readonly = bool(_readonly)
         self.name = self.dtype.name  # read on every call: cached (numpy's is slow)
         self.is_c_contiguous = math.prod(self.shape) <= 1 or all(
             n == 1 or s == c for n, s, c in
-            zip(self.shape, self.strides, _contiguous_strides(self.shape, self.dtype.itemsize)))
+            zip(self.shape, self.strides, contiguous_strides(self.shape, self.dtype.itemsize)))
         if _ptr is None:  # owned memory
             _owner = _core.DeviceMemory(self.device, self.nbytes)
             _ptr = _owner.ptr
@@ -162,7 +153,7 @@ class DeviceArray:
         name = _NAMES.get(dtype) or dtype.name
         self = object.__new__(cls)
         self.shape, self.dtype, self.device, self.readonly = shape, dtype, device, False
-        self.strides = _contiguous_strides(shape, dtype.itemsize)
+        self.strides = contiguous_strides(shape, dtype.itemsize)
         self.name, self.is_c_contiguous = name, True
         self._owner = _core.DeviceMemory(device, math.prod(shape) * dtype.itemsize)
         self.ptr = self._owner.ptr

@@ -7,7 +7,19 @@ as one axis are merged, so a broadcast row, a transposed matrix or a slice
 costs one or two index divisions per element, not one per NumPy axis.
 """
 
-__all__ = ["broadcast_strides", "walk"]
+import functools
+
+__all__ = ["broadcast_strides", "contiguous_strides", "walk"]
+
+
+@functools.lru_cache(maxsize=1024)  # on every call that makes a result
+def contiguous_strides(shape, itemsize):
+    """The byte strides of a C-contiguous array of `shape` (a tuple)."""
+    strides, step = [], itemsize
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
 
 
 def broadcast_strides(shape, strides, target):
@@ -15,15 +27,6 @@ def broadcast_strides(shape, strides, target):
     `target`: 0 along the axes it repeats."""
     lead = len(target) - len(shape)
     return (0,) * lead + tuple(0 if n == 1 else s for n, s in zip(shape, strides))
-
-
-def _contiguous(extents, strides, itemsize):
-    step = itemsize
-    for n, s in zip(reversed(extents), reversed(strides)):
-        if s != step:
-            return False
-        step *= n
-    return True
 
 
 def walk(extents, strides, itemsizes, split=None):
@@ -50,6 +53,6 @@ def walk(extents, strides, itemsizes, split=None):
             merged.append([a >= split, n, column])
     extents = tuple(n for _, n, _ in merged)
     strides = [tuple(m[2][i] for m in merged) for i in range(len(strides))]
-    if all(_contiguous(extents, s, size) for s, size in zip(strides, itemsizes)):
+    if all(s == contiguous_strides(extents, size) for s, size in zip(strides, itemsizes)):
         return 0, extents, strides
     return len(extents), extents, strides
