@@ -5,6 +5,8 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 
+#include <algorithm>
+
 #include "codegen/reduce_op.h"
 
 namespace ember::codegen {
@@ -13,6 +15,9 @@ namespace {
 using ir::Op;
 using ir::Scalar;
 using llvm::Value;
+
+// The lanes of one stream (codegen.h): a 32-byte vector of the mapped type, 4 at least.
+int stream_lanes(Scalar mapped) { return std::clamp(256 / ir::bits_of(mapped), 4, kReduceLanes); }
 
 class ReduceLowering {
  public:
@@ -71,8 +76,9 @@ void ReduceLowering::init(const std::string& name) {
 // Groups of kReduceLanes elements: the scalar function is called once per
 // lane (the SLP vectorizer turns the copies into vector code, vector math
 // included) and the group is combined into the lanes at once; no
-// intermediate array. The last, partial group goes through a small buffer
-// padded with the identity.
+// intermediate array. A group reads one stream or several side by side
+// (codegen.h), G = stream_lanes(mapped) lanes each. The last, partial group
+// goes through a small buffer padded with the identity.
 void ReduceLowering::reduce(const std::string& name, llvm::Function* scalar, const ir::Function& fn,
                             const Layout& layout) {
   llvm::Function* f = begin(name, 2, true);
@@ -109,25 +115,37 @@ void ReduceLowering::reduce(const std::string& name, llvm::Function* scalar, con
   Value* s0 = load(state, 0);
   Value* c0 = op_.compensated() ? load(state, 1) : zero;
   Value* full = b_.CreateAnd(n, b_.getInt64(-kReduceLanes));
+  int width = stream_lanes(mapped_), streams = kReduceLanes / width;
+  Value* steps = b_.CreateLShr(full, 4);
+  // Stream s starts at s * apart and moves `step` elements per group: side
+  // by side (apart = full / streams, step = width) when each stream is
+  // kReduceStreamBytes long, else one stream (apart = width, step = kReduceLanes).
+  Value* len = b_.CreateUDiv(full, b_.getInt64(streams));
+  Value* side = b_.CreateICmpSGE(len, b_.getInt64(kReduceStreamBytes * 8 / ir::bits_of(mapped_)));
+  Value* apart = b_.CreateSelect(side, len, b_.getInt64(width));
+  Value* step = b_.CreateSelect(side, b_.getInt64(width), b_.getInt64(kReduceLanes));
   b_.CreateCondBr(b_.CreateICmpSGT(full, b_.getInt64(0)), loop, rest);
 
   b_.SetInsertPoint(loop);
-  auto* g = b_.CreatePHI(b_.getInt64Ty(), 2);
+  auto* t = b_.CreatePHI(b_.getInt64Ty(), 2);  // the group
   auto* s = b_.CreatePHI(lanes(), 2);
   auto* c = b_.CreatePHI(lanes(), 2);
   Value* x = llvm::PoisonValue::get(vec(mapped_));
-  for (int l = 0; l < kReduceLanes; ++l)
-    x = b_.CreateInsertElement(x, map(b_.CreateAdd(g, b_.getInt64(l))), uint64_t(l));
+  Value* at = b_.CreateMul(t, step);
+  for (int l = 0; l < kReduceLanes; ++l) {
+    Value* start = b_.CreateAdd(b_.CreateMul(apart, b_.getInt64(l / width)), at);
+    x = b_.CreateInsertElement(x, map(b_.CreateAdd(start, b_.getInt64(l % width))), uint64_t(l));
+  }
   Value* c1 = c;
   Value* s1 = op_.combine(s, op_.widen(x), c1);
-  Value* next = b_.CreateAdd(g, b_.getInt64(kReduceLanes));
-  g->addIncoming(b_.getInt64(0), entry);
-  g->addIncoming(next, loop);
+  Value* next = b_.CreateAdd(t, b_.getInt64(1));
+  t->addIncoming(b_.getInt64(0), entry);
+  t->addIncoming(next, loop);
   s->addIncoming(s0, entry);
   s->addIncoming(s1, loop);
   c->addIncoming(c0, entry);
   c->addIncoming(c1, loop);
-  b_.CreateCondBr(b_.CreateICmpSLT(next, full), loop, rest);
+  b_.CreateCondBr(b_.CreateICmpSLT(next, steps), loop, rest);
 
   b_.SetInsertPoint(rest);
   auto* s2 = b_.CreatePHI(lanes(), 2);

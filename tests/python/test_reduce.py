@@ -153,6 +153,25 @@ def test_long_rows_and_many_short_rows():
     assert_matches(total(wide, axis=None), np.sum(wide), "int64")
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "int32", "uint8"])
+@pytest.mark.parametrize("n", [8191, 8192, 8209, 16400, 40003])
+def test_every_element_counts_once_around_the_stream_threshold(dtype, n):
+    # From 8192 float64 or float32 elements a call reads several streams side by side
+    # (codegen.h). Small integers sum exactly in every dtype, so a skipped or repeated
+    # element changes the result; one-hot rows catch one at any position.
+    rng = np.random.default_rng(n)
+    x = rng.integers(0, 100, size=n).astype(dtype)
+    assert_matches(total(x), np.sum(x), dtype)
+    rows = x[None, :].repeat(3, axis=0)
+    assert_matches(total(rows, axis=1), np.sum(rows, axis=1), dtype)
+    edges = [k * n // 4 + d for k in range(5) for d in (-1, 0, 1)]
+    positions = sorted({p for p in edges + list(rng.integers(0, n, size=40)) if 0 <= p < n})
+    hot = np.zeros((len(positions), n), dtype)
+    hot[np.arange(len(positions)), positions] = 1
+    np.testing.assert_array_equal(largest(hot, axis=1), np.ones(len(positions), dtype))
+    np.testing.assert_array_equal(total(hot, axis=1), np.ones(len(positions)))
+
+
 # --- empty inputs --------------------------------------------------------------------------
 
 def test_empty_inputs():
