@@ -1,6 +1,6 @@
 // The thread pool: every index runs once, nested regions run serially instead
 // of deadlocking, errors come back to the caller, concurrent callers share it,
-// neighbouring pieces stay on one thread.
+// neighbouring pieces stay on one thread, idle workers join new jobs.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -37,6 +37,21 @@ TEST(ThreadPool, NeighbouringPiecesRunOnOneThread) {
   int same = 0;
   for (int p = 0; p + 1 < kPieces; ++p) same += ran_on[p] == ran_on[p + 1];
   EXPECT_GE(same, kPieces / 2) << "neighbouring pieces ran on different threads";
+}
+
+// A worker waits for the next job spinning for a while, then asleep: it
+// joins a job posted in either state.
+TEST(ThreadPool, WorkersJoinWhetherSpinningOrAsleep) {
+  set_num_threads(2);
+  for (int pause_ms : {0, 0, 20, 0, 20}) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    std::thread::id ran_on[2];
+    parallel_for(2, 2, [&](int64_t b, int64_t) {
+      ran_on[b] = std::this_thread::get_id();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    });
+    EXPECT_NE(ran_on[0], ran_on[1]) << "after a pause of " << pause_ms << " ms";
+  }
 }
 
 TEST(ThreadPool, NestedRegionsDoNotDeadlock) {
