@@ -187,8 +187,7 @@ Value* Lowering::element(const std::vector<ir::ExprPtr>& args, ir::Loc loc) {
     Value* i = expr(*args[k]);
     Value* extent = a.shape[k - 1];
     Value* at = i;
-    if (!non_negative(*args[k]))
-      at = b_.CreateSelect(b_.CreateICmpSLT(i, b_.getInt64(0)), b_.CreateAdd(i, extent), i);
+    if (!non_negative(*args[k])) at = wrap(i, extent);
     if (boundscheck_) {
       auto* outside = llvm::BasicBlock::Create(c_, "out_of_bounds", f_);
       auto* inside = llvm::BasicBlock::Create(c_, "in_bounds", f_);
@@ -204,6 +203,15 @@ Value* Lowering::element(const std::vector<ir::ExprPtr>& args, ir::Loc loc) {
     offset = offset ? b_.CreateAdd(offset, term, "", false, true) : term;
   }
   return b_.CreateInBoundsGEP(memory_type(c_, args[0]->type.scalar), a.data, offset);
+}
+
+// A negative index counts from the end. The select is weighted as almost
+// never taking the end, so the backend may make it a branch.
+Value* Lowering::wrap(Value* i, Value* extent) {
+  auto* select = b_.CreateSelect(b_.CreateICmpSLT(i, b_.getInt64(0)), b_.CreateAdd(i, extent), i);
+  llvm::cast<llvm::SelectInst>(select)->setMetadata(
+      llvm::LLVMContext::MD_prof, llvm::MDBuilder(c_).createBranchWeights(1, 1 << 20));
+  return select;
 }
 
 // Whether an integer value is never negative, so that an index needs no

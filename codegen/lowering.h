@@ -91,6 +91,7 @@ class Lowering {
   // The address of an array element (args: array parameter, indices), with
   // Python's negative indices and, when asked, the bounds check.
   Value* element(const std::vector<ir::ExprPtr>& args, ir::Loc loc);
+  Value* wrap(Value* index, Value* extent);
   bool non_negative(const ir::Expr& e) const;
   void find_non_negative_vars();
   Value* cast(Value* x, Scalar from, Scalar to);

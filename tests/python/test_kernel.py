@@ -111,6 +111,32 @@ def test_shifted_indices_need_no_wrap_around_but_wrap_where_negative():
 
 
 @ember.kernel
+def signed_bins(counts, x, chunk):
+    t = ember.tid()
+    for k in range(t * chunk, min((t + 1) * chunk, x.shape[0])):
+        counts[t, int(x[k] * counts.shape[1])] += 1
+
+
+def test_data_dependent_indices_wrap_through_a_predicted_branch():
+    """Bins from data may be negative (they count from the end, as in NumPy);
+    the wrap-around is a select weighted as almost never taken, which the x86
+    backend turns into a branch: the address does not wait for the sign."""
+    x = np.random.default_rng(5).uniform(-1, 1, 1000)
+    counts = np.zeros((4, 8), np.int64)
+    compiled, interpreted = both(signed_bins, 4, counts, x, 250)
+    assert_same(compiled, interpreted)
+    want = np.zeros_like(counts)
+    np.add.at(want, (np.arange(1000) // 250, (x * 8).astype(np.int64) % 8), 1)
+    np.testing.assert_array_equal(compiled[0], want)
+    ir = signed_bins.inspect("llvm")
+    weights = set(re.findall(r'^(!\d+) = !\{!"branch_weights", i32 1, i32 1048576\}', ir, re.M))
+    wraps = re.findall(r"= select i1 .*, i64 .*, !prof (!\d+)", ir)
+    assert wraps and all(w in weights for w in wraps), wraps
+    if platform.machine() == "x86_64":
+        assert re.search(r"^\s+js\s", signed_bins.inspect("asm"), re.M)
+
+
+@ember.kernel
 def loops(out, x, step):
     i = ember.tid()
     total = 0.0
