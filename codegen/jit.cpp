@@ -56,8 +56,8 @@ class HostTarget {
   }
 
   // Runs LLVM's O3 pipeline (vector math comes from the call-site variants
-  // lower.cpp attaches), then the loop fma pass and, on x86, the
-  // scalar-conversion peephole.
+  // lower.cpp attaches), then the vector math, loop fma and, on x86,
+  // scalar-conversion passes.
   void optimize(llvm::Module& m) {
     std::lock_guard<std::mutex> lock(tm_mu_);
     m.setDataLayout(tm_->createDataLayout());
@@ -71,8 +71,9 @@ class HostTarget {
     tuning.SLPVectorization = true;
     llvm::PassBuilder pb(tm_.get(), tuning);
     bool x86 = tm_->getTargetTriple().isX86();
-    pb.registerOptimizerLastEPCallback([x86](llvm::ModulePassManager& mpm, llvm::OptimizationLevel) {
+    pb.registerOptimizerLastEPCallback([x86, this](llvm::ModulePassManager& mpm, llvm::OptimizationLevel) {
       llvm::FunctionPassManager late;
+      late.addPass(VectorMathPass(isa_));
       late.addPass(LoopFmaPass());
       if (x86) late.addPass(X86TruncatePass());
       mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(late)));

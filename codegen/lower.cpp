@@ -146,6 +146,11 @@ Value* Lowering::intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args) 
   return b_.CreateIntrinsic(id, {args[0]->getType()}, args);
 }
 
+std::string libmvec_name(char letter, int lanes, int args, const std::string& symbol) {
+  return "_ZGV" + std::string(1, letter) + "N" + std::to_string(lanes) + std::string(args, 'v') + "_" +
+         symbol;
+}
+
 // A call of libm's `name` (the `f` variant for float32), marked pure and
 // given the SIMD variants glibc's libmvec has for the host's vector ISAs, so
 // that the loop vectorizer can replace it by a vector call.
@@ -166,8 +171,7 @@ Value* Lowering::libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args) {
   std::string vs(args.size(), 'v');
   for (const VectorIsa::Level& level : isa_.levels) {
     int lanes = lanes_per_128 * level.width_bits / 128;
-    std::string vector_name =
-        "_ZGV" + std::string(1, level.letter) + "N" + std::to_string(lanes) + vs + "_" + symbol;
+    std::string vector_name = libmvec_name(level.letter, lanes, static_cast<int>(args.size()), symbol);
     auto* vec = llvm::FixedVectorType::get(ty(t), lanes);
     std::vector<llvm::Type*> vec_params(args.size(), vec);
     auto decl = m_.getOrInsertFunction(vector_name, llvm::FunctionType::get(vec, vec_params, false));

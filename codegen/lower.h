@@ -26,6 +26,10 @@ struct VectorIsa {
   std::string prefix;
 };
 
+// The name of libmvec's variant of `symbol` (expf, pow, ...) for ISA letter
+// `letter`, `lanes` lanes and `args` vector arguments: _ZGVdN8v_expf.
+std::string libmvec_name(char letter, int lanes, int args, const std::string& symbol);
+
 // The LLVM type of an IR scalar in registers (bool: i1) and in memory
 // (bool: one byte, NumPy's layout).
 llvm::Type* value_type(llvm::LLVMContext& c, ir::Scalar s);
@@ -61,6 +65,15 @@ struct X86TruncatePass : llvm::PassInfoMixin<X86TruncatePass> {
 // add of a loop-invariant value.
 struct LoopFmaPass : llvm::PassInfoMixin<LoopFmaPass> {
   llvm::PreservedAnalyses run(llvm::Function& f, llvm::FunctionAnalysisManager& am);
+};
+
+// After the SLP vectorizer (vector_math.cpp): a vector math intrinsic
+// (llvm.exp.v16f32) becomes calls of libmvec's variants of the host's
+// widest width that divides it, instead of one libm call per lane.
+struct VectorMathPass : llvm::PassInfoMixin<VectorMathPass> {
+  explicit VectorMathPass(VectorIsa isa) : isa(std::move(isa)) {}
+  llvm::PreservedAnalyses run(llvm::Function& f, llvm::FunctionAnalysisManager& am);
+  VectorIsa isa;
 };
 
 }  // namespace ember::codegen

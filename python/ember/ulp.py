@@ -71,7 +71,8 @@ _SOURCE = "import numpy as np, math\n" + "".join(
     for name, (arity, _, np_name) in FUNCTIONS.items())
 
 
-def _kernels(target="cpu"):
+def _kernels(target="cpu", combine=None):
+    """The functions as vectorize kernels, or as reduce kernels with `combine`."""
     # The frontend reads kernel source from a file, so write one.
     path = os.path.join(tempfile.mkdtemp(prefix="ember_ulp_"), "ulp_kernels.py")
     with open(path, "w") as f:
@@ -79,7 +80,8 @@ def _kernels(target="cpu"):
     spec = importlib.util.spec_from_file_location("ulp_kernels", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return {name: ember.vectorize(target=target)(getattr(module, name)) for name in FUNCTIONS}
+    decorate = ember.reduce(combine) if combine else ember.vectorize(target=target)
+    return {name: decorate(getattr(module, name)) for name in FUNCTIONS}
 
 
 def sample(domain, n, dtype, rng):

@@ -54,6 +54,36 @@ def test_no_scalar_libm_call_in_vector_loop(kernels, name, dtype):
         assert any(c.startswith("_ZGV") for c in calls), f"no SIMD math call: {calls}"
 
 
+@pytest.fixture(scope="module")
+def sums():
+    return ulp._kernels(combine="+")
+
+
+@pytest.mark.parametrize("name", list(ulp.FUNCTIONS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_reductions_of_math_run_simd_math(sums, name, dtype):
+    # A reduction's lanes are vectorized by LLVM's SLP vectorizer, which makes
+    # math calls into intrinsics of its own width (llvm.exp.v16f32) that the
+    # backend would split into scalar calls; ember's vector math pass gives
+    # them to libmvec.
+    arity, domains, _ = ulp.FUNCTIONS[name]
+    rng = np.random.default_rng(2)
+    args = [ulp.sample(domains[k % len(domains)], 1000, dtype, rng) for k in range(arity)]
+    values = ulp.reference(name, args, np.dtype(dtype)).astype(np.float64)
+    # Each value within MAX_ULP of its reference; the sum rounded once more.
+    bound = (MAX_ULP + 1) * np.finfo(dtype).eps * np.sum(np.abs(values))
+    assert abs(float(sums[name](*args)) - np.sum(values)) <= bound
+    text = sums[name].inspect("llvm", signature=f"({', '.join([dtype] * arity)})")
+    reduce = text.split("_reduce(", 1)[1].split("\ndefine", 1)[0]
+    loop = re.search(r"\nloop:.*?(?=\n\n)", reduce, re.S)
+    assert loop, "no main loop in the reduce function:\n" + reduce
+    calls = re.findall(r"call [^@]*@([\w.]+)", loop.group(0))
+    scalar = [c for c in calls if c.rstrip("f") in LIBM or c in LIBM]
+    intrinsics = [c for c in calls if c.startswith("llvm.") and c.split(".")[1] in LIBM
+                  and c.split(".")[1] != "sqrt"]
+    assert not scalar and not intrinsics, f"scalar math in the reduce loop: {scalar + intrinsics}"
+
+
 def test_ulp_error_measure_can_fail():
     # The measuring function itself must see a 1-ulp difference.
     want = np.array([1.0, 2.0], dtype=np.float64)
