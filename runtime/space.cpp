@@ -1,12 +1,18 @@
 // Index spaces and strided copies shared by the launchers.
 #include "runtime/space.h"
 
+#include <algorithm>
+
 namespace ember::runtime {
 namespace {
 
 // Strided <-> contiguous copies of n elements of `size` bytes.
 template <typename T>
 void copy_strided(char* dst, int64_t dst_stride, const char* src, int64_t src_stride, int64_t n) {
+  if (src_stride == 0 && dst_stride == sizeof(T)) {  // a broadcast value: a vectorized fill
+    std::fill_n(reinterpret_cast<T*>(dst), n, *reinterpret_cast<const T*>(src));
+    return;
+  }
   for (int64_t k = 0; k < n; ++k)
     *reinterpret_cast<T*>(dst + k * dst_stride) = *reinterpret_cast<const T*>(src + k * src_stride);
 }

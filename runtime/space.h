@@ -59,7 +59,9 @@ void run_buffered(int nops, const Operand* const* ops, void* const* ptrs, const 
       }
       block[i] = buffers.data() + static_cast<size_t>(i) * kBlock * 8;
       int size = static_cast<int>(itemsize(ops[i]->dtype));
-      if (i != out) copy_strided(size, static_cast<char*>(block[i]), size, p, strides[i], m);
+      // (A broadcast input, stride 0, is the same in every block: filled once.)
+      if (i != out && (strides[i] != 0 || done == 0))
+        copy_strided(size, static_cast<char*>(block[i]), size, p, strides[i], m);
     }
     body(block, m);
     if (out >= 0 && !direct[out]) {

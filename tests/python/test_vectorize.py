@@ -49,6 +49,19 @@ def test_broadcasting(sx, sy):
     assert_same(got, want)
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32", "float64"])
+@pytest.mark.parametrize("columns", [5, 512, 1000, 1537])
+def test_row_broadcast_over_several_blocks(dtype, columns):
+    # y repeats one value along each row (stride 0): its block is filled once
+    # per row and kept for the row's later blocks of 512.
+    rng = np.random.default_rng(columns)
+    x = rng.integers(-50, 50, size=(37, columns)).astype(dtype)
+    y = rng.integers(-50, 50, size=(37, 1)).astype(dtype)
+    assert_same(fma1(x, y), fma1_ref(x, y))
+    assert_same(fma1(y, x[:, ::-1]), fma1_ref(y, x[:, ::-1]))  # both buffered
+    assert_same(fma1(x.T, y.T), fma1_ref(x.T, y.T))  # y broadcast down the columns
+
+
 def test_broadcasting_three_arguments():
     a = np.arange(3.0).reshape(3, 1, 1)
     x = np.arange(4.0).reshape(1, 4, 1)
