@@ -2,6 +2,7 @@
 #include "runtime/space.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace ember::runtime {
 namespace {
@@ -9,10 +10,6 @@ namespace {
 // Strided <-> contiguous copies of n elements of `size` bytes.
 template <typename T>
 void copy_strided(char* dst, int64_t dst_stride, const char* src, int64_t src_stride, int64_t n) {
-  if (src_stride == 0 && dst_stride == sizeof(T)) {  // a broadcast value: a vectorized fill
-    std::fill_n(reinterpret_cast<T*>(dst), n, *reinterpret_cast<const T*>(src));
-    return;
-  }
   for (int64_t k = 0; k < n; ++k)
     *reinterpret_cast<T*>(dst + k * dst_stride) = *reinterpret_cast<const T*>(src + k * src_stride);
 }
@@ -21,6 +18,15 @@ void copy_strided(char* dst, int64_t dst_stride, const char* src, int64_t src_st
 
 void copy_strided(int size, char* dst, int64_t dst_stride, const char* src, int64_t src_stride,
                   int64_t n) {
+  if (src_stride == 0 && dst_stride == size && n > 0) {
+    // A broadcast value: copies of what is filled so far, doubling, so that
+    // memcpy moves whole vectors (an element at a time took a quarter of a
+    // row-broadcast reduction's time).
+    std::memcpy(dst, src, size);
+    for (int64_t have = 1; have < n; have *= 2)
+      std::memcpy(dst + have * size, dst, std::min(have, n - have) * size);
+    return;
+  }
   switch (size) {
     case 1: return copy_strided<uint8_t>(dst, dst_stride, src, src_stride, n);
     case 2: return copy_strided<uint16_t>(dst, dst_stride, src, src_stride, n);
