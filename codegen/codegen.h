@@ -52,18 +52,18 @@ using ContigFn = void (*)(void* const* ptrs, int64_t n);
 // its first f = n - n % kReduceLanes in groups of kReduceLanes. When f / S
 // elements of the mapped type fill kReduceStreamBytes, group t reads S =
 // kReduceLanes / G streams side by side, combining element s * f / S + t * G
-// + j into lane s * G + j (G: a 32-byte vector of the mapped type, 4 lanes at
-// least); otherwise group t is elements t * kReduceLanes + l, into lane l.
-// The last n % kReduceLanes go to lanes 0, 1, ... Several streams keep more
-// memory reads in flight per core than one: norms of 80 KB rows, 15% faster;
-// shorter ones read best as one stream (the next row continues it). The
-// order of every operation is fixed, so a result depends only on how the
-// runtime cuts the input into calls, never on the machine's vector width or
-// thread count. Float sums are compensated (each
-// lane keeps the exact rounding error of its additions, Knuth's TwoSum, and
-// float32 sums add in float64), so they are more accurate than NumPy's
-// pairwise sums. With Options::fastmath they are plain lane sums (still in
-// a fixed order).
+// + j into lane s * G + j (G: the lanes of a 32-byte vector of the mapped
+// type, between 4 and kReduceLanes); otherwise group t is elements
+// t * kReduceLanes + l, into lane l. The last n % kReduceLanes go to lanes
+// 0, 1, ... Several streams keep more memory reads in flight per core than
+// one: norms of 80 KB rows, 15% faster; shorter ones read best as one stream
+// (the next row continues it). The order of every operation is fixed, so a
+// result depends only on how the runtime cuts the input into calls (and, for
+// math functions, on the ISA of their SIMD variants), never on the thread
+// count. Float sums are compensated (each lane keeps the exact rounding error
+// of its additions, Knuth's TwoSum, and float32 sums add in float64), so they
+// are more accurate than NumPy's pairwise sums. With Options::fastmath they
+// are plain lane sums (still in a fixed order).
 inline constexpr int kReduceLanes = 16;
 inline constexpr int kReduceStateBytes = 2 * kReduceLanes * 8;
 inline constexpr int kReduceStreamBytes = 16384;

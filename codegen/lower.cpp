@@ -146,6 +146,10 @@ Value* Lowering::intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args) 
   return b_.CreateIntrinsic(id, {args[0]->getType()}, args);
 }
 
+std::string libm_name(const VectorIsa& isa, const std::string& name, bool f32) {
+  return isa.prefix + name + (f32 ? "f" : "");
+}
+
 std::string libmvec_name(char letter, int lanes, int args, const std::string& symbol) {
   return "_ZGV" + std::string(1, letter) + "N" + std::to_string(lanes) + std::string(args, 'v') + "_" +
          symbol;
@@ -155,7 +159,7 @@ std::string libmvec_name(char letter, int lanes, int args, const std::string& sy
 // given the SIMD variants glibc's libmvec has for the host's vector ISAs, so
 // that the loop vectorizer can replace it by a vector call.
 Value* Lowering::libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args) {
-  std::string symbol = isa_.prefix + name + (t == Scalar::F32 ? "f" : "");
+  std::string symbol = libm_name(isa_, name, t == Scalar::F32);
   std::vector<llvm::Type*> params(args.size(), ty(t));
   auto callee = m_.getOrInsertFunction(symbol, llvm::FunctionType::get(ty(t), params, false));
   if (auto* f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {

@@ -26,6 +26,10 @@ struct VectorIsa {
   std::string prefix;
 };
 
+// libm's name of function `name` for float32 (`f32`) or float64, after the
+// ISA's prefix: expf, exp, __nv_expf.
+std::string libm_name(const VectorIsa& isa, const std::string& name, bool f32);
+
 // The name of libmvec's variant of `symbol` (expf, pow, ...) for ISA letter
 // `letter`, `lanes` lanes and `args` vector arguments: _ZGVdN8v_expf.
 std::string libmvec_name(char letter, int lanes, int args, const std::string& symbol);

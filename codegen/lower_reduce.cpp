@@ -1,7 +1,8 @@
 // Lowers the combine step of a @reduce kernel: init / reduce / merge /
 // finish over a state of kReduceLanes accumulators (codegen.h). The lanes are
 // explicit LLVM vectors, so the order of operations is written here, not left
-// to the vectorizer: a result is the same on every machine and thread count.
+// to the vectorizer: a result is the same on every machine and thread count
+// (the mapped values aside: a math function's SIMD variant depends on the ISA).
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 
@@ -16,7 +17,8 @@ using ir::Op;
 using ir::Scalar;
 using llvm::Value;
 
-// The lanes of one stream (codegen.h): a 32-byte vector of the mapped type, 4 at least.
+// The lanes of one stream (codegen.h): a 32-byte vector of the mapped type,
+// between 4 and kReduceLanes.
 int stream_lanes(Scalar mapped) { return std::clamp(256 / ir::bits_of(mapped), 4, kReduceLanes); }
 
 class ReduceLowering {
@@ -116,7 +118,7 @@ void ReduceLowering::reduce(const std::string& name, llvm::Function* scalar, con
   Value* c0 = op_.compensated() ? load(state, 1) : zero;
   Value* full = b_.CreateAnd(n, b_.getInt64(-kReduceLanes));
   int width = stream_lanes(mapped_), streams = kReduceLanes / width;
-  Value* steps = b_.CreateLShr(full, 4);
+  Value* steps = b_.CreateUDiv(full, b_.getInt64(kReduceLanes));
   // Stream s starts at s * apart and moves `step` elements per group: side
   // by side (apart = full / streams, step = width) when each stream is
   // kReduceStreamBytes long, else one stream (apart = width, step = kReduceLanes).

@@ -7,7 +7,9 @@
 // backend has no vector exp and makes that 16 scalar expf calls (a float32
 // softmax's exp-sum ran 5x slower than its elementwise exp). Here each such
 // call becomes libmvec calls of the widest width the host has whose lanes
-// divide it (two _ZGVdN8v_expf with AVX2). Narrower ones are left alone.
+// divide it (two _ZGVdN8v_expf with AVX2). Narrower ones, and functions
+// the process's libmvec lacks, are left alone.
+#include <dlfcn.h>
 #include <llvm/Analysis/VectorUtils.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/IntrinsicInst.h>
@@ -44,13 +46,15 @@ bool rewrite(llvm::IntrinsicInst& call, const VectorIsa& isa) {
   }
   if (!widest) return false;
   unsigned lanes = widest->width_bits / bits, args = call.arg_size();
-  std::string name = isa.prefix + llvm::Intrinsic::getBaseName(call.getIntrinsicID()).drop_front(5).str() +
-                     (element->isFloatTy() ? "f" : "");
+  std::string name = libmvec_name(
+      widest->letter, lanes, args,
+      libm_name(isa, llvm::Intrinsic::getBaseName(call.getIntrinsicID()).drop_front(5).str(),
+                element->isFloatTy()));
+  if (!dlsym(RTLD_DEFAULT, name.c_str())) return false;  // an older libmvec (glibc < 2.35)
   auto* piece = llvm::FixedVectorType::get(element, lanes);
   llvm::Module& m = *call.getModule();
   llvm::FunctionCallee callee = m.getOrInsertFunction(
-      libmvec_name(widest->letter, lanes, args, name),
-      llvm::FunctionType::get(piece, std::vector<llvm::Type*>(args, piece), false));
+      name, llvm::FunctionType::get(piece, std::vector<llvm::Type*>(args, piece), false));
   if (auto* f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
     f->setDoesNotAccessMemory();
     f->setDoesNotThrow();
@@ -65,7 +69,7 @@ bool rewrite(llvm::IntrinsicInst& call, const VectorIsa& isa) {
     for (llvm::Value* a : call.args()) operands.push_back(lanes == n ? a : b.CreateShuffleVector(a, mask));
     results.push_back(b.CreateCall(callee, operands));
   }
-  call.replaceAllUsesWith(llvm::concatenateVectors(b, results));
+  call.replaceAllUsesWith(results.size() == 1 ? results[0] : llvm::concatenateVectors(b, results));
   call.eraseFromParent();
   return true;
 }

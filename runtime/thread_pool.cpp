@@ -103,10 +103,9 @@ struct Job {
 // 100 us a call; two threads 120 us sleeping, 60 us spinning.)
 constexpr std::chrono::microseconds kSpin{200};
 
-// Spins until done() or for kSpin; returns done().
+// Spins until done() or `until`; returns done().
 template <class Done>
-bool spin_until(Done done) {
-  auto until = std::chrono::steady_clock::now() + kSpin;
+bool spin_until(std::chrono::steady_clock::time_point until, Done done) {
   while (!done()) {
     if (std::chrono::steady_clock::now() >= until) return false;
     std::this_thread::yield();  // lets a thread that shares this CPU go on
@@ -143,7 +142,7 @@ class Pool {
     while (job.run_one(0)) {
     }
     in_parallel_region = false;
-    if (!spin_until([&] { return job.left.load() == 0; })) {
+    if (!spin_until(std::chrono::steady_clock::now() + kSpin, [&] { return job.left.load() == 0; })) {
       std::unique_lock<std::mutex> lock(job.mu);
       job.finished.wait(lock, [&] { return job.left.load() == 0; });
     }
@@ -178,13 +177,17 @@ class Pool {
     }
   }
 
-  // Waits for a new job, spinning for kSpin before the caller goes to sleep
-  // (with `lock` released meanwhile).
+  // Watches for a new job for kSpin (with `lock` released meanwhile), before
+  // the caller goes to sleep. A job posted and already taken by the others
+  // does not end the watch.
   void idle(std::unique_lock<std::mutex>& lock) {
-    uint64_t seen = posted_.load();
-    lock.unlock();
-    spin_until([&] { return posted_.load(std::memory_order_relaxed) != seen; });
-    lock.lock();
+    auto until = std::chrono::steady_clock::now() + kSpin;
+    while (!stop_ && queue_.empty() && std::chrono::steady_clock::now() < until) {
+      uint64_t seen = posted_.load();
+      lock.unlock();
+      spin_until(until, [&] { return posted_.load(std::memory_order_relaxed) != seen; });
+      lock.lock();
+    }
   }
 
   int threads_;
