@@ -48,7 +48,7 @@ TEST(ThreadPool, WorkersJoinWhetherSpinningOrAsleep) {
     std::thread::id ran_on[2];
     parallel_for(2, 2, [&](int64_t b, int64_t) {
       ran_on[b] = std::this_thread::get_id();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // ample time to wake
     });
     EXPECT_NE(ran_on[0], ran_on[1]) << "after a pause of " << pause_ms << " ms";
   }
