@@ -95,7 +95,7 @@ void launch_elementwise(const Kernel& kernel, std::span<const Operand> inputs,
 
   // Work items are (row, slice of the row): whole rows when there are enough
   // of them, else each row cut into slices so that every thread gets work.
-  int threads = total >= kMinParallelElements ? num_threads() : 1;
+  int threads = threads_for(total);
   int64_t slices = rows >= threads ? 1 : (threads + rows - 1) / rows;
   auto run = [&](int64_t first, int64_t last) {
     int64_t index[kMaxDims];  // odometer over the outer dimensions

@@ -138,7 +138,7 @@ void Reducer::run() {
   int out_index = nops_;
   auto out_address = [&](int64_t row) { return address(out_index, row, 0); };
   int64_t total = rows_ * runs_ * n_;
-  int threads = total >= kMinParallelElements ? num_threads() : 1;
+  int threads = threads_for(total);
   if (rows_ >= threads) {
     // Whole rows per thread.
     auto body = [&](int64_t first, int64_t last) {

@@ -130,6 +130,16 @@ class Pool {
   }
 
   int threads() const { return threads_; }
+  // Whether a worker spins; if none does, wakes them all to spin.
+  bool ready() {
+    if (spinning_.load(std::memory_order_relaxed) > 0) return true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      posted_.fetch_add(1);
+    }
+    wake_.notify_all();
+    return false;
+  }
 
   void run(Job& job) {
     {
@@ -159,7 +169,9 @@ class Pool {
     while (true) {
       if (!stop_ && queue_.empty()) {
         idle(lock);
-        wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        uint64_t seen = posted_.load();
+        wake_.wait(lock, [&] { return stop_ || !queue_.empty() || posted_.load() != seen; });
+        continue;  // woken without a job (ready()): watch again
       }
       if (stop_) return;
       Job* job = queue_.front();
@@ -185,13 +197,16 @@ class Pool {
     while (!stop_ && queue_.empty() && std::chrono::steady_clock::now() < until) {
       uint64_t seen = posted_.load();
       lock.unlock();
+      spinning_.fetch_add(1);
       spin_until(until, [&] { return posted_.load(std::memory_order_relaxed) != seen; });
+      spinning_.fetch_sub(1);
       lock.lock();
     }
   }
 
   int threads_;
   std::atomic<uint64_t> posted_{0};  // jobs posted (and stop requests)
+  std::atomic<int> spinning_{0};     // workers watching for a job
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable released_;
@@ -229,6 +244,8 @@ std::shared_ptr<Pool> get_pool() {
 }
 
 }  // namespace
+
+bool workers_ready() { return get_pool()->ready(); }
 
 int num_threads() {
   std::lock_guard<std::mutex> lock(pool_mu);

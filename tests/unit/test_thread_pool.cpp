@@ -54,6 +54,19 @@ TEST(ThreadPool, WorkersJoinWhetherSpinningOrAsleep) {
   }
 }
 
+// workers_ready() says whether a worker is spinning for work, and wakes
+// sleeping ones, so that a caller asking again soon finds them ready.
+TEST(ThreadPool, ReadyWakesSleepingWorkers) {
+  set_num_threads(2);
+  parallel_for(2, 2, [](int64_t, int64_t) {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // long past the spin
+  EXPECT_FALSE(workers_ready());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  bool ready = false;
+  while (!ready && std::chrono::steady_clock::now() < deadline) ready = workers_ready();
+  EXPECT_TRUE(ready);
+}
+
 TEST(ThreadPool, NestedRegionsDoNotDeadlock) {
   set_num_threads(3);
   std::atomic<int64_t> total{0};
