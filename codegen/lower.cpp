@@ -150,6 +150,18 @@ std::string libm_name(const VectorIsa& isa, const std::string& name, bool f32) {
   return isa.prefix + name + (f32 ? "f" : "");
 }
 
+llvm::FunctionCallee declare_math(llvm::Module& m, const std::string& name, llvm::FunctionType* type) {
+  llvm::FunctionCallee callee = m.getOrInsertFunction(name, type);
+  if (auto* f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
+    // libm only writes errno, which ember never reads: treat it as pure so
+    // LLVM may hoist, fold and vectorize these calls.
+    f->setDoesNotAccessMemory();
+    f->setDoesNotThrow();
+    f->setWillReturn();
+  }
+  return callee;
+}
+
 std::string libmvec_name(char letter, int lanes, int args, const std::string& symbol) {
   return "_ZGV" + std::string(1, letter) + "N" + std::to_string(lanes) + std::string(args, 'v') + "_" +
          symbol;
@@ -161,14 +173,7 @@ std::string libmvec_name(char letter, int lanes, int args, const std::string& sy
 Value* Lowering::libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args) {
   std::string symbol = libm_name(isa_, name, t == Scalar::F32);
   std::vector<llvm::Type*> params(args.size(), ty(t));
-  auto callee = m_.getOrInsertFunction(symbol, llvm::FunctionType::get(ty(t), params, false));
-  if (auto* f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
-    // libm only writes errno, which ember never reads: treat it as pure so
-    // LLVM may hoist, fold and vectorize these calls.
-    f->setDoesNotAccessMemory();
-    f->setDoesNotThrow();
-    f->setWillReturn();
-  }
+  auto callee = declare_math(m_, symbol, llvm::FunctionType::get(ty(t), params, false));
   llvm::CallInst* call = b_.CreateCall(callee, args);
   std::string variants;
   int lanes_per_128 = t == Scalar::F32 ? 4 : 2;

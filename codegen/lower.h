@@ -30,6 +30,9 @@ struct VectorIsa {
 // ISA's prefix: expf, exp, __nv_expf.
 std::string libm_name(const VectorIsa& isa, const std::string& name, bool f32);
 
+// Declares math function `name` (libm or libmvec) in `m` as pure.
+llvm::FunctionCallee declare_math(llvm::Module& m, const std::string& name, llvm::FunctionType* type);
+
 // The name of libmvec's variant of `symbol` (expf, pow, ...) for ISA letter
 // `letter`, `lanes` lanes and `args` vector arguments: _ZGVdN8v_expf.
 std::string libmvec_name(char letter, int lanes, int args, const std::string& symbol);

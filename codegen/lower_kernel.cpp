@@ -206,12 +206,14 @@ Value* Lowering::element(const std::vector<ir::ExprPtr>& args, ir::Loc loc) {
 }
 
 // A negative index counts from the end. The select is weighted as almost
-// never taking the end, so the backend may make it a branch.
+// never taking the end, so the backend may make it a branch. (A constant
+// index folds: x[-1] is no select at all.)
 Value* Lowering::wrap(Value* i, Value* extent) {
-  auto* select = b_.CreateSelect(b_.CreateICmpSLT(i, b_.getInt64(0)), b_.CreateAdd(i, extent), i);
-  llvm::cast<llvm::SelectInst>(select)->setMetadata(
-      llvm::LLVMContext::MD_prof, llvm::MDBuilder(c_).createBranchWeights(1, 1 << 20));
-  return select;
+  Value* at = b_.CreateSelect(b_.CreateICmpSLT(i, b_.getInt64(0)), b_.CreateAdd(i, extent), i);
+  if (auto* select = llvm::dyn_cast<llvm::SelectInst>(at))
+    select->setMetadata(llvm::LLVMContext::MD_prof,
+                        llvm::MDBuilder(c_).createBranchWeights(1, 1 << 20));
+  return at;
 }
 
 // Whether an integer value is never negative, so that an index needs no

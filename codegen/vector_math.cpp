@@ -52,14 +52,9 @@ bool rewrite(llvm::IntrinsicInst& call, const VectorIsa& isa) {
                 element->isFloatTy()));
   if (!dlsym(RTLD_DEFAULT, name.c_str())) return false;  // an older libmvec (glibc < 2.35)
   auto* piece = llvm::FixedVectorType::get(element, lanes);
-  llvm::Module& m = *call.getModule();
-  llvm::FunctionCallee callee = m.getOrInsertFunction(
-      name, llvm::FunctionType::get(piece, std::vector<llvm::Type*>(args, piece), false));
-  if (auto* f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
-    f->setDoesNotAccessMemory();
-    f->setDoesNotThrow();
-    f->setWillReturn();
-  }
+  llvm::FunctionCallee callee = declare_math(
+      *call.getModule(), name,
+      llvm::FunctionType::get(piece, std::vector<llvm::Type*>(args, piece), false));
   llvm::IRBuilder<> b(&call);
   std::vector<llvm::Value*> results;
   for (unsigned first = 0; first < n; first += lanes) {
