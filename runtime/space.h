@@ -26,8 +26,9 @@ inline constexpr int64_t kParallelElements = 1 << 19;
 
 // The threads for a call over `total` elements.
 inline int threads_for(int64_t total) {
-  bool parallel = total >= kParallelElements || (total >= kMinParallelElements && workers_ready());
-  return parallel ? num_threads() : 1;
+  if (total < kMinParallelElements) return 1;
+  int threads = num_threads();
+  return threads > 1 && (total >= kParallelElements || workers_ready()) ? threads : 1;
 }
 
 // Elements per buffered block: a multiple of every SIMD width, small enough
