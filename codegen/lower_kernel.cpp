@@ -83,8 +83,12 @@ bool Lowering::kernel_statement(const ir::Stmt& s) {
 // apart from the variable (which the body may change), as in Python; it
 // steps before the body, so `continue` goes to the test. A loop-invariant
 // trip count also lets LLVM unroll the loop at run time.
+//
+// A loop whose variable indexes arrays and can be negative only through its
+// start (`for k in range(t * chunk, ...)`) runs in two copies: one for a
+// non-negative start, where the variable's indices need no wrap-around, and
+// one for any start.
 void Lowering::for_loop(const ir::Stmt& s) {
-  llvm::Type* i64 = b_.getInt64Ty();
   Value* start = expr(*s.args[0]);
   Value* stop = expr(*s.args[1]);
   Value* step = expr(*s.args[2]);
@@ -105,9 +109,30 @@ void Lowering::for_loop(const ir::Stmt& s) {
         b_.CreateICmpSGT(step, zero), iterations(start, stop, step),
         b_.CreateSelect(b_.CreateICmpSLT(step, zero), iterations(stop, start, b_.CreateNeg(step)),
                         zero));
+  if (!non_negative_through_start(s)) {
+    counted_loop(s, start, step, count);
+    return;
+  }
+  auto* non_negative = llvm::BasicBlock::Create(c_, "for.nonneg", f_);
+  auto* any = llvm::BasicBlock::Create(c_, "for.any", f_);
+  auto* done = llvm::BasicBlock::Create(c_, "for.done", f_);
+  b_.CreateCondBr(b_.CreateICmpSGE(start, zero), non_negative, any);
+  b_.SetInsertPoint(non_negative);
+  non_negative_vars_.insert(s.var);
+  counted_loop(s, start, step, count);
+  non_negative_vars_.erase(s.var);
+  b_.CreateBr(done);
+  b_.SetInsertPoint(any);
+  counted_loop(s, start, step, count);
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+}
+
+void Lowering::counted_loop(const ir::Stmt& s, Value* start, Value* step, Value* count) {
+  llvm::Type* i64 = b_.getInt64Ty();
   llvm::IRBuilder<> entry(&f_->getEntryBlock(), f_->getEntryBlock().begin());
   llvm::AllocaInst* counter = entry.CreateAlloca(i64, nullptr, "range");
-  b_.CreateStore(zero, counter);
+  b_.CreateStore(b_.getInt64(0), counter);
   auto* head = llvm::BasicBlock::Create(c_, "for.head", f_);
   auto* body = llvm::BasicBlock::Create(c_, "for.body", f_);
   auto* exit = llvm::BasicBlock::Create(c_, "for.exit", f_);
@@ -117,8 +142,48 @@ void Lowering::for_loop(const ir::Stmt& s) {
   b_.CreateCondBr(b_.CreateICmpULT(n, count), body, exit);
   b_.SetInsertPoint(body);
   b_.CreateStore(b_.CreateAdd(start, b_.CreateMul(n, step)), slots_[s.var]);
-  b_.CreateStore(b_.CreateAdd(n, one, "", true, true), counter);
+  b_.CreateStore(b_.CreateAdd(n, b_.getInt64(1), "", true, true), counter);
   loop_body(s.then_body, head, exit);
+}
+
+// Whether a for loop is worth two copies (for_loop): its step is positive, so
+// the variable is never below a non-negative start; within the body every
+// write to it keeps it non-negative, given that it is; it indexes an array;
+// and no loop is nested in the body (the copies would multiply).
+bool Lowering::non_negative_through_start(const ir::Stmt& loop) {
+  const ir::Expr& step = *loop.args[2];
+  if (step.op != Op::Const || step.value.i <= 0 || non_negative(*loop.args[0]) ||
+      non_negative_vars_.count(loop.var))
+    return false;
+  std::function<bool(const ir::Expr&)> mentions = [&](const ir::Expr& e) {
+    if (e.op == Op::Var && e.index == loop.var) return true;
+    for (const ir::ExprPtr& a : e.args)
+      if (mentions(*a)) return true;
+    return false;
+  };
+  bool indexes = false;
+  std::function<void(const ir::Expr&)> find_index = [&](const ir::Expr& e) {
+    if (e.op == Op::Load)
+      for (size_t k = 1; k < e.args.size(); ++k) indexes = indexes || mentions(*e.args[k]);
+    for (const ir::ExprPtr& a : e.args) find_index(*a);
+  };
+  non_negative_vars_.insert(loop.var);  // assumed while checking the writes
+  bool ok = true;
+  std::function<void(const ir::Block&)> visit = [&](const ir::Block& block) {
+    for (const ir::StmtPtr& s : block) {
+      if (s->kind == ir::StmtKind::For) ok = false;
+      if (s->kind == ir::StmtKind::Assign && s->var == loop.var) ok = ok && non_negative(*s->value);
+      if (s->kind == ir::StmtKind::Store || s->kind == ir::StmtKind::Atomic)
+        for (size_t k = 1; k < s->args.size(); ++k) indexes = indexes || mentions(*s->args[k]);
+      if (s->value) find_index(*s->value);
+      for (const ir::ExprPtr& a : s->args) find_index(*a);
+      visit(s->then_body);
+      visit(s->else_body);
+    }
+  };
+  visit(loop.then_body);
+  non_negative_vars_.erase(loop.var);
+  return ok && indexes;
 }
 
 void Lowering::while_loop(const ir::Stmt& s) {

@@ -63,6 +63,8 @@ class Lowering {
   // the block has been terminated.
   bool kernel_statement(const ir::Stmt& s);
   void for_loop(const ir::Stmt& s);
+  void counted_loop(const ir::Stmt& s, Value* start, Value* step, Value* count);
+  bool non_negative_through_start(const ir::Stmt& loop);
   void while_loop(const ir::Stmt& s);
   void loop_body(const ir::Block& body, llvm::BasicBlock* head, llvm::BasicBlock* exit);
   void atomic(const ir::Stmt& s);

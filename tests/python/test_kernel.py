@@ -137,6 +137,61 @@ def test_data_dependent_indices_wrap_through_a_predicted_branch():
 
 
 @ember.kernel
+def window_sums(out, x, start, width):
+    t = ember.tid()
+    s = 0.0
+    for k in range(start + t, start + t + width):
+        s += x[k]
+    out[t] = s
+
+
+@ember.kernel
+def window_sums_stepping_back(out, x, start, width):
+    t = ember.tid()
+    out[t] = 0.0
+    for k in range(start + t, start + t + width):
+        k -= 2  # may be negative even for a non-negative start: one copy
+        out[t] += x[k]
+
+
+@ember.kernel
+def window_sums_nested(out, x, start, width):
+    t = ember.tid()
+    s = 0.0
+    for k in range(start + t, start + t + width):
+        for r in range(2):  # a nested loop: one copy
+            s += x[k] * r
+    out[t] = s
+
+
+def loop_bodies(ir):
+    """The for-loop blocks of optimized LLVM IR: label -> text."""
+    blocks = re.split(r"^(?=[\w.]+:)", ir, flags=re.M)
+    return {b.split(":")[0]: b for b in blocks if re.match(r"for\.body", b)}
+
+
+@pytest.mark.parametrize("start", [-7, -3, -1, 0, 2])
+def test_loop_from_an_unknown_start_drops_the_wrap_when_it_is_not_negative(start):
+    """`for k in range(start + t, ...)` runs in two copies: for a start that is
+    not negative, x[k] needs no wrap-around; otherwise k may count from the
+    end. Values against NumPy and the interpreter on both sides of zero."""
+    x = np.random.default_rng(9).random(20)
+    for kernel, shift in [(window_sums, 0), (window_sums_stepping_back, -2),
+                          (window_sums_nested, 0)]:
+        want = np.array([x[np.arange(start + t, start + t + 4) + shift].sum() for t in range(5)])
+        compiled, interpreted = both(kernel, 5, np.zeros(5), x, start, 4)
+        assert_same(compiled, interpreted)
+        np.testing.assert_allclose(compiled[0], want, rtol=1e-12)
+    bodies = loop_bodies(window_sums.inspect("llvm"))
+    loads = [b for b in bodies.values() if "load double" in b]
+    assert any("select" not in b for b in loads), "no copy without the wrap-around"
+    assert any("select" in b for b in loads), "no copy that wraps"
+    for kernel in (window_sums_stepping_back, window_sums_nested):
+        loads = [b for b in loop_bodies(kernel.inspect("llvm")).values() if "load double" in b]
+        assert loads and all("select" in b for b in loads), kernel.__name__
+
+
+@ember.kernel
 def loops(out, x, step):
     i = ember.tid()
     total = 0.0
