@@ -45,6 +45,7 @@ VectorIsa vector_isa(const std::vector<std::string>& features) {
   if (has("avx2")) isa.levels.push_back({'d', 256});
   else if (has("avx")) isa.levels.push_back({'c', 256});
   if (has("avx512f")) isa.levels.push_back({'e', 512});
+  isa.fma = has("fma");
   return isa;
 }
 

@@ -195,6 +195,25 @@ Value* Lowering::libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args) {
   return call;
 }
 
+// C's fmod. On the host a call of libm's, whose vector variant is ember's
+// exact vector fmod (libmvec has none) at the widest width; float64 without
+// an FMA keeps libm per lane. On the GPU, frem.
+Value* Lowering::fmod(Scalar t, Value* a, Value* b) {
+  bool f32 = t == Scalar::F32;
+  if (isa_.levels.empty() || (!f32 && !isa_.fma)) return b_.CreateFRem(a, b);
+  std::string symbol = libm_name(isa_, "fmod", f32);
+  auto callee = declare_math(m_, symbol, llvm::FunctionType::get(ty(t), {ty(t), ty(t)}, false));
+  llvm::CallInst* call = b_.CreateCall(callee, {a, b});
+  int lanes = isa_.levels.back().width_bits / ir::bits_of(t);
+  llvm::Function* vector = vector_fmod(m_, f32, lanes);
+  if (std::find(vector_decls_.begin(), vector_decls_.end(), vector) == vector_decls_.end())
+    vector_decls_.push_back(vector);
+  call->addFnAttr(llvm::Attribute::get(c_, "vector-function-abi-variant",
+                                       "_ZGV_LLVM_N" + std::to_string(lanes) + "vv_" + symbol +
+                                           "(" + vector->getName().str() + ")"));
+  return call;
+}
+
 Value* Lowering::unary(Op op, Scalar t, Value* x) {
   namespace I = llvm::Intrinsic;
   bool fp = ir::is_float(t);
@@ -242,7 +261,7 @@ Value* Lowering::binary(Op op, Scalar t, Value* a, Value* b) {
     case Op::Div: return b_.CreateFDiv(a, b);
     case Op::FloorDiv:
     case Op::Mod: return fp ? float_divmod(op, a, b) : int_divmod(op, t, a, b);
-    case Op::Fmod: return fp ? b_.CreateFRem(a, b) : int_divmod(op, t, a, b);
+    case Op::Fmod: return fp ? fmod(t, a, b) : int_divmod(op, t, a, b);
     case Op::Pow: return fp ? libm(ir::op_name(op), t, {a, b}) : int_pow(t, a, b);
     case Op::BitAnd: return b_.CreateAnd(a, b);
     case Op::BitOr: return b_.CreateOr(a, b);
@@ -308,7 +327,7 @@ Value* Lowering::float_divmod(Op op, Value* a, Value* b) {
   llvm::Type* t = a->getType();
   Value* zero = llvm::ConstantFP::get(t, 0.0);
   Value* one = llvm::ConstantFP::get(t, 1.0);
-  Value* mod = b_.CreateFRem(a, b);
+  Value* mod = fmod(a->getType()->isFloatTy() ? Scalar::F32 : Scalar::F64, a, b);
   Value* b_zero = b_.CreateFCmpOEQ(b, zero);
   Value* mod_set = b_.CreateFCmpUNE(mod, zero);  // NaN counts as set, like C's `if (mod)`
   Value* adjust = b_.CreateAnd(mod_set, b_.CreateICmpNE(b_.CreateFCmpOLT(b, zero),

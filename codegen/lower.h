@@ -24,6 +24,7 @@ struct VectorIsa {
   };
   std::vector<Level> levels;
   std::string prefix;
+  bool fma = false;  // the host has fused multiply-add (vector_fmod.cpp's float64 needs it)
 };
 
 // libm's name of function `name` for float32 (`f32`) or float64, after the
@@ -36,6 +37,10 @@ llvm::FunctionCallee declare_math(llvm::Module& m, const std::string& name, llvm
 // The name of libmvec's variant of `symbol` (expf, pow, ...) for ISA letter
 // `letter`, `lanes` lanes and `args` vector arguments: _ZGVdN8v_expf.
 std::string libmvec_name(char letter, int lanes, int args, const std::string& symbol);
+
+// The exact vector fmod of `lanes` float32 (else float64) lanes, defined in
+// `m` once (vector_fmod.cpp); float64 needs the host's FMA.
+llvm::Function* vector_fmod(llvm::Module& m, bool f32, int lanes);
 
 // The LLVM type of an IR scalar in registers (bool: i1) and in memory
 // (bool: one byte, NumPy's layout).

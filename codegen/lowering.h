@@ -106,6 +106,7 @@ class Lowering {
   Value* shift(Op op, Scalar t, Value* a, Value* b);
   Value* int_pow(Scalar t, Value* a, Value* b);
   Value* libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args);
+  Value* fmod(Scalar t, Value* a, Value* b);
   Value* intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args);
   // Memory accesses; `group` marks them as independent across loop iterations.
   Value* load(Scalar s, Value* ptr, llvm::MDNode* group = nullptr);
