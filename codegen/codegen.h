@@ -112,9 +112,14 @@ struct Entry {
 // Thread-safe. Throws std::runtime_error on an internal LLVM failure.
 Entry compile(const ir::Function& fn, const Layout& layout, const Options& options);
 
-// Texts for inspection (each compiles afresh; not on any hot path).
-std::string llvm_ir(const ir::Function& fn, const Layout& layout, const Options& options);
-std::string assembly(const ir::Function& fn, const Layout& layout, const Options& options);
+// Texts for inspection (each compiles afresh; not on any hot path), for the
+// host CPU or, when `cpu` names one (LLVM's -mcpu names: znver4,
+// skylake-avx512), for that CPU of the host's architecture; an unknown name
+// throws std::invalid_argument.
+std::string llvm_ir(const ir::Function& fn, const Layout& layout, const Options& options,
+                    const std::string& cpu = "");
+std::string assembly(const ir::Function& fn, const Layout& layout, const Options& options,
+                     const std::string& cpu = "");
 
 // The host CPU as LLVM sees it, e.g. "znver4 (+avx2,+avx512f,...)".
 std::string host_cpu();

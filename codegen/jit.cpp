@@ -6,6 +6,7 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/LegacyPassManager.h>
+#include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 
 #include "codegen/codegen.h"
@@ -35,11 +37,10 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// The widest libmvec variant per register width the host can run.
-VectorIsa vector_isa(const std::vector<std::string>& features) {
-  auto has = [&](const char* f) {
-    return std::find(features.begin(), features.end(), std::string("+") + f) != features.end();
-  };
+// The widest libmvec variant per register width a target machine can run.
+VectorIsa vector_isa(const llvm::TargetMachine& tm) {
+  const llvm::MCSubtargetInfo* info = tm.getMCSubtargetInfo();
+  auto has = [&](const char* f) { return info->checkFeatures(std::string("+") + f); };
   VectorIsa isa;
   if (has("sse4.2")) isa.levels.push_back({'b', 128});
   if (has("avx2")) isa.levels.push_back({'d', 256});
@@ -49,6 +50,46 @@ VectorIsa vector_isa(const std::vector<std::string>& features) {
   return isa;
 }
 
+// LLVM's O3 pipeline for `tm` (vector math comes from the call-site variants
+// lower.cpp attaches), then the vector math, loop fma and, on x86,
+// scalar-conversion passes.
+void optimize_for(llvm::TargetMachine& tm, const VectorIsa& isa, llvm::Module& m) {
+  m.setDataLayout(tm.createDataLayout());
+  m.setTargetTriple(tm.getTargetTriple().str());
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopVectorization = true;
+  tuning.SLPVectorization = true;
+  llvm::PassBuilder pb(&tm, tuning);
+  bool x86 = tm.getTargetTriple().isX86();
+  pb.registerOptimizerLastEPCallback([x86, &isa](llvm::ModulePassManager& mpm, llvm::OptimizationLevel) {
+    llvm::FunctionPassManager late;
+    late.addPass(VectorMathPass(isa));
+    late.addPass(LoopFmaPass());
+    if (x86) late.addPass(X86TruncatePass());
+    mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(late)));
+  });
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+}
+
+std::string assembly_for(llvm::TargetMachine& tm, llvm::Module& m) {
+  llvm::SmallString<4096> text;
+  llvm::raw_svector_ostream os(text);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
+    throw std::runtime_error("LLVM cannot emit assembly for this target");
+  pm.run(m);
+  return std::string(text.str());
+}
+
 class HostTarget {
  public:
   static HostTarget& get() {
@@ -56,46 +97,27 @@ class HostTarget {
     return target;
   }
 
-  // Runs LLVM's O3 pipeline (vector math comes from the call-site variants
-  // lower.cpp attaches), then the vector math, loop fma and, on x86,
-  // scalar-conversion passes.
   void optimize(llvm::Module& m) {
     std::lock_guard<std::mutex> lock(tm_mu_);
-    m.setDataLayout(tm_->createDataLayout());
-    m.setTargetTriple(tm_->getTargetTriple().str());
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PipelineTuningOptions tuning;
-    tuning.LoopVectorization = true;
-    tuning.SLPVectorization = true;
-    llvm::PassBuilder pb(tm_.get(), tuning);
-    bool x86 = tm_->getTargetTriple().isX86();
-    pb.registerOptimizerLastEPCallback([x86, this](llvm::ModulePassManager& mpm, llvm::OptimizationLevel) {
-      llvm::FunctionPassManager late;
-      late.addPass(VectorMathPass(isa_));
-      late.addPass(LoopFmaPass());
-      if (x86) late.addPass(X86TruncatePass());
-      mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(late)));
-    });
-    pb.registerModuleAnalyses(mam);
-    pb.registerCGSCCAnalyses(cgam);
-    pb.registerFunctionAnalyses(fam);
-    pb.registerLoopAnalyses(lam);
-    pb.crossRegisterProxies(lam, fam, cgam, mam);
-    pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+    optimize_for(*tm_, isa_, m);
   }
 
   std::string assembly(llvm::Module& m) {
     std::lock_guard<std::mutex> lock(tm_mu_);
-    llvm::SmallString<4096> text;
-    llvm::raw_svector_ostream os(text);
-    llvm::legacy::PassManager pm;
-    if (tm_->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
-      throw std::runtime_error("LLVM cannot emit assembly for this target");
-    pm.run(m);
-    return std::string(text.str());
+    return assembly_for(*tm_, m);
+  }
+
+  // A machine for another CPU of the host's architecture (LLVM's -mcpu
+  // names: znver4, skylake-avx512, x86-64-v3), for inspection only.
+  std::unique_ptr<llvm::TargetMachine> machine_for(const std::string& cpu) {
+    if (!tm_->getMCSubtargetInfo()->isCPUStringValid(cpu))
+      throw std::invalid_argument("unknown CPU '" + cpu + "' for " + tm_->getTargetTriple().str() +
+                                  " (LLVM's -mcpu names, e.g. znver4, skylake-avx512, x86-64-v3)");
+    auto builder = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "detect host");
+    builder.setCPU(cpu);
+    builder.getFeatures() = llvm::SubtargetFeatures();  // the CPU's own
+    builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+    return check(builder.createTargetMachine(), "target machine");
   }
 
   // Adds an optimized module and returns the addresses of `names`.
@@ -128,7 +150,7 @@ class HostTarget {
     builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
     tm_ = check(builder.createTargetMachine(), "target machine");
     cpu_ = builder.getCPU() + " (" + builder.getFeatures().getString() + ")";
-    isa_ = vector_isa(builder.getFeatures().getFeatures());
+    isa_ = vector_isa(*tm_);
     jit_ = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(builder).create(), "JIT");
     jit_->getMainJITDylib().addGenerator(
         check(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
@@ -178,21 +200,45 @@ Entry compile(const ir::Function& fn, const Layout& layout, const Options& optio
   return entry;
 }
 
-std::string llvm_ir(const ir::Function& fn, const Layout& layout, const Options& options) {
+namespace {
+
+// The optimized module of `fn` for the host or, when `cpu` is given, for that
+// CPU; `text` reads it with the machine.
+std::string inspect(const ir::Function& fn, const Layout& layout, const Options& options,
+                    const std::string& cpu,
+                    const std::function<std::string(llvm::Module&, HostTarget&, llvm::TargetMachine*)>& text) {
+  HostTarget& host = HostTarget::get();
   llvm::LLVMContext ctx;
-  auto module = lower_module(fn, layout, options, HostTarget::get().isa(), ctx, fn.name);
-  HostTarget::get().optimize(*module);
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  module->print(os, nullptr);
-  return os.str();
+  if (cpu.empty()) {
+    auto module = lower_module(fn, layout, options, host.isa(), ctx, fn.name);
+    host.optimize(*module);
+    return text(*module, host, nullptr);
+  }
+  std::unique_ptr<llvm::TargetMachine> tm = host.machine_for(cpu);
+  VectorIsa isa = vector_isa(*tm);
+  auto module = lower_module(fn, layout, options, isa, ctx, fn.name);
+  optimize_for(*tm, isa, *module);
+  return text(*module, host, tm.get());
 }
 
-std::string assembly(const ir::Function& fn, const Layout& layout, const Options& options) {
-  llvm::LLVMContext ctx;
-  auto module = lower_module(fn, layout, options, HostTarget::get().isa(), ctx, fn.name);
-  HostTarget::get().optimize(*module);
-  return HostTarget::get().assembly(*module);
+}  // namespace
+
+std::string llvm_ir(const ir::Function& fn, const Layout& layout, const Options& options,
+                    const std::string& cpu) {
+  return inspect(fn, layout, options, cpu, [](llvm::Module& m, HostTarget&, llvm::TargetMachine*) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    m.print(os, nullptr);
+    return os.str();
+  });
+}
+
+std::string assembly(const ir::Function& fn, const Layout& layout, const Options& options,
+                     const std::string& cpu) {
+  return inspect(fn, layout, options, cpu,
+                 [](llvm::Module& m, HostTarget& host, llvm::TargetMachine* tm) {
+                   return tm ? assembly_for(*tm, m) : host.assembly(m);
+                 });
 }
 
 std::string host_cpu() { return HostTarget::get().cpu(); }

@@ -33,12 +33,12 @@ std::shared_ptr<const Kernel> compile(ir::Function fn, codegen::Layout layout,
   return kernel;
 }
 
-std::string llvm_ir(const Kernel& k) {
-  return codegen::llvm_ir(k.optimized, k.layout, k.options);
+std::string llvm_ir(const Kernel& k, const std::string& cpu) {
+  return codegen::llvm_ir(k.optimized, k.layout, k.options, cpu);
 }
 
-std::string assembly(const Kernel& k) {
-  return codegen::assembly(k.optimized, k.layout, k.options);
+std::string assembly(const Kernel& k, const std::string& cpu) {
+  return codegen::assembly(k.optimized, k.layout, k.options, cpu);
 }
 
 codegen::PtxCode ptx(const Kernel& k, const std::string& arch, int strided) {

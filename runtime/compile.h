@@ -21,8 +21,10 @@ std::shared_ptr<const Kernel> compile(ir::Function fn, codegen::Layout layout,
                                       std::optional<ir::Op> combine = std::nullopt,
                                       bool native = true);
 
-std::string llvm_ir(const Kernel& kernel);   // optimized LLVM IR
-std::string assembly(const Kernel& kernel);  // host assembly
+// Optimized LLVM IR and assembly for the host, or for CPU `cpu` of the
+// host's architecture (codegen.h).
+std::string llvm_ir(const Kernel& kernel, const std::string& cpu = "");
+std::string assembly(const Kernel& kernel, const std::string& cpu = "");
 // The same specialization for an NVIDIA GPU (`arch` "sm_NN", or "" for the
 // newest LLVM knows): its PTX, and the GPU module's optimized LLVM IR.
 // `strided`: the entry takes byte strides for that many axes (codegen.h).

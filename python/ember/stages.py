@@ -25,14 +25,19 @@ def text(compiled, stage, arch=None):
     """`compiled` (a _core.Kernel) at `stage`:
 
     "ir" after the compiler's passes, "source-ir" as the frontend built it,
-    "llvm" the optimized LLVM IR for the host, "asm" host assembly, "ptx" the
+    "llvm" the optimized LLVM IR and "asm" the assembly for the host CPU, or
+    for CPU `arch` of the host's architecture (LLVM's names: "znver4",
+    "skylake-avx512", "x86-64-v3": what the code would be there), "ptx" the
     CUDA code for GPU architecture `arch` ("sm_90" or 90; default:
-    ember.cuda.default_arch(), the GPU's or the newest LLVM knows), "cuda-llvm" the GPU module's optimized LLVM IR.
-    Neither GPU stage needs a GPU.
+    ember.cuda.default_arch(), the GPU's or the newest LLVM knows), "cuda-llvm"
+    the GPU module's optimized LLVM IR. Neither GPU stage needs a GPU.
     """
     check(stage)
-    if arch is not None and stage not in ("ptx", "cuda-llvm"):
-        raise ValueError(f"arch= applies to the GPU stages 'ptx' and 'cuda-llvm', not {stage!r}")
+    if arch is not None and stage in ("ir", "source-ir"):
+        raise ValueError(f"arch= applies to the stages 'llvm', 'asm', 'ptx' and 'cuda-llvm', "
+                         f"not {stage!r}")
+    if stage in ("llvm", "asm") and arch is not None and not isinstance(arch, str):
+        raise TypeError(f"arch for {stage!r} must be a CPU name like 'znver4', got {arch!r}")
     if stage == "ir":
         return compiled.ir()
     if stage == "source-ir":
@@ -42,4 +47,4 @@ def text(compiled, stage, arch=None):
         return _jit.ptx(compiled, _arch(arch)).ptx
     if stage == "cuda-llvm":
         return _jit.gpu_llvm_ir(compiled, _arch(arch))
-    return _jit.llvm_ir(compiled) if stage == "llvm" else _jit.asm(compiled)
+    return (_jit.llvm_ir if stage == "llvm" else _jit.asm)(compiled, arch or "")

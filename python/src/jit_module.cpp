@@ -49,8 +49,10 @@ PYBIND11_MODULE(_jit, m) {
         py::arg("fn"), py::arg("boundscheck") = false, py::arg("fastmath") = false,
         py::arg("unit_stride") = std::vector<bool>{}, py::arg("native") = true,
         py::call_guard<py::gil_scoped_release>());
-  m.def("llvm_ir", &runtime::llvm_ir, py::call_guard<py::gil_scoped_release>());
-  m.def("asm", &runtime::assembly, py::call_guard<py::gil_scoped_release>());
+  m.def("llvm_ir", &runtime::llvm_ir, py::arg("kernel"), py::arg("cpu") = "",
+        py::call_guard<py::gil_scoped_release>());
+  m.def("asm", &runtime::assembly, py::arg("kernel"), py::arg("cpu") = "",
+        py::call_guard<py::gil_scoped_release>());
   m.def("host_cpu", &codegen::host_cpu);
   py::class_<codegen::PtxCode>(m, "PtxCode")
       .def_readonly("ptx", &codegen::PtxCode::ptx)

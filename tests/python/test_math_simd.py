@@ -173,3 +173,34 @@ def test_fmod_is_exact_and_simd(remainders, dtype):
         assert not [c for c in calls if c in ("fmod", "fmodf")], calls
         if platform.machine() == "x86_64":
             assert any(c.startswith("ember_fmod_") for c in calls), calls
+
+
+# Other x86 CPUs than the host, through inspect(arch=...): LLVM's name, the
+# libmvec ISA letter whose variants the loop must call, and a register of
+# that width in the assembly. The host cannot run this code; what it checks
+# is that each ISA level gets its own SIMD math.
+CPUS = [("x86-64-v2", "b", "%xmm"), ("x86-64-v3", "d", "%ymm"), ("znver4", "e", "%zmm")]
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="x86 CPU names")
+@pytest.mark.parametrize("cpu,letter,register", CPUS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_isa_level_gets_its_simd_math(kernels, remainders, cpu, letter, register, dtype):
+    for name, kernel in [*kernels.items(), ("fmod", remainders[np.fmod])]:
+        arity = ulp.FUNCTIONS[name][0] if name in ulp.FUNCTIONS else 2
+        text = kernel.inspect("llvm", signature=f"({', '.join([dtype] * arity)})", arch=cpu)
+        calls = re.findall(r"call [^@]*@([\w.]+)", _vector_body(text))
+        scalar = [c for c in calls if c in LIBM or (c.endswith("f") and c[:-1] in LIBM)
+                  or c in ("fmod", "fmodf")]
+        assert not scalar, f"{cpu}: scalar calls in the vector loop of {name}: {scalar}"
+        if name == "fmod" and (dtype == "float32" or letter != "b"):  # float64 needs an FMA
+            assert any(c.startswith("ember_fmod_") for c in calls), (cpu, calls)
+        elif name != "sqrt" and name != "fmod":
+            assert any(c.startswith(f"_ZGV{letter}") for c in calls), f"{cpu} {name}: {calls}"
+    asm = kernels["sin"].inspect("asm", signature=f"({dtype})", arch=cpu)
+    assert register in asm
+
+
+def test_unknown_cpu_is_a_clear_error(kernels):
+    with pytest.raises(ValueError, match="unknown CPU 'pentium9'.*znver4"):
+        kernels["sin"].inspect("asm", signature="(float64)", arch="pentium9")

@@ -213,8 +213,10 @@ def test_inspect_ptx_and_defaults():
     assert "nvptx64-nvidia-cuda" in triad.inspect("cuda-llvm", arch="sm_80")
     with pytest.raises(ValueError, match="unknown GPU architecture 'sm_12'"):
         triad.inspect("ptx", arch="sm_12")
-    with pytest.raises(ValueError, match="arch= applies to the GPU stages"):
+    with pytest.raises(ValueError, match="unknown CPU 'sm_80'"):
         triad.inspect("asm", arch="sm_80")
+    with pytest.raises(ValueError, match="arch= applies to the stages 'llvm', 'asm'"):
+        triad.inspect("ir", arch="sm_80")
     with pytest.raises(TypeError, match="arch must be"):
         triad.inspect("ptx", arch=8.0)
     with pytest.raises(ValueError, match="unknown stage 'cubin'"):
