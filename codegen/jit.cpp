@@ -39,6 +39,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 // The widest libmvec variant per register width a target machine can run.
 VectorIsa vector_isa(const llvm::TargetMachine& tm) {
+  if (!tm.getTargetTriple().isX86()) return {};  // libmvec's x86 variants only
   const llvm::MCSubtargetInfo* info = tm.getMCSubtargetInfo();
   auto has = [&](const char* f) { return info->checkFeatures(std::string("+") + f); };
   VectorIsa isa;

@@ -171,46 +171,46 @@ std::string libmvec_name(char letter, int lanes, int args, const std::string& sy
 // given the SIMD variants glibc's libmvec has for the host's vector ISAs, so
 // that the loop vectorizer can replace it by a vector call.
 Value* Lowering::libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args) {
+  return math_call(name, t, args, [&](const VectorIsa::Level& level, int lanes,
+                                      const std::string& symbol) {
+    std::string vector_name = libmvec_name(level.letter, lanes, static_cast<int>(args.size()), symbol);
+    auto* vec = llvm::FixedVectorType::get(ty(t), lanes);
+    std::vector<llvm::Type*> vec_params(args.size(), vec);
+    auto decl = m_.getOrInsertFunction(vector_name, llvm::FunctionType::get(vec, vec_params, false));
+    return llvm::cast<llvm::Function>(decl.getCallee());
+  });
+}
+
+// C's fmod. On an x86 host a call of libm's, whose vector variants (one per
+// ISA level) are ember's exact vector fmod (libmvec has none); float64
+// without an FMA keeps libm per lane (frem). On the GPU, frem.
+Value* Lowering::fmod(Scalar t, Value* a, Value* b) {
+  bool f32 = t == Scalar::F32;
+  if (isa_.levels.empty() || (!f32 && !isa_.fma)) return b_.CreateFRem(a, b);
+  return math_call("fmod", t, {a, b}, [&](const VectorIsa::Level&, int lanes, const std::string&) {
+    return vector_fmod(m_, f32, lanes);
+  });
+}
+
+Value* Lowering::math_call(const char* name, Scalar t, llvm::ArrayRef<Value*> args,
+                           const std::function<llvm::Function*(const VectorIsa::Level&, int,
+                                                               const std::string&)>& variant) {
   std::string symbol = libm_name(isa_, name, t == Scalar::F32);
   std::vector<llvm::Type*> params(args.size(), ty(t));
   auto callee = declare_math(m_, symbol, llvm::FunctionType::get(ty(t), params, false));
   llvm::CallInst* call = b_.CreateCall(callee, args);
   std::string variants;
-  int lanes_per_128 = t == Scalar::F32 ? 4 : 2;
   std::string vs(args.size(), 'v');
   for (const VectorIsa::Level& level : isa_.levels) {
-    int lanes = lanes_per_128 * level.width_bits / 128;
-    std::string vector_name = libmvec_name(level.letter, lanes, static_cast<int>(args.size()), symbol);
-    auto* vec = llvm::FixedVectorType::get(ty(t), lanes);
-    std::vector<llvm::Type*> vec_params(args.size(), vec);
-    auto decl = m_.getOrInsertFunction(vector_name, llvm::FunctionType::get(vec, vec_params, false));
-    auto* f = llvm::cast<llvm::Function>(decl.getCallee());
+    int lanes = level.width_bits / ir::bits_of(t);
+    llvm::Function* f = variant(level, lanes, symbol);
     if (std::find(vector_decls_.begin(), vector_decls_.end(), f) == vector_decls_.end())
       vector_decls_.push_back(f);
     variants += (variants.empty() ? "" : ",") + std::string("_ZGV_LLVM_N") +
-                std::to_string(lanes) + vs + "_" + symbol + "(" + vector_name + ")";
+                std::to_string(lanes) + vs + "_" + symbol + "(" + f->getName().str() + ")";
   }
   if (!variants.empty())
     call->addFnAttr(llvm::Attribute::get(c_, "vector-function-abi-variant", variants));
-  return call;
-}
-
-// C's fmod. On the host a call of libm's, whose vector variant is ember's
-// exact vector fmod (libmvec has none) at the widest width; float64 without
-// an FMA keeps libm per lane. On the GPU, frem.
-Value* Lowering::fmod(Scalar t, Value* a, Value* b) {
-  bool f32 = t == Scalar::F32;
-  if (isa_.levels.empty() || (!f32 && !isa_.fma)) return b_.CreateFRem(a, b);
-  std::string symbol = libm_name(isa_, "fmod", f32);
-  auto callee = declare_math(m_, symbol, llvm::FunctionType::get(ty(t), {ty(t), ty(t)}, false));
-  llvm::CallInst* call = b_.CreateCall(callee, {a, b});
-  int lanes = isa_.levels.back().width_bits / ir::bits_of(t);
-  llvm::Function* vector = vector_fmod(m_, f32, lanes);
-  if (std::find(vector_decls_.begin(), vector_decls_.end(), vector) == vector_decls_.end())
-    vector_decls_.push_back(vector);
-  call->addFnAttr(llvm::Attribute::get(c_, "vector-function-abi-variant",
-                                       "_ZGV_LLVM_N" + std::to_string(lanes) + "vv_" + symbol +
-                                           "(" + vector->getName().str() + ")"));
   return call;
 }
 

@@ -2,6 +2,7 @@
 // NumPy's negative indices (and bounds checks when asked), for and while
 // loops with break and continue, atomics, and the loops over a box of the
 // domain that call the kernel's body once per index.
+#include <algorithm>
 #include <functional>
 #include <stdexcept>
 
@@ -148,7 +149,8 @@ void Lowering::counted_loop(const ir::Stmt& s, Value* start, Value* step, Value*
 
 // Whether a for loop is worth two copies (for_loop): its step is positive, so
 // the variable is never below a non-negative start; within the body every
-// write to it keeps it non-negative, given that it is; it indexes an array;
+// write to it keeps it non-negative, given that it is; an index of the body
+// is then known non-negative that otherwise is not (`x[k]`, not `x[k - 1]`);
 // and no loop is nested in the body (the copies would multiply).
 bool Lowering::non_negative_through_start(const ir::Stmt& loop) {
   const ir::Expr& step = *loop.args[2];
@@ -161,11 +163,14 @@ bool Lowering::non_negative_through_start(const ir::Stmt& loop) {
       if (mentions(*a)) return true;
     return false;
   };
-  bool indexes = false;
-  std::function<void(const ir::Expr&)> find_index = [&](const ir::Expr& e) {
-    if (e.op == Op::Load)
-      for (size_t k = 1; k < e.args.size(); ++k) indexes = indexes || mentions(*e.args[k]);
-    for (const ir::ExprPtr& a : e.args) find_index(*a);
+  std::vector<const ir::Expr*> indices;  // those that mention the variable
+  auto add_indices = [&](const std::vector<ir::ExprPtr>& args) {
+    for (size_t k = 1; k < args.size(); ++k)
+      if (mentions(*args[k])) indices.push_back(args[k].get());
+  };
+  std::function<void(const ir::Expr&)> find_loads = [&](const ir::Expr& e) {
+    if (e.op == Op::Load) add_indices(e.args);
+    for (const ir::ExprPtr& a : e.args) find_loads(*a);
   };
   non_negative_vars_.insert(loop.var);  // assumed while checking the writes
   bool ok = true;
@@ -173,17 +178,20 @@ bool Lowering::non_negative_through_start(const ir::Stmt& loop) {
     for (const ir::StmtPtr& s : block) {
       if (s->kind == ir::StmtKind::For) ok = false;
       if (s->kind == ir::StmtKind::Assign && s->var == loop.var) ok = ok && non_negative(*s->value);
-      if (s->kind == ir::StmtKind::Store || s->kind == ir::StmtKind::Atomic)
-        for (size_t k = 1; k < s->args.size(); ++k) indexes = indexes || mentions(*s->args[k]);
-      if (s->value) find_index(*s->value);
-      for (const ir::ExprPtr& a : s->args) find_index(*a);
+      if (s->kind == ir::StmtKind::Store || s->kind == ir::StmtKind::Atomic) add_indices(s->args);
+      if (s->value) find_loads(*s->value);
+      for (const ir::ExprPtr& a : s->args) find_loads(*a);
       visit(s->then_body);
       visit(s->else_body);
     }
   };
   visit(loop.then_body);
+  std::vector<const ir::Expr*> helped;
+  for (const ir::Expr* e : indices)
+    if (non_negative(*e)) helped.push_back(e);
   non_negative_vars_.erase(loop.var);
-  return ok && indexes;
+  bool gain = std::any_of(helped.begin(), helped.end(), [&](const ir::Expr* e) { return !non_negative(*e); });
+  return ok && gain;
 }
 
 void Lowering::while_loop(const ir::Stmt& s) {

@@ -107,6 +107,11 @@ class Lowering {
   Value* int_pow(Scalar t, Value* a, Value* b);
   Value* libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args);
   Value* fmod(Scalar t, Value* a, Value* b);
+  // A pure call of libm's `name` whose vector variant for each ISA level is
+  // `variant(level, lanes, libm symbol)`.
+  Value* math_call(const char* name, Scalar t, llvm::ArrayRef<Value*> args,
+                   const std::function<llvm::Function*(const VectorIsa::Level&, int,
+                                                       const std::string&)>& variant);
   Value* intrinsic(llvm::Intrinsic::ID id, llvm::ArrayRef<Value*> args);
   // Memory accesses; `group` marks them as independent across loop iterations.
   Value* load(Scalar s, Value* ptr, llvm::MDNode* group = nullptr);

@@ -2,15 +2,16 @@
 // function as the vector variant of its scalar fmod calls, and the loop
 // vectorizer calls it instead of libm once per lane.
 //
-// The remainder r = |a| mod |b| is reduced by d' = |b| * 2^k, where k leaves
-// the quotient below 2^S: q = trunc(r / d') is then an exact integer (one too
-// big when the division rounds up, which the step corrects), and r - q * d'
-// is exact: with an FMA for float64 (S = 51), and as a plain product for
-// float32, which runs in float64 (S = 28: q * d' has at most 53 bits). Each
-// step takes S bits off the exponent gap, so a gap below S, the usual case,
-// takes one; the loop runs while any lane still has r >= |b|. The result is
-// bitwise libm's (fmod is exact): the sign of a, NaN for b = 0, an infinite
-// a or a NaN.
+// The remainder r = |a| mod |b| is reduced by d' = |b| * 2^k with
+// k = max(0, ilogb(r) - ilogb(|b|) - S), so the quotient is below 2^(S+1):
+// q = trunc(r / d') is then an exact integer (one too big when the division
+// rounds up, which the step corrects), and r - q * d' is exact: with an FMA
+// for float64 (S = 51), and as a plain product for float32, which runs in
+// float64 (S = 28: q * d' has at most 29 + 24 = 53 bits, no margin left, so
+// S must not grow). Each step takes S bits off the exponent gap, so a gap
+// below S, the usual case, takes one; the loop runs while any lane still has
+// r >= |b|. The result is bitwise libm's (fmod is exact): the sign of a, and
+// for b = 0, an infinite a or a NaN glibc's NaN, (a * b) / (a * b).
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 
@@ -86,8 +87,10 @@ llvm::Function* vector_fmod(llvm::Module& m, bool f32, int lanes) {
   result->addIncoming(r0, entry);
   result->addIncoming(next, loop);
   Value* invalid = b.CreateOr(b.CreateNot(finite), b.CreateFCmpUEQ(d, real(0.0)));  // UEQ: NaN too
-  Value* value = b.CreateSelect(invalid, real(NAN), call(I::copysign, {result, a}));
-  b.CreateRet(f32 ? b.CreateFPTrunc(value, io) : value);
+  Value* value = call(I::copysign, {result, a});
+  if (f32) value = b.CreateFPTrunc(value, io);
+  Value* product = b.CreateFMul(f->getArg(0), f->getArg(1));
+  b.CreateRet(b.CreateSelect(invalid, b.CreateFDiv(product, product), value));
   return f;
 }
 

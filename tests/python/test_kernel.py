@@ -164,6 +164,36 @@ def window_sums_nested(out, x, start, width):
     out[t] = s
 
 
+@ember.kernel
+def window_walk(out, x, start, width):
+    t = ember.tid()
+    s = 0.0
+    k = 0
+    for k in range(start + t, start + t + width):
+        if k % 3 == 0:
+            continue
+        if x[k] > 0.9:
+            break
+        if x[k] > 0.5:
+            k = k // 2  # stays non-negative: the copy keeps dropping the wrap
+        s += x[k]
+    out[t] = s + k  # after the loop k may be negative again
+
+
+@ember.kernel(boundscheck=True)
+def window_checked(out, x, start, width):
+    t = ember.tid()
+    for k in range(start + t, start + t + width):
+        out[t] += x[k]
+
+
+@ember.kernel
+def window_shifted(out, x, start, width):
+    t = ember.tid()
+    for k in range(start + t, start + t + width):
+        out[t] += x[k - 1]  # k >= 0 does not make k - 1 so: one copy
+
+
 def loop_bodies(ir):
     """The for-loop blocks of optimized LLVM IR: label -> text."""
     blocks = re.split(r"^(?=[\w.]+:)", ir, flags=re.M)
@@ -186,6 +216,16 @@ def test_loop_from_an_unknown_start_drops_the_wrap_when_it_is_not_negative(start
     loads = [b for b in bodies.values() if "load double" in b]
     assert any("select" not in b for b in loads), "no copy without the wrap-around"
     assert any("select" in b for b in loads), "no copy that wraps"
+    for kernel, args in [(window_walk, (x, start, 4)), (window_shifted, (x, start, 4))]:
+        compiled, interpreted = both(kernel, 5, np.zeros(5), *args)
+        assert_same(compiled, interpreted)
+    compiled, interpreted = both(window_checked, 5, np.zeros(5), x, start, 4)
+    assert_same(compiled, interpreted)
+    with pytest.raises(IndexError, match=r"index 2[0-4] is out of bounds"):
+        window_checked[5](np.zeros(5), x, 17, 4)
+    # x[k - 1] gains nothing from k >= 0: one copy, so fewer loop blocks than
+    # window_sums's two copies of the same loop.
+    assert len(loop_bodies(window_shifted.inspect("llvm"))) < len(bodies)
     for kernel in (window_sums_stepping_back, window_sums_nested):
         loads = [b for b in loop_bodies(kernel.inspect("llvm")).values() if "load double" in b]
         assert loads and all("select" in b for b in loads), kernel.__name__
