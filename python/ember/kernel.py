@@ -108,7 +108,8 @@ class Kernel(_core.Launcher):
 
     def inspect(self, stage="ir", arch=None):
         """The latest specialization's code: "ir" (after the compiler's passes),
-        "source-ir" (as the frontend built it), "llvm", "asm", "ptx" (CUDA
+        "source-ir" (as the frontend built it), "llvm", "asm" (for the host,
+        or for x86 CPU `arch` by LLVM's name, e.g. "znver4"), "ptx" (CUDA
         code for GPU architecture `arch`, e.g. "sm_90"; no GPU needed) or
         "cuda-llvm"."""
         stages.check(stage)  # before compiling anything

@@ -85,8 +85,9 @@ class Vectorized(_core.Dispatcher):
         """The code of one specialization at one stage.
 
         stage: "ir" (after the compiler's passes), "source-ir" (as the
-        frontend built it), "llvm" (optimized LLVM IR), "asm" (host
-        assembly), "ptx" (CUDA code for GPU architecture `arch`, e.g.
+        frontend built it), "llvm" (optimized LLVM IR), "asm" (assembly;
+        both for the host, or for x86 CPU `arch` by LLVM's name, e.g.
+        "znver4"), "ptx" (CUDA code for GPU architecture `arch`, e.g.
         "sm_90"; no GPU needed) or "cuda-llvm" (the GPU module's LLVM IR).
         signature: e.g. "float64(float64, float64)" or just
         "(float64, float64)"; compiled on demand. Default: the latest
