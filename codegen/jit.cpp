@@ -17,7 +17,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <mutex>
 
 #include "codegen/codegen.h"
@@ -204,42 +203,39 @@ Entry compile(const ir::Function& fn, const Layout& layout, const Options& optio
 namespace {
 
 // The optimized module of `fn` for the host or, when `cpu` is given, for that
-// CPU; `text` reads it with the machine.
+// CPU: as LLVM IR, or as assembly.
 std::string inspect(const ir::Function& fn, const Layout& layout, const Options& options,
-                    const std::string& cpu,
-                    const std::function<std::string(llvm::Module&, HostTarget&, llvm::TargetMachine*)>& text) {
+                    const std::string& cpu, bool assembly) {
+  auto print = [](llvm::Module& m) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    m.print(os, nullptr);
+    return os.str();
+  };
   HostTarget& host = HostTarget::get();
   llvm::LLVMContext ctx;
   if (cpu.empty()) {
     auto module = lower_module(fn, layout, options, host.isa(), ctx, fn.name);
     host.optimize(*module);
-    return text(*module, host, nullptr);
+    return assembly ? host.assembly(*module) : print(*module);
   }
   std::unique_ptr<llvm::TargetMachine> tm = host.machine_for(cpu);
   VectorIsa isa = vector_isa(*tm);
   auto module = lower_module(fn, layout, options, isa, ctx, fn.name);
   optimize_for(*tm, isa, *module);
-  return text(*module, host, tm.get());
+  return assembly ? assembly_for(*tm, *module) : print(*module);
 }
 
 }  // namespace
 
 std::string llvm_ir(const ir::Function& fn, const Layout& layout, const Options& options,
                     const std::string& cpu) {
-  return inspect(fn, layout, options, cpu, [](llvm::Module& m, HostTarget&, llvm::TargetMachine*) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    m.print(os, nullptr);
-    return os.str();
-  });
+  return inspect(fn, layout, options, cpu, false);
 }
 
 std::string assembly(const ir::Function& fn, const Layout& layout, const Options& options,
                      const std::string& cpu) {
-  return inspect(fn, layout, options, cpu,
-                 [](llvm::Module& m, HostTarget& host, llvm::TargetMachine* tm) {
-                   return tm ? assembly_for(*tm, m) : host.assembly(m);
-                 });
+  return inspect(fn, layout, options, cpu, true);
 }
 
 std::string host_cpu() { return HostTarget::get().cpu(); }

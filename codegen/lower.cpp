@@ -260,7 +260,7 @@ Value* Lowering::binary(Op op, Scalar t, Value* a, Value* b) {
     case Op::Mul: return fp ? b_.CreateFMul(a, b) : boolean ? b_.CreateAnd(a, b) : b_.CreateMul(a, b);
     case Op::Div: return b_.CreateFDiv(a, b);
     case Op::FloorDiv:
-    case Op::Mod: return fp ? float_divmod(op, a, b) : int_divmod(op, t, a, b);
+    case Op::Mod: return fp ? float_divmod(op, t, a, b) : int_divmod(op, t, a, b);
     case Op::Fmod: return fp ? fmod(t, a, b) : int_divmod(op, t, a, b);
     case Op::Pow: return fp ? libm(ir::op_name(op), t, {a, b}) : int_pow(t, a, b);
     case Op::BitAnd: return b_.CreateAnd(a, b);
@@ -322,12 +322,12 @@ Value* Lowering::int_divmod(Op op, Scalar t, Value* a, Value* b) {
 }
 
 // NumPy's npy_divmod for floats, branch-free so loops stay vectorizable.
-Value* Lowering::float_divmod(Op op, Value* a, Value* b) {
+Value* Lowering::float_divmod(Op op, Scalar s, Value* a, Value* b) {
   namespace I = llvm::Intrinsic;
   llvm::Type* t = a->getType();
   Value* zero = llvm::ConstantFP::get(t, 0.0);
   Value* one = llvm::ConstantFP::get(t, 1.0);
-  Value* mod = fmod(a->getType()->isFloatTy() ? Scalar::F32 : Scalar::F64, a, b);
+  Value* mod = fmod(s, a, b);
   Value* b_zero = b_.CreateFCmpOEQ(b, zero);
   Value* mod_set = b_.CreateFCmpUNE(mod, zero);  // NaN counts as set, like C's `if (mod)`
   Value* adjust = b_.CreateAnd(mod_set, b_.CreateICmpNE(b_.CreateFCmpOLT(b, zero),

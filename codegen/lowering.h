@@ -102,7 +102,7 @@ class Lowering {
   Value* binary(Op op, Scalar t, Value* a, Value* b);
   Value* compare(Op op, Scalar t, Value* a, Value* b);
   Value* int_divmod(Op op, Scalar t, Value* a, Value* b);
-  Value* float_divmod(Op op, Value* a, Value* b);
+  Value* float_divmod(Op op, Scalar t, Value* a, Value* b);
   Value* shift(Op op, Scalar t, Value* a, Value* b);
   Value* int_pow(Scalar t, Value* a, Value* b);
   Value* libm(const char* name, Scalar t, llvm::ArrayRef<Value*> args);
