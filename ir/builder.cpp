@@ -16,9 +16,10 @@ std::string operand_names(Type a, Type b) {
 
 Type scalar_type(Scalar s, bool weak = false) { return Type{s, weak, 0}; }
 
-void require_scalar(Type t, Op op, Loc loc) {
+// `what` names the construct for the error, e.g. "'add'" or "range()".
+void require_scalar(Type t, const std::string& what, Loc loc) {
   if (t.is_array())
-    fail(std::string("'") + op_name(op) + "' needs a scalar operand, got an array", loc);
+    fail(what + " needs a number, got an array (an element of an array is x[i])", loc);
 }
 
 // The Python spelling of a bit operator: users never see the IR names
@@ -40,7 +41,7 @@ Type float_result(Type t) { return scalar_type(float_for(t.scalar), t.weak); }
 }  // namespace
 
 Type unary_result(Op op, Type x, Loc loc) {
-  require_scalar(x, op, loc);
+  require_scalar(x, "'" + std::string(op_name(op)) + "'", loc);
   Kind k = kind_of(x.scalar);
   switch (op) {
     case Op::Neg:
@@ -81,8 +82,9 @@ Scalar reduce_result(Op combine, Scalar mapped, Loc loc) {
 }
 
 Type binary_result(Op op, Type a, Type b, Loc loc) {
-  require_scalar(a, op, loc);
-  require_scalar(b, op, loc);
+  std::string what = "'" + std::string(op_name(op)) + "'";
+  require_scalar(a, what, loc);
+  require_scalar(b, what, loc);
   if (is_comparison(op)) return scalar_type(Scalar::Bool);
   Type t = promote(a, b);
   Kind k = kind_of(t.scalar);
@@ -193,7 +195,7 @@ ExprPtr make_var(int index, Type t, Loc loc) {
 }
 
 ExprPtr make_cast(ExprPtr x, Type t, Loc loc) {
-  require_scalar(x->type, Op::Cast, loc);
+  require_scalar(x->type, "a conversion or condition", loc);
   if (t.is_array()) fail("cannot cast to an array type", loc);
   return node(Op::Cast, t, loc, {std::move(x)});
 }
@@ -204,8 +206,8 @@ ExprPtr make_truth(ExprPtr x, Loc loc) {
 }
 
 ExprPtr make_select(ExprPtr cond, ExprPtr a, ExprPtr b, Loc loc) {
-  require_scalar(a->type, Op::Select, loc);
-  require_scalar(b->type, Op::Select, loc);
+  require_scalar(a->type, "a conditional expression", loc);
+  require_scalar(b->type, "a conditional expression", loc);
   Type t = promote(a->type, b->type);
   return node(Op::Select, t, loc, {make_truth(std::move(cond), loc), std::move(a), std::move(b)});
 }
@@ -239,7 +241,7 @@ std::vector<ExprPtr> index_args(ExprPtr array, std::vector<ExprPtr> indices, Loc
          loc);
   std::vector<ExprPtr> args{std::move(array)};
   for (ExprPtr& i : indices) {
-    require_scalar(i->type, Op::Load, loc);
+    require_scalar(i->type, "an array index", loc);
     if (!is_int(i->type.scalar))
       fail(std::string("array indices must be integers, got ") +
                std::string(numpy_name(i->type.scalar)),
@@ -321,7 +323,7 @@ StmtPtr make_return(ExprPtr value, Loc loc) { return stmt(StmtKind::Return, loc,
 
 StmtPtr make_store(ExprPtr array, std::vector<ExprPtr> indices, ExprPtr value, Loc loc) {
   std::vector<ExprPtr> args = index_args(std::move(array), std::move(indices), loc);
-  require_scalar(value->type, Op::Load, loc);
+  require_scalar(value->type, "item assignment", loc);
   // NumPy's item assignment converts whatever it is given (unsafe casting).
   Type elem = scalar_type(args[0]->type.scalar);
   if (value->type != elem) value = make_cast(std::move(value), elem, loc);
@@ -338,7 +340,7 @@ StmtPtr make_atomic(Op op, ExprPtr array, std::vector<ExprPtr> indices, ExprPtr 
     fail(std::string("atomics need an int32, int64, uint32, uint64, float32 or float64 array, "
                      "got ") + std::string(numpy_name(s)),
          loc);
-  require_scalar(value->type, Op::Load, loc);
+  require_scalar(value->type, "an atomic's value", loc);
   if (value->type != scalar_type(s)) value = make_cast(std::move(value), scalar_type(s), loc);
   return stmt(StmtKind::Atomic, loc, std::move(value), 0, {}, {}, std::move(args), op);
 }
@@ -349,7 +351,7 @@ namespace {
 std::vector<ExprPtr> range_args(ExprPtr start, ExprPtr stop, ExprPtr step, Loc loc) {
   std::vector<ExprPtr> args;
   for (ExprPtr* x : {&start, &stop, &step}) {
-    require_scalar((*x)->type, Op::Load, loc);
+    require_scalar((*x)->type, "range()", loc);
     if (!is_int((*x)->type.scalar) && (*x)->type.scalar != Scalar::Bool)
       fail(std::string("range() needs integers, got ") + std::string(numpy_name((*x)->type.scalar)),
            (*x)->loc);

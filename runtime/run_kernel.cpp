@@ -43,8 +43,10 @@ void run_kernel(const Kernel& kernel, void* const* args, std::span<const int64_t
   auto run_piece = [&](int64_t piece) {
     int64_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
     std::copy(domain.begin(), domain.end(), hi);
-    lo[split] = extent * piece / pieces;
-    hi[split] = extent * (piece + 1) / pieces;
+    // In 128 bits: an extent near 2^63 times a piece number overflows int64.
+    auto bound = [&](int64_t p) { return static_cast<int64_t>(__int128{extent} * p / pieces); };
+    lo[split] = bound(piece);
+    hi[split] = bound(piece + 1);
     status[piece] = kernel.entry.kernel(args, lo, hi, &errors[piece]);
   };
   if (pieces == 1)

@@ -17,6 +17,12 @@ import linecache
 __all__ = ["CompileError", "CudaError", "CudaOutOfMemoryError", "from_build_error"]
 
 
+def wrong_arg_count(name, nargs, given):
+    """The TypeError of a call with `given` arguments to name() of `nargs`, in Python's words."""
+    return TypeError(f"{name}() takes {nargs} argument{'' if nargs == 1 else 's'} but {given} "
+                     f"{'was' if given == 1 else 'were'} given")
+
+
 class CudaError(RuntimeError):
     """A CUDA driver call failed, or there is no usable driver.
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _core
-from .errors import CompileError, from_build_error
+from .errors import CompileError, from_build_error, wrong_arg_count
 
 __all__ = ["build_function", "check_signature"]
 
@@ -425,8 +425,7 @@ class _Translator(ast.NodeVisitor):
 
     def _add_params(self, names, arg_types):
         if len(arg_types) != len(names):
-            raise TypeError(f"{self.pyfunc.__name__}() takes {len(names)} arguments, "
-                            f"got {len(arg_types)}")
+            raise wrong_arg_count(self.pyfunc.__name__, len(names), len(arg_types))
         nodes = self.src.node.args.posonlyargs + self.src.node.args.args
         reassigned = []
         for name, node, (dtype, weak, ndim) in zip(names, nodes, arg_types):

@@ -26,6 +26,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 
 from . import _core, cuda
 from .cuda import DeviceArray
+from .errors import wrong_arg_count
 from .frontend import check_signature
 from .gpu_layout import broadcast_strides, walk
 from .kernel import Kernel
@@ -70,8 +71,8 @@ def _read(arg, index):
             return _Scalar(arg, "int64", True)
         if 0 <= arg < 2**64:
             return _Scalar(arg, "uint64", True)
-        raise ValueError(f"argument {index + 1}: Python int {arg} is out of bounds for int64 "
-                         "and uint64")
+        raise OverflowError(f"argument {index + 1}: Python int {arg} is out of bounds for "
+                            "int64 and uint64")
     if kind is float:
         return _Scalar(arg, "float64", True)
     device = cuda.as_device_array(arg)
@@ -124,9 +125,7 @@ class _Elementwise:
         they are (a broadcast stays a stride of 0)."""
         cuda.require()
         if len(args) != self._nargs:
-            s = "" if self._nargs == 1 else "s"
-            raise TypeError(f"{self.__name__}() takes {self._nargs} argument{s} but "
-                            f"{len(args)} {'was' if len(args) == 1 else 'were'} given")
+            raise wrong_arg_count(self.__name__, self._nargs, len(args))
         ops = [_read(a, i) for i, a in enumerate(args)]
         device = _device_of(ops)
         types = tuple((op.dtype, op.weak, True) if type(op) is _Scalar
@@ -327,7 +326,7 @@ class CudaKernel(Kernel):
         cuda.require()
         extents = tuple(_core.read_domain(domain))
         if len(args) != self._nargs:
-            raise TypeError(f"{self.__name__}() takes {self._nargs} arguments, got {len(args)}")
+            raise wrong_arg_count(self.__name__, self._nargs, len(args))
         ops = [_read(a, i) for i, a in enumerate(args)]
         device = _device_of(ops)
         copies = []  # (argument, NumPy array, its copy on the device)

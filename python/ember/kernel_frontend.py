@@ -39,7 +39,12 @@ class _KernelTranslator(_Translator):
     def require_array(self, node, what):
         array = self.array(node)
         if array is None:
-            raise self.error(node, f"{what} needs an array parameter, got '{ast.unparse(node)}'")
+            hint = ""
+            if isinstance(node, ast.Name) and node.id in self.params:
+                hint = (f" ('{node.id}' is a scalar in this launch: a number or an array of 0 "
+                        "dimensions; kernels index arrays of 1 to 4)")
+            raise self.error(node, f"{what} needs an array parameter, got "
+                                   f"'{ast.unparse(node)}'{hint}")
         return array
 
     def indices(self, index):
@@ -125,7 +130,7 @@ class _KernelTranslator(_Translator):
 
     def visit_For(self, node):
         if node.orelse:
-            raise self.error(node.orelse[0], "unsupported Python construct: for ... else")
+            raise self.else_error(node, "for")
         if not isinstance(node.target, ast.Name):
             raise self.error(node.target, "a kernel's for loop needs one variable: "
                                           "for i in range(...)")
@@ -145,10 +150,21 @@ class _KernelTranslator(_Translator):
 
     def visit_While(self, node):
         if node.orelse:
-            raise self.error(node.orelse[0], "unsupported Python construct: while ... else")
+            raise self.else_error(node, "while")
         self.b.begin_while(self.expr(node.test), *self.loc(node))
         self.loop_body(node.body, set())
         self.b.end_while()
+
+    def else_error(self, node, loop):
+        """The error of a loop's else clause, pointing at its `else` keyword
+        (the AST only knows where the clause's first statement is)."""
+        at = node.orelse[0]
+        for lineno in range(at.lineno, node.body[-1].end_lineno, -1):
+            text = self.src.lines[lineno - 1]
+            if text.lstrip().startswith("else"):
+                at = ast.Pass(lineno=lineno, col_offset=len(text) - len(text.lstrip()))
+                break
+        return self.error(at, f"unsupported Python construct: {loop} ... else")
 
     def loop_body(self, stmts, assigned):
         """A loop body may run zero times: what it assigns is not defined after it."""
@@ -208,8 +224,11 @@ class _KernelTranslator(_Translator):
             return self.b.tid(0, *self.loc(node))
         if obj in self.atomics:
             raise self.error(node, f"{name}(...) returns nothing: call it as a statement")
-        if obj is builtins.len and len(node.args) == 1 and self.array(node.args[0]):
-            return self.b.shape(self.array(node.args[0]), 0, *self.loc(node))
+        if obj is builtins.len:
+            if node.keywords or len(node.args) != 1:
+                raise self.error(node, "len() takes one array")
+            array = self.require_array(node.args[0], "len()")
+            return self.b.shape(array, 0, *self.loc(node))
         if obj is builtins.range:
             raise self.error(node, "range() can only be the iterable of a for loop")
         return super().visit_Call(node)

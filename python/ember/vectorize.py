@@ -65,6 +65,9 @@ class Vectorized(_core.Dispatcher):
         return seen
 
     def _specialize_text(self, signature):
+        if not isinstance(signature, str):
+            raise TypeError(f"signature must be a string such as 'float32(float32, float32)', "
+                            f"not {type(signature).__name__}")
         match = re.fullmatch(r"\s*(?:(\w+)\s*)?\(([^()]*)\)\s*", signature)
         if not match:
             raise ValueError(f"bad signature {signature!r}; expected e.g. "

@@ -45,10 +45,10 @@ std::optional<ir::Scalar> read_python_number(PyObject* obj, int index, void* box
     dtype = ir::Scalar::Bool;
   } else if (PyLong_CheckExact(obj)) {
     bool is_unsigned;
-    if (!read_python_int(obj, &bits, &is_unsigned))
-      throw py::value_error("argument " + std::to_string(index + 1) + ": Python int " +
-                            py::str(obj).cast<std::string>() +
-                            " is out of bounds for int64 and uint64");
+    if (!read_python_int(obj, &bits, &is_unsigned)) {
+      throw_overflow("argument " + std::to_string(index + 1) + ": Python int " +
+                     py::str(obj).cast<std::string>() + " is out of bounds for int64 and uint64");
+    }
     dtype = is_unsigned ? ir::Scalar::U64 : ir::Scalar::I64;
   } else if (PyFloat_CheckExact(obj)) {
     double f = PyFloat_AS_DOUBLE(obj);
@@ -124,13 +124,22 @@ void fill_operand(const py::array& a, runtime::Operand& op, int arg_index) {
   }
 }
 
+void throw_overflow(const std::string& message) {
+  PyErr_SetString(PyExc_OverflowError, message.c_str());
+  throw py::error_already_set();
+}
+
+void wrong_arg_count(const std::string& name, int nargs, size_t given) {
+  throw py::type_error(name + "() takes " + std::to_string(nargs) + " argument" +
+                       (nargs == 1 ? "" : "s") + " but " + std::to_string(given) +
+                       (given == 1 ? " was" : " were") + " given");
+}
+
 void check_weak_int(const runtime::WeakIntUse& use, int64_t value, bool is_unsigned, PyObject* arg) {
   if (runtime::int_fits(value, is_unsigned, use.type)) return;
-  std::string msg = "argument " + std::to_string(use.param + 1) + ": Python int " +
-                    py::str(arg).cast<std::string>() + " is out of bounds for " +
-                    std::string(ir::numpy_name(use.type));
-  PyErr_SetString(PyExc_OverflowError, msg.c_str());
-  throw py::error_already_set();
+  throw_overflow("argument " + std::to_string(use.param + 1) + ": Python int " +
+                 py::str(arg).cast<std::string>() + " is out of bounds for " +
+                 std::string(ir::numpy_name(use.type)));
 }
 
 ir::Literal to_literal(const py::handle& value, ir::Type t) {

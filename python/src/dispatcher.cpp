@@ -129,10 +129,7 @@ py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
     }
   }
   int n = static_cast<int>(PyTuple_GET_SIZE(args));
-  if (n != nargs_)
-    throw py::type_error(name_ + "() takes " + std::to_string(nargs_) + " argument" +
-                         (nargs_ == 1 ? "" : "s") + " but " + std::to_string(n) +
-                         (n == 1 ? " was" : " were") + " given");
+  if (n != nargs_) wrong_arg_count(name_, nargs_, n);
 
   // Uninitialized on purpose: only the first n entries are filled and read.
   runtime::Operand inputs[runtime::kMaxArgs];

@@ -5,6 +5,7 @@
 
 #include <pybind11/numpy.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -60,6 +61,11 @@ std::vector<int64_t> read_domain(py::handle domain) {
   } else {
     extent(domain);
   }
+  int64_t total = 1;  // an empty domain is never too large
+  for (int64_t n : out)
+    if (__builtin_mul_overflow(total, n, &total) && std::count(out.begin(), out.end(), 0) == 0)
+      throw_overflow("a kernel's domain " + py::repr(domain).cast<std::string>() +
+                     " has more than 2**63 - 1 indices");
   return out;
 }
 
@@ -84,9 +90,7 @@ void read_scalar(py::handle obj, int i, LaunchArgs& a) {
 }
 
 LaunchArgs read_args(const std::string& name, int nargs, py::handle domain, const py::tuple& args) {
-  if (static_cast<int>(args.size()) != nargs)
-    throw py::type_error(name + "() takes " + std::to_string(nargs) + " arguments, got " +
-                         std::to_string(args.size()));
+  if (static_cast<int>(args.size()) != nargs) wrong_arg_count(name, nargs, args.size());
   LaunchArgs a;
   a.domain = read_domain(domain);
   a.dtypes.resize(nargs);

@@ -20,18 +20,21 @@ namespace {
 }
 
 // Marks the dimensions `axis` names (None: all; an int or a tuple of ints,
-// negative ones counting from the end, as NumPy reads them).
+// negative ones counting from the end, as NumPy reads them; NumPy also takes
+// a lone 0 or -1 for a 0-d input, and no bools).
 void read_axis(py::handle axis, int ndim, bool* reduced) {
   std::fill(reduced, reduced + ndim, axis.is_none());
   if (axis.is_none()) return;
-  py::tuple axes = py::isinstance<py::tuple>(axis) ? py::reinterpret_borrow<py::tuple>(axis)
-                                                   : py::make_tuple(axis);
+  bool lone = !py::isinstance<py::tuple>(axis);
+  py::tuple axes = lone ? py::make_tuple(axis) : py::reinterpret_borrow<py::tuple>(axis);
   for (py::handle a : axes) {
+    if (PyBool_Check(a.ptr())) throw py::type_error("axis must be an integer, not bool");
     PyObject* index = PyNumber_Index(a.ptr());
     if (!index) throw py::error_already_set();
     int64_t k = PyLong_AsLongLong(index);
     Py_DECREF(index);
     if (k == -1 && PyErr_Occurred()) throw py::error_already_set();
+    if (lone && ndim == 0 && (k == 0 || k == -1)) return;
     int64_t d = k < 0 ? k + ndim : k;
     if (d < 0 || d >= ndim) axis_error(k, ndim);
     if (reduced[d]) throw py::value_error("duplicate value in 'axis'");

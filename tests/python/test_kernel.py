@@ -1,6 +1,7 @@
 """@ember.kernel: values against NumPy and the IR interpreter, every construct,
 every error with its message and line, atomics under contention, bounds checks."""
 
+import math
 import platform
 import re
 
@@ -63,6 +64,70 @@ def test_3d_any_strides(layout):
     compiled, interpreted = both(add3, a.shape, out, a, b)
     assert_same(compiled, interpreted)
     np.testing.assert_array_equal(compiled[0], a + b)
+
+
+def test_innermost_dimension_is_a_vector_loop():
+    """Independent iterations of the domain's last dimension run as SIMD
+    loads, adds and stores, for contiguous and for strided rows."""
+    for a in (np.ones((2, 3, 40)), np.ones((2, 3, 80))[:, :, ::2]):
+        add3[a.shape](np.zeros(a.shape), a, np.ones(40))
+        ir = add3.inspect("llvm")
+        assert re.search(r"fadd <\d+ x double>", ir), ir
+
+
+@ember.kernel
+def add4(out, a, b, sizes):
+    i, j, k = ember.tid()
+    for m in range(a.shape[3]):
+        out[i, j, k, m] = a[i, j, k, m] * b[-1 - m] + a.ndim
+    if i == 0 and j == 0 and k == 0:
+        sizes[0] = len(a) + out.shape[-1] * 10
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "negative"])
+def test_4d_arrays(layout):
+    rng = np.random.default_rng(1)
+    base = rng.random((3, 4, 5, 6))
+    a = {"C": base, "F": np.asfortranarray(base), "strided": rng.random((6, 4, 10, 6))[::2, :, ::2],
+         "negative": base[::-1, :, ::-1, ::-1]}[layout]
+    b = rng.random(a.shape[3])
+    out = np.zeros(a.shape)
+    compiled, interpreted = both(add4, a.shape[:3], out, a, b, np.zeros(1, np.int64))
+    assert_same(compiled, interpreted)
+    np.testing.assert_array_equal(compiled[0], a * b[::-1] + 4)
+    assert compiled[3][0] == len(a) + a.shape[-1] * 10
+    with pytest.raises(ValueError, match="kernels take arrays of 1 to 4 dimensions, got 5"):
+        add4[(1, 1, 1)](np.zeros((1,) * 5), a, b, np.zeros(1, np.int64))
+
+
+MATH_EXPRESSIONS = [f"math.{f}(a)" for f in (
+    "sqrt", "cbrt", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan",
+    "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "erf", "erfc",
+    "fabs", "floor", "ceil", "trunc", "isnan", "isinf", "isfinite")] + [f"math.{f}(a, b)" for f in (
+    "pow", "atan2", "hypot", "fmod", "copysign", "log")] + [
+    "a % b", "a // b", "a ** b", "abs(a)", "min(a, b)", "max(a, b)", "np.rint(a)", "np.where(a > b, a, -b)",
+    "np.arctan2(a, b)", "np.exp(a) * b + a"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("expr", MATH_EXPRESSIONS)
+def test_math_in_kernels_is_the_math_of_vectorize(expr, dtype):
+    """Every math function inside a kernel gives vectorize's values bit for bit."""
+    rng = np.random.default_rng(3)
+    special = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, np.inf, -np.inf, np.nan, 1e-300, 1e300, 3e-39]
+    a = np.concatenate([special, rng.normal(size=500) * 10.0 ** rng.integers(-5, 5, 500)])
+    with np.errstate(over="ignore"):
+        a = a.astype(dtype)
+    b = np.roll(a, 5)
+    in_kernel = ember.kernel(from_source(
+        f"def k(out, x, y):\n    i = ember.tid()\n    a = x[i]\n    b = y[i]\n"
+        f"    out[i] = {expr}\n"))
+    mapped = ember.vectorize(from_source(f"def v(a, b):\n    return {expr}\n", "v"))
+    with np.errstate(all="ignore"):
+        want = mapped(a, b)
+    out = np.zeros(a.shape, want.dtype)
+    in_kernel[a.shape](out, a, b)
+    np.testing.assert_array_equal(out, want)
 
 
 @ember.kernel
@@ -514,7 +579,17 @@ def test_launch_errors():
         needs_2d[(1, 1, 1, 1)](out)
     with pytest.raises(TypeError, match="domain is an int or a tuple"):
         needs_2d[2.0](out)
-    with pytest.raises(TypeError, match="takes 1 arguments, got 2"):
+    with pytest.raises(OverflowError, match=r"domain \(4294967296, 4294967296\) has more than "
+                                            r"2\*\*63 - 1 indices"):
+        needs_2d[(2**32, 2**32)](out)
+    img = np.zeros((2, 2), np.int32)
+    with pytest.raises(OverflowError, match="argument 6: Python int 18446744073709551616 is out "
+                                            "of bounds for int64 and uint64"):
+        mandelbrot[img.shape](img, -2.0, -1.5, 0.5, 0.5, 2**64)
+    with pytest.raises(CompileError, match="'out' is a scalar in this launch: a number or an "
+                                           "array of 0 dimensions"):
+        needs_2d[(2, 2)](np.zeros(()))
+    with pytest.raises(TypeError, match=r"needs_2d\(\) takes 1 argument but 2 were given"):
         needs_2d[(2, 2)](out, out)
     read_only = np.zeros((2, 2))
     read_only.flags.writeable = False
@@ -530,15 +605,20 @@ def test_launch_errors():
     np.testing.assert_array_equal(out, [[0, 1], [10, 11]])
 
 
+def from_source(source, name="k"):
+    """The function `name` defined by `source`, readable by ember (linecache)."""
+    import linecache
+    filename = f"<kernel-{abs(hash(source))}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope = {"ember": ember, "np": np, "math": math}
+    exec(compile(source, filename, "exec"), scope)
+    return scope[name]
+
+
 def compile_error(source, *args, domain=1):
     """The CompileError of a kernel defined by `source` (a def named k)."""
-    import linecache
-    name = f"<kernel-{abs(hash(source))}>"
-    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
-    scope = {"ember": ember, "np": np}
-    exec(compile(source, name, "exec"), scope)
     with pytest.raises(CompileError) as e:
-        ember.kernel(scope["k"])[domain](*args)
+        ember.kernel(from_source(source))[domain](*args)
     return e.value
 
 
@@ -552,17 +632,26 @@ def compile_error(source, *args, domain=1):
     ("    i = ember.tid()\n    for a in range(1.5):\n        pass\n", "range() needs integers", 3),
     ("    i = ember.tid()\n    for a in range(0, 4, 0):\n        pass\n", "step must not be zero", 3),
     ("    i = ember.tid()\n    t = 0\n    t = 1.5\n", "changes type from int64 to float64", 4),
-    ("    i = ember.tid()\n    y = x + 1\n", "needs a scalar operand, got an array", 3),
+    ("    i = ember.tid()\n    y = x + 1\n", "'add' needs a number, got an array", 3),
+    ("    i = ember.tid()\n    x[i] = x\n", "item assignment needs a number, got an array", 3),
+    ("    i = ember.tid()\n    if x:\n        pass\n", "condition needs a number, got an array", 3),
+    ("    i = ember.tid()\n    x[x] = 1\n", "an array index needs a number, got an array", 3),
+    ("    i = ember.tid()\n    for a in range(x):\n        pass\n", "range() needs a number", 3),
+    ("    i = ember.tid()\n    y = x[i] if x else 0\n", "condition needs a number", 3),
+    ("    i = ember.tid()\n    ember.atomic_add(x, i, x)\n", "an atomic's value needs a number", 3),
     ("    i = ember.tid()\n    y = x.shape\n", "x.shape is a tuple", 3),
     ("    i = ember.tid()\n    y = x.shape[3]\n", "shape index 3 is out of range", 3),
     ("    i = ember.tid()\n    y = x.size\n", "array attribute 'size' is not supported", 3),
     ("    i = ember.tid()\n    y = ember.atomic_add(x, i, 1)\n", "returns nothing", 3),
     ("    i = ember.tid()\n    ember.atomic_add(x, i)\n", "takes 3 arguments", 3),
     ("    i = ember.tid()\n    while i < 3:\n        i += 1\n    else:\n        pass\n",
-     "while ... else", 6),
+     "while ... else", 5),
+    ("    i = ember.tid()\n    for a in range(3):\n        pass\n\n    else: x[i] = 1\n",
+     "for ... else", 6),
     ("    i = ember.tid()\n    for a in range(3):\n        b = a\n    x[i] = b\n",
      "local variable 'b' is not assigned on every path", 5),
     ("    i = ember.tid()\n    r = range(3)\n", "range() can only be the iterable", 3),
+    ("    i = ember.tid()\n    n = len(i)\n", "len() needs an array parameter, got 'i'", 3),
 ])
 def test_compile_errors_name_the_construct_and_line(body, message, line):
     error = compile_error("def k(x):\n" + body, np.zeros(4, np.float64))

@@ -196,15 +196,20 @@ def test_empty_inputs():
 def test_result_independent_of_thread_count(shape, axis):
     rng = np.random.default_rng(7)
     x = rng.normal(size=shape) * 10.0 ** rng.integers(-8, 8, size=shape)
+    near_one = 1.0 + rng.normal(size=shape) * 1e-4  # products that neither overflow nor vanish
+    calls = [lambda: dot(x, x[::-1] if x.ndim == 1 else x, axis=axis),
+             lambda: total(x.astype(np.float32), axis=axis),
+             lambda: fast_total(x, axis=axis),
+             lambda: product(near_one, axis=axis),
+             lambda: smallest(x, axis=axis),
+             lambda: largest(x, axis=axis)]
     saved = ember.get_num_threads()
     try:
         results = []
-        for threads in (1, 2, 3, 4):
+        for threads in (1, 2, 3, 4, 7, 16):  # more threads than cores too
             ember.set_num_threads(threads)
-            results.append(np.asarray(dot(x, x[::-1] if x.ndim == 1 else x, axis=axis)).tobytes())
-            results.append(np.asarray(total(x.astype(np.float32), axis=axis)).tobytes())
-            results.append(np.asarray(fast_total(x, axis=axis)).tobytes())
-        assert all(len(set(results[k::3])) == 1 for k in range(3))
+            results.append([np.asarray(call()).tobytes() for call in calls])
+        assert all(r == results[0] for r in results)
     finally:
         ember.set_num_threads(saved)
 
@@ -261,6 +266,15 @@ def test_axis_errors():
         total(x, axis=(0, -2))
     with pytest.raises(TypeError):
         total(x, axis=1.5)
+    with pytest.raises(TypeError, match="axis must be an integer, not bool"):
+        total(x, axis=True)
+    scalar = np.array(3.5)  # NumPy takes a lone 0 or -1 for a 0-d input, not a tuple
+    assert total(scalar, axis=0) == np.sum(scalar, axis=0) == 3.5
+    assert total(scalar, axis=-1) == 3.5
+    with pytest.raises(np.exceptions.AxisError):
+        total(scalar, axis=(0,))
+    with pytest.raises(np.exceptions.AxisError):
+        total(scalar, axis=1)
     with pytest.raises(TypeError, match="unexpected keyword argument 'out'"):
         total(x, out=np.zeros(3))
     with pytest.raises(ValueError, match="could not be broadcast"):
@@ -289,6 +303,7 @@ def test_compile_error_points_at_the_line():
     with pytest.raises(ember.CompileError) as info:
         bad(np.zeros(3))
     assert "test_reduce.py" in str(info.value) and "subscript" in str(info.value)
+    assert info.value.lineno == bad.py_func.__code__.co_firstlineno + 2
 
 
 def test_signatures_repr_and_inspect():

@@ -113,11 +113,31 @@ def test_gil_is_released_two_threads_run_in_parallel(restore_threads):
     assert both < 1.6 * single, f"two concurrent calls took {both:.3f}s, one took {single:.3f}s"
 
 
-def test_python_threads_run_during_a_kernel_call(restore_threads):
+@ember.kernel
+def heavy_rows(out, x):  # heavy(x, x) per index
+    i = ember.tid()
+    s = math.sin(x[i]) * math.cos(x[i]) + math.sqrt(abs(x[i] * x[i]))
+    out[i] = s + math.log1p(abs(s)) * math.tanh(x[i] - x[i])
+
+
+@ember.reduce("+")
+def heavy_sum(x):  # the sum of heavy(x, x)
+    s = math.sin(x) * math.cos(x) + math.sqrt(abs(x * x))
+    return s + math.log1p(abs(s)) * math.tanh(x - x)
+
+
+FORMS = {"vectorize": heavy,
+         "kernel": lambda x, _: heavy_rows[x.shape](np.empty_like(x), x),
+         "reduce": lambda x, _: heavy_sum(x)}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_python_threads_run_during_a_kernel_call(restore_threads, form):
     # Holds on one core too: another Python thread makes progress only if
     # the kernel call does not hold the GIL.
     ember.set_num_threads(1)
     x = np.random.default_rng(6).uniform(-3, 3, 3_000_000)
+    heavy = FORMS[form]
     heavy(x[:10], x[:10])
     started, counter = threading.Event(), [0]
 
