@@ -179,7 +179,8 @@ PtxCode ptx(const ir::Function& fn, const Layout& layout, const Options& options
 // The GPU module's optimized LLVM IR (libdevice linked in), for inspection.
 std::string gpu_llvm_ir(const ir::Function& fn, const Layout& layout, const Options& options,
                         const std::string& arch);
-// The architectures the NVPTX backend can target, oldest first ("sm_50", ...),
+// The architectures ember can target, oldest first ("sm_30", ...: those of
+// the NVPTX backend that have warp shuffles),
 // and the newest plain one ("sm_90", not "sm_90a"): ptx()'s default.
 std::vector<std::string> gpu_archs();
 std::string newest_gpu_arch();

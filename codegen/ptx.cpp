@@ -55,11 +55,15 @@ int sm_number(const std::string& arch) {
 std::unique_ptr<llvm::TargetMachine> machine(const std::string& arch) {
   std::vector<std::string> known = gpu_archs();
   if (std::find(known.begin(), known.end(), arch) == known.end())
-    throw std::invalid_argument("unknown GPU architecture '" + arch + "'; LLVM's NVPTX backend knows " +
+    throw std::invalid_argument("unknown GPU architecture '" + arch + "'; ember targets " +
                                 known.front() + " to " + known.back());
   llvm::TargetOptions options;
-  return std::unique_ptr<llvm::TargetMachine>(nvptx().createTargetMachine(
-      kTriple, arch, "", options, std::nullopt, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  // LLVM's default PTX ISA for the archs before sm_70 predates shfl.sync,
+  // which reductions use: ask for PTX 6.0 (CUDA 9), which has it for sm_30 on.
+  std::string features = sm_number(arch) < 70 ? "+ptx60" : "";
+  return std::unique_ptr<llvm::TargetMachine>(
+      nvptx().createTargetMachine(kTriple, arch, features, options, std::nullopt, std::nullopt,
+                                  llvm::CodeGenOptLevel::Aggressive));
 }
 
 bool calls_libdevice(const llvm::Module& m) {
@@ -155,7 +159,8 @@ std::vector<std::string> gpu_archs() {
         nvptx().createMCSubtargetInfo(kTriple, "sm_50", ""));
     std::vector<std::string> names;
     for (const llvm::SubtargetSubTypeKV& cpu : info->getAllProcessorDescriptions())
-      if (llvm::StringRef(cpu.Key).starts_with("sm_")) names.push_back(cpu.Key);
+      if (llvm::StringRef(cpu.Key).starts_with("sm_") && std::atoi(cpu.Key + 3) >= 30)
+        names.push_back(cpu.Key);  // sm_20 and sm_21 have no warp shuffles
     std::stable_sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
       return std::atoi(a.c_str() + 3) < std::atoi(b.c_str() + 3);
     });

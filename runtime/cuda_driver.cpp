@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <vector>
@@ -19,6 +20,8 @@ using Result = int;  // CUresult; 0 is CUDA_SUCCESS
 constexpr int kAttrMultiprocessors = 16;  // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
 constexpr int kAttrMajor = 75;            // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
 constexpr int kAttrMinor = 76;            // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
+constexpr int kAttrMemoryPools = 115;     // CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED
+constexpr int kPoolReleaseThreshold = 4;  // CU_MEMPOOL_ATTR_RELEASE_THRESHOLD
 constexpr int kPointerDeviceOrdinal = 9;  // CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL
 constexpr int kJitErrorLogBuffer = 5;     // CU_JIT_ERROR_LOG_BUFFER
 constexpr int kJitErrorLogBufferSize = 6; // CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES
@@ -37,8 +40,13 @@ struct Driver {
   Result (*ctx_set_current)(uintptr_t context);
   Result (*ctx_synchronize)();
   Result (*stream_synchronize)(Stream stream);
-  Result (*mem_alloc)(DevicePtr* p, size_t bytes, Stream stream);  // stream-ordered, pooled
-  Result (*mem_free)(DevicePtr p, Stream stream);
+  Result (*mem_alloc)(DevicePtr* p, size_t bytes);
+  Result (*mem_free)(DevicePtr p);
+  // Stream-ordered, pooled (CUDA 11.2 on; null in older drivers).
+  Result (*mem_alloc_async)(DevicePtr* p, size_t bytes, Stream stream);
+  Result (*mem_free_async)(DevicePtr p, Stream stream);
+  Result (*device_get_default_mem_pool)(uintptr_t* pool, int device);
+  Result (*mem_pool_set_attribute)(uintptr_t pool, int attribute, void* value);
   Result (*mem_get_info)(size_t* free, size_t* total);
   Result (*memcpy_htod)(DevicePtr dst, const void* src, size_t bytes);
   Result (*memcpy_dtoh)(void* dst, DevicePtr src, size_t bytes);
@@ -95,8 +103,8 @@ Loaded load() {
         find(lib, "cuCtxSetCurrent", d.ctx_set_current, l.why) &&
         find(lib, "cuCtxSynchronize", d.ctx_synchronize, l.why) &&
         find(lib, "cuStreamSynchronize", d.stream_synchronize, l.why) &&
-        find(lib, "cuMemAllocAsync", d.mem_alloc, l.why) &&
-        find(lib, "cuMemFreeAsync", d.mem_free, l.why) &&
+        find(lib, "cuMemAlloc_v2", d.mem_alloc, l.why) &&
+        find(lib, "cuMemFree_v2", d.mem_free, l.why) &&
         find(lib, "cuMemGetInfo_v2", d.mem_get_info, l.why) &&
         find(lib, "cuMemcpyHtoD_v2", d.memcpy_htod, l.why) &&
         find(lib, "cuMemcpyDtoH_v2", d.memcpy_dtoh, l.why) &&
@@ -109,6 +117,12 @@ Loaded load() {
         find(lib, "cuOccupancyMaxPotentialBlockSize", d.occupancy_block_size, l.why) &&
         find(lib, "cuLaunchKernel", d.launch_kernel, l.why)))
     return l;
+  std::string optional;
+  if (!(find(lib, "cuMemAllocAsync", d.mem_alloc_async, optional) &&
+        find(lib, "cuMemFreeAsync", d.mem_free_async, optional) &&
+        find(lib, "cuDeviceGetDefaultMemPool", d.device_get_default_mem_pool, optional) &&
+        find(lib, "cuMemPoolSetAttribute", d.mem_pool_set_attribute, optional)))
+    d.mem_alloc_async = nullptr;  // memory comes from cuMemAlloc
   l.ok = true;
   return l;
 }
@@ -154,24 +168,49 @@ const Driver& driver() {
   return loaded.driver;
 }
 
+struct Device {
+  uintptr_t context = 0;  // 0 until retained
+  bool pooled = false;    // memory from the stream-ordered pool
+};
+
+// Whether `device` allocates from its default memory pool, and if so, makes
+// the pool keep freed memory: its default release threshold (0) hands all
+// of it back to the system at every synchronization, and the next
+// allocation maps fresh pages.
+bool set_up_pool(const Driver& d, int handle) {
+  int supported = 0;
+  if (!d.mem_alloc_async ||
+      d.device_get_attribute(&supported, kAttrMemoryPools, handle) != 0 || !supported)
+    return false;
+  uintptr_t pool = 0;
+  uint64_t keep_all = UINT64_MAX;
+  return d.device_get_default_mem_pool(&pool, handle) == 0 &&
+         d.mem_pool_set_attribute(pool, kPoolReleaseThreshold, &keep_all) == 0;
+}
+
 // The driver, with `device`'s primary context current on this thread (each
-// context is retained once, for the life of the process).
-const Driver& use(int device) {
+// context is retained once, for the life of the process); `pooled` says how
+// the device allocates.
+const Driver& use(int device, bool* pooled = nullptr) {
   const Driver& d = driver();
   static std::mutex mutex;
-  static std::vector<uintptr_t> contexts;  // by ordinal; 0 until retained
-  uintptr_t context = 0;
+  static std::vector<Device> devices;  // by ordinal
+  Device current;
   {
     std::lock_guard<std::mutex> lock(mutex);
-    if (device >= static_cast<int>(contexts.size())) contexts.resize(device + 1, 0);
-    if (!contexts[device]) {
+    if (device >= static_cast<int>(devices.size())) devices.resize(device + 1);
+    Device& dev = devices[device];
+    if (!dev.context) {
       int handle = 0;
       check(d, d.device_get(&handle, device), "cuDeviceGet");
-      check(d, d.primary_ctx_retain(&contexts[device], handle), "cuDevicePrimaryCtxRetain");
+      check(d, d.primary_ctx_retain(&dev.context, handle), "cuDevicePrimaryCtxRetain");
+      check(d, d.ctx_set_current(dev.context), "cuCtxSetCurrent");
+      dev.pooled = set_up_pool(d, handle);
     }
-    context = contexts[device];
+    current = dev;
   }
-  check(d, d.ctx_set_current(context), "cuCtxSetCurrent");
+  check(d, d.ctx_set_current(current.context), "cuCtxSetCurrent");
+  if (pooled) *pooled = current.pooled;
   return d;
 }
 
@@ -217,24 +256,30 @@ DeviceInfo device_info(int ordinal) {
 }
 
 DevicePtr allocate(int device, size_t bytes) {
-  const Driver& d = use(device);
+  bool pooled = false;
+  const Driver& d = use(device, &pooled);
   DevicePtr p = 0;
-  Result r = d.mem_alloc(&p, bytes, 0);
+  Result r = pooled ? d.mem_alloc_async(&p, bytes, 0) : d.mem_alloc(&p, bytes);
+  const char* call = pooled ? "cuMemAllocAsync" : "cuMemAlloc";
   if (r == kOutOfMemory) {
     size_t free = 0, total = 0;
     d.mem_get_info(&free, &total);
-    CudaError e = error(d, r, "cuMemAllocAsync");
+    CudaError e = error(d, r, call);
     throw CudaError(r, e.name, fmt::format("{} (asked for {} on device {}; {} free of {})",
                                            e.what(), gib(bytes), device, gib(free), gib(total)));
   }
-  check(d, r, "cuMemAllocAsync");
+  check(d, r, call);
   return p;
 }
 
 void release(int device, DevicePtr p) noexcept {
   try {
-    const Driver& d = use(device);
-    d.mem_free(p, 0);
+    bool pooled = false;
+    const Driver& d = use(device, &pooled);
+    if (pooled)
+      d.mem_free_async(p, 0);
+    else
+      d.mem_free(p);
   } catch (const CudaError&) {
     // A lost context or an unloaded driver: the memory went with it.
   }

@@ -228,9 +228,13 @@ class DeviceArray:
 
 
 def to_device(a, device=0):
-    """A DeviceArray holding a copy of `a` (any array-like NumPy accepts)."""
+    """A DeviceArray holding a copy of `a` (any array-like NumPy accepts) on
+    `device`; a DeviceArray already there is returned as it is, one on
+    another device is copied (through the host)."""
     if isinstance(a, DeviceArray):
-        return a
+        if a.device == device:
+            return a
+        a = a.to_host()
     host = np.ascontiguousarray(a)
     d = DeviceArray(host.shape, _dtype(host.dtype, "to_device's argument"), device)
     if d.size:

@@ -141,7 +141,9 @@ class _Elementwise:
         shapes = [op.shape for op in ops if type(op) is not _Scalar]
         shape = shapes[0] if shapes and shapes.count(shapes[0]) == len(shapes) \
             else np.broadcast_shapes(*shapes)
-        on_device = any(type(op) is DeviceArray for op in ops)
+        # Only device arrays (no NumPy one): the result stays on the device.
+        on_device = (any(type(op) is DeviceArray for op in ops)
+                     and not any(isinstance(op, np.ndarray) for op in ops))
         ops = [cuda.to_device(op, device) if isinstance(op, np.ndarray) else op for op in ops]
         return types, spec, device, shape, ops, on_device
 

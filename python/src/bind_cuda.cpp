@@ -33,11 +33,17 @@ void bind_cuda(py::module_& m) {
       PyErr_SetObject(type.ptr(), type(e.what(), e.name, e.code).ptr());
     }
   });
-  m.def("cuda_available", &cuda::available);
-  m.def("cuda_unavailable_reason", &cuda::unavailable_reason);
-  m.def("cuda_device_count", &cuda::device_count);
+  // The first of these loads and initializes the driver: seconds, sometimes.
+  using Release = py::call_guard<py::gil_scoped_release>;
+  m.def("cuda_available", &cuda::available, Release());
+  m.def("cuda_unavailable_reason", &cuda::unavailable_reason, Release());
+  m.def("cuda_device_count", &cuda::device_count, Release());
   m.def("cuda_device_info", [](int device) {
-    cuda::DeviceInfo i = cuda::device_info(device);
+    cuda::DeviceInfo i;
+    {
+      py::gil_scoped_release release;
+      i = cuda::device_info(device);
+    }
     py::dict d;
     d["name"] = i.name;
     d["compute_capability"] = py::make_tuple(i.major, i.minor);
@@ -47,7 +53,6 @@ void bind_cuda(py::module_& m) {
     return d;
   });
 
-  using Release = py::call_guard<py::gil_scoped_release>;
   py::class_<cuda::DeviceMemory, std::shared_ptr<cuda::DeviceMemory>>(m, "DeviceMemory")
       .def(py::init<int, size_t>(), py::arg("device"), py::arg("bytes"), Release())
       .def_property_readonly("ptr", &cuda::DeviceMemory::ptr)

@@ -47,6 +47,17 @@ def fake_cuda_driver(tmp_path_factory):
     return str(out)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under EMBER_TEST_TARGET=cuda, tests marked cpu_code (they read the
+    CPU's LLVM IR or assembly) are skipped; their values are the GPU's too."""
+    if TARGET != "cuda":
+        return
+    skip = pytest.mark.skip(reason="checks CPU code generation (EMBER_TEST_TARGET=cuda)")
+    for item in items:
+        if "cpu_code" in item.keywords:
+            item.add_marker(skip)
+
+
 def run_with_driver(driver, script, mode=0, cwd=None, args=()):
     """Runs Python file `script` (with `args`) with ember loading `driver`;
     its stdout, stderr and exit code."""

@@ -231,15 +231,17 @@ def test_a_faulting_kernel_raises(tmp_path):
     script = tmp_path / "fault.py"
     script.write_text(textwrap.dedent("""
         import numpy as np, ember
-        class Bad:  # a device array at an address nobody allocated
-            __cuda_array_interface__ = {"shape": (1 << 20,), "typestr": "<f8",
-                                        "data": (0x10, False), "version": 3}
+        real = ember.cuda.zeros(4)
+        class Bad:  # a real allocation (the driver knows its pointer), strides far beyond it
+            __cuda_array_interface__ = {"shape": (64,), "typestr": "<f8", "strides": (1 << 40,),
+                                        "data": (real.__cuda_array_interface__["data"][0], False),
+                                        "version": 3}
         @ember.kernel(target="cuda")
         def fill(x):
             i = ember.tid()
             x[i] = 1.0
         try:
-            fill[1 << 20](Bad())
+            fill[64](Bad())
             ember.cuda.synchronize()
         except ember.CudaError as e:
             print("CudaError", e.name, e)

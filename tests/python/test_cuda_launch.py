@@ -54,6 +54,7 @@ def test_specializations(report):
 
 def test_out_arguments(report):
     assert report["out_is_same"] and report["host_out_is_same"] and report["fast_out_is_same"]
+    assert report["mixed_is_numpy"]
 
 
 def test_device_calls_take_the_cpp_path(report):
@@ -142,6 +143,27 @@ def test_device_memory(report):
     assert "asked for 2.00 GiB on device 0; 1.00 GiB free of 24.00 GiB" in message
     # Every device allocation was given back once its arrays were gone.
     assert report["live_allocations"] == 0
+    # All from the device's pool, which was told to keep freed memory.
+    assert report["plain_allocations"] == 0 and report["release_threshold"] == 2**64 - 1
+
+
+POOLLESS = textwrap.dedent("""
+    import ctypes, json, os, numpy as np, ember
+    fake = ctypes.CDLL(os.environ["EMBER_CUDA_DRIVER"])
+    d = ember.cuda.to_device(np.arange(5.0))
+    out = {"values": d.to_host().tolist(), "plain": fake.fake_plain_allocations()}
+    del d
+    out["live"] = fake.fake_live_allocations()
+    print(json.dumps(out))
+""")
+
+
+def test_devices_without_memory_pools_use_cumemalloc(fake_cuda_driver, tmp_path):
+    script = tmp_path / "poolless.py"
+    script.write_text(POOLLESS)
+    stdout, stderr, code = run_with_driver(fake_cuda_driver, str(script), mode=4)
+    assert code == 0, stderr
+    assert json.loads(stdout) == {"values": [0.0, 1.0, 2.0, 3.0, 4.0], "plain": 1, "live": 0}
 
 
 FAILING = textwrap.dedent("""
@@ -190,6 +212,7 @@ def test_gpu_benchmark_checks_its_results(fake_cuda_driver, tmp_path):
     assert "| triad | 5,000 |" in text and "| black_scholes | 5,000 |" in text
     assert "| dot | 5,000 |" in text
     assert "16-element device array" in text and "Cold first launch" in text
+    assert "ember (fresh process)" in text
     # Kernels that compute the wrong values stop the benchmark.
     _, stderr, code = run_with_driver(fake_cuda_driver, script,
                                       args=[str(tmp_path / "wrong.md"), "wrong"])

@@ -66,6 +66,7 @@ def test_3d_any_strides(layout):
     np.testing.assert_array_equal(compiled[0], a + b)
 
 
+@pytest.mark.cpu_code
 def test_innermost_dimension_is_a_vector_loop():
     """Independent iterations of the domain's last dimension run as SIMD
     loads, adds and stores, for contiguous and for strided rows."""
@@ -158,6 +159,7 @@ def stencil_wrapping(out, u):
     out[i, j] = u[i - 1, j] + u[i, j - 1] - u[i, j + 1 - u.shape[1]]
 
 
+@pytest.mark.cpu_code
 def test_shifted_indices_need_no_wrap_around_but_wrap_where_negative():
     """With i = tid + 1, i - 1 is never negative: LLVM sees that (domain
     bounds and extents carry a non-negative range) and drops the wrap-around,
@@ -182,6 +184,7 @@ def signed_bins(counts, x, chunk):
         counts[t, int(x[k] * counts.shape[1])] += 1
 
 
+@pytest.mark.cpu_code
 def test_data_dependent_indices_wrap_through_a_predicted_branch():
     """Bins from data may be negative (they count from the end, as in NumPy);
     the wrap-around is a select weighted as almost never taken, which the x86
@@ -265,6 +268,7 @@ def loop_bodies(ir):
     return {b.split(":")[0]: b for b in blocks if re.match(r"for\.body", b)}
 
 
+@pytest.mark.cpu_code
 @pytest.mark.parametrize("start", [-7, -3, -1, 0, 2])
 def test_loop_from_an_unknown_start_drops_the_wrap_when_it_is_not_negative(start):
     """`for k in range(start + t, ...)` runs in two copies: for a start that is
@@ -422,6 +426,7 @@ def carried_square(start_is_square):
     return body
 
 
+@pytest.mark.cpu_code
 @pytest.mark.parametrize("start_is_square", [True, False])
 @pytest.mark.parametrize("fastmath", [True, False])
 def test_carried_products_become_fmas_only_where_exact(start_is_square, fastmath):
@@ -450,6 +455,7 @@ def chained_products(out, a, c):
     out[i] = x
 
 
+@pytest.mark.cpu_code
 def test_fusing_keeps_later_products_intact():
     a = np.linspace(-3.0, 3.0, 257)
     out, ref = np.zeros_like(a), np.zeros_like(a)
@@ -459,6 +465,7 @@ def test_fusing_keeps_later_products_intact():
     assert "llvm.fmuladd" in chained_products.inspect("llvm")
 
 
+@pytest.mark.cpu_code
 def test_mandelbrot_escape_loop_is_fused_with_fastmath():
     """The Mandelbrot step x*x - y*y + x0 reuses the x*x and y*y of the
     loop condition; with fastmath x*x + x0 is one fma, so the loop-carried
@@ -665,6 +672,7 @@ def test_atomics_need_supported_dtypes():
     assert "atomics need an int32, int64" in str(error) and error.lineno == 3
 
 
+@pytest.mark.cpu_code
 def test_inspect_stages():
     mandelbrot[(4, 4)](np.zeros((4, 4), np.int32), -2.0, -1.5, 0.5, 0.5, 10)
     text = mandelbrot.inspect("ir")
@@ -698,6 +706,7 @@ def to_int32(x):
 
 @pytest.mark.parametrize("src,dst", [("float64", "int64"), ("float64", "int32"),
                                      ("float32", "int64"), ("float32", "int32")])
+@pytest.mark.cpu_code
 def test_scalar_float_to_int_matches_the_vector_rule(src, dst):
     """A conversion left scalar by the vectorizer (here: a scatter) becomes one
     cvttsd2si / cvttss2si on x86 (codegen/x86_truncate.cpp); it must give

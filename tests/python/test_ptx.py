@@ -7,6 +7,7 @@ errors of `inspect("ptx")`.
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -256,6 +257,22 @@ def test_reduce_ptx(op, dtype, fastmath, arch, tmp_path):
     proc = subprocess.run([PTXAS, f"-arch={arch}", str(path), "-o", str(tmp_path / "out.cubin")],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("arch", ["sm_30", "sm_50", "sm_61", "sm_70"])
+def test_old_archs_get_a_ptx_isa_with_warp_shuffles(arch):
+    """LLVM's default PTX ISA for sm_30 to sm_62 (5.0 or older) has no
+    shfl.sync; ember asks for 6.0 there (LLVM stopped the process with
+    "Cannot select" instead). CUDA 13's ptxas no longer assembles these
+    archs, so the check is on the text."""
+    mapped = ember.reduce("+")(exp_times)
+    mapped(np.ones(4, np.float32), 2)
+    code = _jit.ptx(mapped._compiled[-1][2], arch)
+    version = float(re.search(r"^\.version (\d+\.\d+)", code.ptx, re.M).group(1))
+    assert version >= 6.0 and f".target {arch}" in code.ptx
+    assert "shfl.sync.down.b32" in code.ptx
+    with pytest.raises(ValueError, match="unknown GPU architecture 'sm_21'; ember targets sm_30 "):
+        _jit.ptx(mapped._compiled[-1][2], "sm_21")
 
 
 def entry_params(ptx, entry):

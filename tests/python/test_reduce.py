@@ -306,6 +306,7 @@ def test_compile_error_points_at_the_line():
     assert info.value.lineno == bad.py_func.__code__.co_firstlineno + 2
 
 
+@pytest.mark.cpu_code
 def test_signatures_repr_and_inspect():
     @ember.reduce("max")
     def m(x, y):

@@ -4,8 +4,8 @@
  * it was loaded from and hands the parameter slots to a hook the test
  * installs (fake_set_launch_hook), which plays the kernel. FAKE_CUDA_MODE
  * picks a failure: 1 cuInit fails, 2 the PTX does not load, 3 the next
- * synchronization reports a kernel fault. Allocations over 1 GiB run out of
- * memory. */
+ * synchronization reports a kernel fault, 4 the device has no memory pools
+ * (memory from cuMemAlloc). Allocations over 1 GiB run out of memory. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +27,9 @@ int cuDriverGetVersion(int* v) { *v = 12040; return 0; }
 int cuDeviceGetCount(int* n) { *n = 1; return 0; }
 int cuDeviceGet(int* d, int ordinal) { *d = ordinal; return ordinal == 0 ? 0 : 101; }
 int cuDeviceGetName(char* name, int len, int d) { strncpy(name, "Fake GPU", len); return 0; }
-int cuDeviceGetAttribute(int* v, int attr, int d) {
-  *v = attr == 75 ? 8 : attr == 76 ? 6 : attr == 16 ? 84 : 0; return 0; }
+int cuDeviceGetAttribute(int* v, int attr, int d) {  /* 115: memory pools supported */
+  *v = attr == 75 ? 8 : attr == 76 ? 6 : attr == 16 ? 84 : attr == 115 ? mode() != 4 : 0;
+  return 0; }
 int cuDeviceTotalMem_v2(size_t* bytes, int d) { *bytes = (size_t)24 << 30; return 0; }
 
 static const char* names[][2] = {
@@ -53,12 +54,24 @@ static int sync_status(void) { return faulted ? 700 : 0; }
 int cuCtxSynchronize(void) { return sync_status(); }
 int cuStreamSynchronize(uintptr_t stream) { return sync_status(); }
 
+static long plain_allocations;
+static uint64_t release_threshold;
+long fake_plain_allocations(void) { return plain_allocations; }
+uint64_t fake_release_threshold(void) { return release_threshold; }
 int cuMemAllocAsync(uint64_t* p, size_t bytes, uintptr_t stream) {
   if (bytes > ((size_t)1 << 30)) return 2;
   *p = (uint64_t)(uintptr_t)malloc(bytes);
   ++live;
   return 0; }
 int cuMemFreeAsync(uint64_t p, uintptr_t stream) { free((void*)(uintptr_t)p); --live; return 0; }
+int cuMemAlloc_v2(uint64_t* p, size_t bytes) { ++plain_allocations; return cuMemAllocAsync(p, bytes, 0); }
+int cuMemFree_v2(uint64_t p) { return cuMemFreeAsync(p, 0); }
+static int pool;
+int cuDeviceGetDefaultMemPool(void** p, int device) { *p = &pool; return 0; }
+int cuMemPoolSetAttribute(void* p, int attr, void* value) {  /* 4: the release threshold */
+  if (p != &pool || attr != 4) return 1;
+  release_threshold = *(uint64_t*)value;
+  return 0; }
 int cuMemGetInfo_v2(size_t* free_bytes, size_t* total) {
   *free_bytes = (size_t)1 << 30; *total = (size_t)24 << 30; return 0; }
 int cuMemcpyHtoD_v2(uint64_t dst, const void* src, size_t n) {

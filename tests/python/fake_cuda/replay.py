@@ -13,6 +13,8 @@ import numpy as np
 fake = ctypes.CDLL(os.environ["EMBER_CUDA_DRIVER"])
 fake.fake_live_allocations.restype = ctypes.c_long
 fake.fake_launches.restype = ctypes.c_long
+fake.fake_plain_allocations.restype = ctypes.c_long
+fake.fake_release_threshold.restype = ctypes.c_uint64
 report = {"launches": [], "problems": []}
 current = {}  # what the hook plays: set before each call
 

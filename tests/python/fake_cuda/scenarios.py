@@ -151,6 +151,11 @@ def vectorize_cases():
     host_out = np.zeros(1000)
     report["host_out_is_same"] = gpu_triad(x, x, out=host_out) is host_out
     check("out host", host_out, cpu_triad(x, x))
+    # A NumPy argument beside a device array: the result comes back as NumPy.
+    current["play"] = play_elementwise(cpu_triad, (dx, x))
+    mixed = gpu_triad(dx, x)
+    report["mixed_is_numpy"] = type(mixed) is np.ndarray
+    check("mixed device and NumPy", mixed, cpu_triad(x, x))
     report["errors"] = errors(gpu_triad, gpu_mix, cpu_mix)
 
 
@@ -485,5 +490,7 @@ import gc  # noqa: E402
 gc.collect()
 report["live_allocations"] = fake.fake_live_allocations()
 report["launch_count"] = fake.fake_launches()
+report["plain_allocations"] = fake.fake_plain_allocations()
+report["release_threshold"] = fake.fake_release_threshold()
 print(json.dumps(report))
 sys.stdout.flush()
