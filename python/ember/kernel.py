@@ -104,17 +104,26 @@ class Kernel(_core.Launcher):
     @property
     def signatures(self):
         """The specializations compiled so far: '[domain rank](arg types)'."""
-        return [text for text, _ in self._compiled]
+        return list(dict.fromkeys(text for text, _ in self._compiled))
 
-    def inspect(self, stage="ir", arch=None):
-        """The latest specialization's code: "ir" (after the compiler's passes),
+    def inspect(self, stage="ir", arch=None, *, domain=None, args=None):
+        """The code of a specialization: "ir" (after the compiler's passes),
         "source-ir" (as the frontend built it), "llvm", "asm" (for the host,
         or for x86 CPU `arch` by LLVM's name, e.g. "znver4"), "ptx" (CUDA
         code for GPU architecture `arch`, e.g. "sm_90"; no GPU needed) or
-        "cuda-llvm"."""
+        "cuda-llvm". By default the latest launch's; with `domain` and
+        `args` (NumPy arrays and numbers, as k[domain](*args) takes them),
+        that launch's, compiled without running it (so a target="cuda"
+        kernel's PTX needs no GPU)."""
         stages.check(stage)  # before compiling anything
+        if args is not None:
+            if domain is None:
+                raise TypeError("inspect(args=...) needs the launch's domain= too")
+            types, rank = self.arg_types(domain, tuple(args))  # as a launch converts them
+            return stages.text(self._compile(types, rank), stage, arch)
         if not self._compiled:
-            raise ValueError(f"{self.__name__} has no compiled specialization yet: launch it first")
+            raise ValueError(f"{self.__name__} has no compiled specialization yet: launch it "
+                             "first, or pass domain= and args=")
         return stages.text(self._compiled[-1][1], stage, arch)
 
     def __repr__(self):

@@ -275,6 +275,28 @@ def test_old_archs_get_a_ptx_isa_with_warp_shuffles(arch):
         _jit.ptx(mapped._compiled[-1][2], "sm_21")
 
 
+@pytest.mark.skipif(not PTXAS, reason="ptxas (CUDA toolkit) not installed")
+def test_gpu_kernel_ptx_without_a_launch(tmp_path):
+    """A target="cuda" kernel cannot launch here (no GPU), but its PTX for
+    a launch's arguments can be inspected."""
+    gpu = ember.kernel(target="cuda")(bench_kernels.mandelbrot.py_func)
+    img = np.zeros((4, 6), np.int32)
+    args = (img, -2.0, -1.5, 0.5, 0.5, 10)
+    with pytest.raises(ValueError, match="launch it first, or pass domain= and args="):
+        gpu.inspect("ptx")
+    with pytest.raises(TypeError, match="needs the launch's domain= too"):
+        gpu.inspect("ptx", args=args)
+    code = gpu.inspect("ptx", arch="sm_80", domain=img.shape, args=args)
+    assert ".visible .entry ember_mandelbrot_cuda" in code and ".target sm_80" in code
+    assert gpu.inspect("ir", domain=img.shape, args=args).startswith("kernel mandelbrot(img: i32[2]")
+    assert gpu.signatures == ["[2-d](int32[xx], float64, float64, float64, float64, int64)"]
+    path = tmp_path / "mandelbrot.ptx"
+    path.write_text(code)
+    proc = subprocess.run([PTXAS, "-arch=sm_80", str(path), "-o", str(tmp_path / "out.cubin")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
 def entry_params(ptx, entry):
     head = ptx.split(f".entry {entry}(")[1].split(")")[0]
     return head.count(".param")
