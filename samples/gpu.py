@@ -2,10 +2,12 @@
 
     python samples/gpu.py [n]
 
-A triad (x + 3y) and a 2-D blur kernel run on the GPU and are checked
-against NumPy; device arrays stay on the GPU between calls, and the time of
-a call on device arrays is compared with NumPy's on the host. Without a GPU
-it says why and shows the PTX the GPU would run (no driver needed for that).
+A triad (x + 3y), a 2-D blur kernel, a histogram with atomics and a dot
+product (a reduction) run on the GPU and are checked against NumPy; device
+arrays stay on the GPU between calls, the time of a call on device arrays is
+compared with NumPy's on the host, and with CuPy installed, CuPy arrays are
+used in place. Without a GPU it says why and shows the PTX the GPU would run
+(no driver needed for that).
 """
 
 import sys
@@ -35,6 +37,19 @@ def blur(out, img, w):
     out[i, j] = s / (w + n - 1.0)
 
 
+@ember.kernel(target="cuda")
+def histogram(counts, x):
+    i = ember.tid()
+    b = int(x[i] * counts.shape[0])
+    if 0 <= b < counts.shape[0]:
+        ember.atomic_add(counts, b, 1)
+
+
+@ember.reduce("+", target="cuda")
+def dot(x, y):
+    return x * y
+
+
 def best_of(fn, repeat=5):
     best = float("inf")
     for _ in range(repeat):
@@ -48,11 +63,16 @@ def main(n):
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
     img = rng.standard_normal((512, 384))
+    u = rng.random(n)
     if not ember.cuda.is_available():
         print(f"no GPU here ({ember.cuda.unavailable_reason()})")
-        ptx = triad.inspect("ptx", "(float32, float32)")
-        entry = next(line for line in ptx.splitlines() if ".entry" in line)
-        print(f"the PTX ember would load: {len(ptx.splitlines())} lines, {entry.strip()}")
+        counts = np.zeros(64, np.int64)
+        for what, ptx in [("triad", triad.inspect("ptx", "(float32, float32)")),
+                          ("dot", dot.inspect("ptx", "(float32, float32)")),
+                          ("histogram", histogram.inspect("ptx", domain=n, args=(counts, u)))]:
+            entry = next(line for line in ptx.splitlines() if ".entry" in line)
+            print(f"the PTX ember would load for {what}: {len(ptx.splitlines())} lines, "
+                  f"{entry.strip()}")
         return
     print(ember.cuda.device_info())
     # NumPy in, NumPy out: copies both ways.
@@ -78,7 +98,21 @@ def main(n):
     count[:, 0] = count[:, -1] = 2.0
     expected = (2.0 * img + padded[:, :-2] + padded[:, 2:]) / (2.0 + count - 1.0)
     np.testing.assert_allclose(result, expected, rtol=1e-12)
-    print("triad and blur on the GPU: matches NumPy")
+    # Atomics: every thread adds to a shared count.
+    du, counts = ember.cuda.to_device(u), ember.cuda.zeros(64, np.int64)
+    histogram[n](counts, du)
+    np.testing.assert_array_equal(counts.to_host(), np.bincount((u * 64).astype(int), minlength=64))
+    # A reduction: a NumPy scalar back (it waits for the GPU).
+    np.testing.assert_allclose(dot(dx, dy), np.dot(x.astype(np.float64), y), rtol=1e-6)
+    try:
+        import cupy
+    except ImportError:
+        cupy = None
+    if cupy is not None:  # CuPy arrays in place, the result on the GPU
+        cx = cupy.asarray(x)
+        got = cupy.asarray(triad(cx, cx))
+        np.testing.assert_allclose(cupy.asnumpy(got), x + np.float32(3.0) * x, rtol=1e-6)
+    print("triad, blur, histogram and dot on the GPU: matches NumPy")
 
 
 if __name__ == "__main__":
