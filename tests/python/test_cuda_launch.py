@@ -158,6 +158,80 @@ POOLLESS = textwrap.dedent("""
 """)
 
 
+MODULE_CACHE = textwrap.dedent("""
+    import ctypes, json, os, numpy as np, ember
+    fake = ctypes.CDLL(os.environ["EMBER_CUDA_DRIVER"])
+    @ember.vectorize(target="cuda")
+    def f(x):
+        return x + 1.0
+    @ember.kernel(target="cuda")
+    def g(out):
+        i = ember.tid()
+        out[i] = 2.0
+    loads = []
+    for call in [lambda: f(np.ones(4)), lambda: f(np.ones(8)), lambda: f(np.ones(4, np.float32)),
+                 lambda: f(np.ones(3)), lambda: g[4](np.ones(4)), lambda: g[5](np.ones(5))]:
+        call()
+        loads.append(fake.fake_module_loads())
+    print(json.dumps(loads))
+""")
+
+
+def test_modules_load_once_per_specialization(fake_cuda_driver, tmp_path):
+    # The PTX is JIT-compiled by the driver at load: once per specialization and device.
+    script = tmp_path / "module_cache.py"
+    script.write_text(MODULE_CACHE)
+    stdout, stderr, code = run_with_driver(fake_cuda_driver, str(script))
+    assert code == 0, stderr
+    assert json.loads(stdout) == [1, 1, 2, 2, 3, 3]
+
+
+GIL = textwrap.dedent("""
+    import json, sys, threading, time, numpy as np, ember
+    @ember.vectorize(target="cuda")
+    def f(x):
+        return x + 1.0
+    @ember.kernel(target="cuda")
+    def g(out):
+        i = ember.tid()
+        out[i] = 2.0
+    f(np.ones(4))  # compiled and loaded: the calls below are copies and launches
+    g[4](np.ones(4))
+    sys.setswitchinterval(1e-4)
+    ticks, running = [], threading.Event()
+    def count():
+        running.set()
+        while running.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.005)
+    spans = []
+    for call in [lambda: f(np.ones(4)), lambda: g[4](np.ones(4))]:
+        t = threading.Thread(target=count)
+        ticks.clear()
+        t.start()
+        running.wait()
+        start = time.perf_counter()
+        call()  # copy in, launch, copy out: 300 ms in the fake's mode 5
+        end = time.perf_counter()
+        running.clear()
+        t.join()
+        inside = [start] + [x for x in ticks if start < x < end] + [end]
+        spans.append([end - start, max(b - a for a, b in zip(inside, inside[1:]))])
+    print(json.dumps(spans))
+""")
+
+
+def test_copies_and_launches_release_the_gil(fake_cuda_driver, tmp_path):
+    # Another Python thread keeps running while the driver copies and launches.
+    script = tmp_path / "gil.py"
+    script.write_text(GIL)
+    stdout, stderr, code = run_with_driver(fake_cuda_driver, str(script), mode=5)
+    assert code == 0, stderr
+    for seconds, longest_pause in json.loads(stdout):
+        # Each driver call takes 100 ms: one made holding the GIL pauses the other thread that long.
+        assert seconds >= 0.3 and longest_pause < 0.05, (seconds, longest_pause)
+
+
 def test_devices_without_memory_pools_use_cumemalloc(fake_cuda_driver, tmp_path):
     script = tmp_path / "poolless.py"
     script.write_text(POOLLESS)

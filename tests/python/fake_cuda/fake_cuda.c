@@ -5,10 +5,13 @@
  * installs (fake_set_launch_hook), which plays the kernel. FAKE_CUDA_MODE
  * picks a failure: 1 cuInit fails, 2 the PTX does not load, 3 the next
  * synchronization reports a kernel fault, 4 the device has no memory pools
- * (memory from cuMemAlloc). Allocations over 1 GiB run out of memory. */
+ * (memory from cuMemAlloc), 5 copies and launches take 100 ms each (a caller
+ * holding the GIL would stop other Python threads that long). Allocations
+ * over 1 GiB run out of memory. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef void (*Hook)(const char* entry, int nparams, const uint64_t* slots, unsigned grid,
                      unsigned block);
@@ -74,9 +77,12 @@ int cuMemPoolSetAttribute(void* p, int attr, void* value) {  /* 4: the release t
   return 0; }
 int cuMemGetInfo_v2(size_t* free_bytes, size_t* total) {
   *free_bytes = (size_t)1 << 30; *total = (size_t)24 << 30; return 0; }
+static void slow(void) { if (mode() == 5) usleep(100000); }
 int cuMemcpyHtoD_v2(uint64_t dst, const void* src, size_t n) {
+  slow();
   memcpy((void*)(uintptr_t)dst, src, n); return sync_status(); }
 int cuMemcpyDtoH_v2(void* dst, uint64_t src, size_t n) {
+  slow();
   memcpy(dst, (void*)(uintptr_t)src, n); return sync_status(); }
 int cuMemcpyDtoD_v2(uint64_t dst, uint64_t src, size_t n) {
   memcpy((void*)(uintptr_t)dst, (void*)(uintptr_t)src, n); return 0; }
@@ -89,7 +95,10 @@ int cuPointerGetAttribute(void* value, int attribute, uint64_t p) {
 typedef struct { char entry[256]; int nparams; int sizes[64]; } Function;
 typedef struct { int count; Function functions[4]; } Module;
 
+static long module_loads;
+long fake_module_loads(void) { return module_loads; }
 int cuModuleLoadDataEx(Module** m, const char* ptx, unsigned n, int* options, void** values) {
+  ++module_loads;
   if (mode() == 2) {
     for (unsigned i = 0; i < n; ++i)
       if (options[i] == 5) strcpy((char*)values[i], "ptxas fatal: fake JIT failure");
@@ -121,6 +130,7 @@ int cuLaunchKernel(Function* f, unsigned gx, unsigned gy, unsigned gz, unsigned 
   uint64_t slots[64] = {0};
   for (int i = 0; i < f->nparams; ++i) memcpy(&slots[i], params[i], f->sizes[i]);
   ++launches;
+  slow();
   if (hook) hook(f->entry, f->nparams, slots, gx, bx);
   if (mode() == 3) faulted = 1;
   return 0; }
