@@ -67,6 +67,7 @@ class Kernel(_core.Launcher):
         self.__doc__ = py_func.__doc__
         self.__wrapped__ = py_func
         self._compiled = []  # (signature text, Kernel), in compile order
+        self._inspected = {}  # (arg types, domain rank) -> Kernel, compiled by inspect(args=)
 
     def _compile(self, arg_types, domain):
         start = time.perf_counter()
@@ -104,7 +105,7 @@ class Kernel(_core.Launcher):
     @property
     def signatures(self):
         """The specializations compiled so far: '[domain rank](arg types)'."""
-        return list(dict.fromkeys(text for text, _ in self._compiled))
+        return [text for text, _ in self._compiled]
 
     def inspect(self, stage="ir", arch=None, *, domain=None, args=None):
         """The code of a specialization: "ir" (after the compiler's passes),
@@ -120,7 +121,10 @@ class Kernel(_core.Launcher):
             if domain is None:
                 raise TypeError("inspect(args=...) needs the launch's domain= too")
             types, rank = self.arg_types(domain, tuple(args))  # as a launch converts them
-            return stages.text(self._compile(types, rank), stage, arch)
+            key = (tuple(map(tuple, types)), rank)
+            if key not in self._inspected:
+                self._inspected[key] = self._compile(types, rank)
+            return stages.text(self._inspected[key], stage, arch)
         if not self._compiled:
             raise ValueError(f"{self.__name__} has no compiled specialization yet: launch it "
                              "first, or pass domain= and args=")

@@ -158,8 +158,9 @@ POOLLESS = textwrap.dedent("""
 """)
 
 
-MODULE_CACHE = textwrap.dedent("""
-    import ctypes, json, os, numpy as np, ember
+# A map f and a kernel g on the GPU, for the scripts below.
+F_AND_G = textwrap.dedent("""
+    import ctypes, json, os, sys, threading, time, numpy as np, ember
     fake = ctypes.CDLL(os.environ["EMBER_CUDA_DRIVER"])
     @ember.vectorize(target="cuda")
     def f(x):
@@ -168,6 +169,9 @@ MODULE_CACHE = textwrap.dedent("""
     def g(out):
         i = ember.tid()
         out[i] = 2.0
+""")
+
+MODULE_CACHE = F_AND_G + textwrap.dedent("""
     loads = []
     for call in [lambda: f(np.ones(4)), lambda: f(np.ones(8)), lambda: f(np.ones(4, np.float32)),
                  lambda: f(np.ones(3)), lambda: g[4](np.ones(4)), lambda: g[5](np.ones(5))]:
@@ -186,15 +190,7 @@ def test_modules_load_once_per_specialization(fake_cuda_driver, tmp_path):
     assert json.loads(stdout) == [1, 1, 2, 2, 3, 3]
 
 
-GIL = textwrap.dedent("""
-    import json, sys, threading, time, numpy as np, ember
-    @ember.vectorize(target="cuda")
-    def f(x):
-        return x + 1.0
-    @ember.kernel(target="cuda")
-    def g(out):
-        i = ember.tid()
-        out[i] = 2.0
+GIL = F_AND_G + textwrap.dedent("""
     f(np.ones(4))  # compiled and loaded: the calls below are copies and launches
     g[4](np.ones(4))
     sys.setswitchinterval(1e-4)
