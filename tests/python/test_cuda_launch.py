@@ -225,7 +225,7 @@ def test_copies_and_launches_release_the_gil(fake_cuda_driver, tmp_path):
     assert code == 0, stderr
     for seconds, longest_pause in json.loads(stdout):
         # Each driver call takes 100 ms: one made holding the GIL pauses the other thread that long.
-        assert seconds >= 0.3 and longest_pause < 0.05, (seconds, longest_pause)
+        assert seconds >= 0.3 and longest_pause < 0.08, (seconds, longest_pause)
 
 
 def test_devices_without_memory_pools_use_cumemalloc(fake_cuda_driver, tmp_path):
