@@ -144,17 +144,26 @@ py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
       for (int i = 0; i < n; ++i) Py_XDECREF(refs[i]);
     }
   } release_keep{keep, n};
+  for (int i = 0; i < n; ++i)
+    weak[i] = convert(PyTuple_GET_ITEM(args, i), i, inputs[i], boxes[i], keep[i]);
+  // Scalar layout (the entry point reads the value once per row): numbers,
+  // 0-d arrays, and for a map the arrays that broadcast along the last axis
+  // (a column such as m[:, None]: constant along each row of the result).
+  int64_t last = 1;  // the result's last extent, when broadcasting succeeds
+  for (int i = 0; i < n; ++i)
+    if (inputs[i].shape.ndim > 0) last = std::max(last, inputs[i].shape.dims[inputs[i].shape.ndim - 1]);
+  bool scalar[runtime::kMaxArgs];
   std::string key(n, '\0');
   for (int i = 0; i < n; ++i) {
-    weak[i] = convert(PyTuple_GET_ITEM(args, i), i, inputs[i], boxes[i], keep[i]);
-    key[i] = key_byte(inputs[i].dtype, weak[i], inputs[i].shape.ndim == 0);
+    const runtime::Shape& s = inputs[i].shape;
+    scalar[i] = s.ndim == 0 || (!reduce_ && last > 1 && s.dims[s.ndim - 1] == 1);
+    key[i] = key_byte(inputs[i].dtype, weak[i], scalar[i]);
   }
   const Entry* entry = find(key);
   if (!entry) {
     py::list types;
     for (int i = 0; i < n; ++i)
-      types.append(py::make_tuple(std::string(ir::numpy_name(inputs[i].dtype)), weak[i],
-                                  inputs[i].shape.ndim == 0));
+      types.append(py::make_tuple(std::string(ir::numpy_name(inputs[i].dtype)), weak[i], scalar[i]));
     entry = &lookup(key, types);
   }
   const runtime::Kernel& kernel = *entry->kernel;

@@ -52,14 +52,51 @@ def test_broadcasting(sx, sy):
 @pytest.mark.parametrize("dtype", ["int8", "int16", "float32", "float64"])
 @pytest.mark.parametrize("columns", [5, 512, 1000, 1537])
 def test_row_broadcast_over_several_blocks(dtype, columns):
-    # y repeats one value along each row (stride 0): its block is filled once
-    # per row and kept for the row's later blocks of 512.
+    # y repeats one value along each row (a column, stride 0 along the last
+    # axis): it gets the scalar layout, read once per row, whatever the row's
+    # other operands need (x reversed is buffered).
     rng = np.random.default_rng(columns)
     x = rng.integers(-50, 50, size=(37, columns)).astype(dtype)
     y = rng.integers(-50, 50, size=(37, 1)).astype(dtype)
     assert_same(fma1(x, y), fma1_ref(x, y))
-    assert_same(fma1(y, x[:, ::-1]), fma1_ref(y, x[:, ::-1]))  # both buffered
+    assert_same(fma1(y, x[:, ::-1]), fma1_ref(y, x[:, ::-1]))
+    assert compiled_layouts(fma1, dtype) >= {(False, True), (True, False)}
+    assert_same(fma1(y[::-1], x), fma1_ref(y[::-1], x))  # rows in reverse
     assert_same(fma1(x.T, y.T), fma1_ref(x.T, y.T))  # y broadcast down the columns
+    assert (False, False) in compiled_layouts(fma1, dtype)
+
+
+def compiled_layouts(mapped, dtype):
+    """The scalar-layout flags of `mapped`'s specializations for `dtype` arguments."""
+    return {tuple(s for _, _, s in types) for _, types, _ in mapped._compiled
+            if all(d == dtype for d, _, _ in types)}
+
+
+@pytest.mark.parametrize("sx,sy", [
+    ((6, 1), (6, 9)), ((1, 1), (6, 9)), ((1,), (9,)), ((4, 1, 1), (4, 3, 9)), ((4, 3, 1), (3, 9)),
+    ((6, 1), (6, 1)), ((1, 6, 1), (5, 1, 7)), ((6, 1), (1, 1)),
+])
+def test_operands_constant_along_rows(sx, sy):
+    """Arrays whose last axis broadcasts are read once per row of the result
+    (F-order and strided outputs too); where every last axis is 1 nothing is
+    constant along a row and they stay arrays."""
+    rng = np.random.default_rng(sum(sx) + sum(sy))
+    x, y = rng.normal(size=sx), rng.normal(size=sy)
+    want = fma1_ref(x, y)
+    assert_same(fma1(x, y), want)
+    assert_same(fma1(y, x), fma1_ref(y, x))
+    out = np.zeros(want.shape[::-1]).T  # F-order
+    assert fma1(x, y, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    with np.errstate(all="ignore"):
+        for axis in range(-np.broadcast(x, y).ndim, 0):  # constant along a row, not along a reduced axis
+            np.testing.assert_allclose(total_of_rows(x, y, axis=axis), (x * y).sum(axis=axis),
+                                       rtol=1e-13)
+
+
+@ember.reduce("+")
+def total_of_rows(x, y):
+    return x * y
 
 
 def test_broadcasting_three_arguments():
