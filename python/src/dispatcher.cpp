@@ -147,16 +147,23 @@ py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
   for (int i = 0; i < n; ++i)
     weak[i] = convert(PyTuple_GET_ITEM(args, i), i, inputs[i], boxes[i], keep[i]);
   // Scalar layout (the entry point reads the value once per row): numbers,
-  // 0-d arrays, and for a map the arrays that broadcast along the last axis
-  // (a column such as m[:, None]: constant along each row of the result).
+  // 0-d arrays, and arrays that broadcast along the last axis (a column such
+  // as m[:, None]) where the launcher's rows are the last axis: a map's
+  // result, or a reduction that reduces the last axis (its rows are the
+  // innermost reduced axis).
   int64_t last = 1;  // the result's last extent, when broadcasting succeeds
-  for (int i = 0; i < n; ++i)
-    if (inputs[i].shape.ndim > 0) last = std::max(last, inputs[i].shape.dims[inputs[i].shape.ndim - 1]);
+  int ndim = 0;
+  for (int i = 0; i < n; ++i) {
+    const runtime::Shape& s = inputs[i].shape;
+    ndim = std::max(ndim, s.ndim);
+    if (s.ndim > 0) last = std::max(last, s.dims[s.ndim - 1]);
+  }
+  bool along_rows = last > 1 && (!reduce_ || reduces_last_axis(option, ndim));
   bool scalar[runtime::kMaxArgs];
   std::string key(n, '\0');
   for (int i = 0; i < n; ++i) {
     const runtime::Shape& s = inputs[i].shape;
-    scalar[i] = s.ndim == 0 || (!reduce_ && last > 1 && s.dims[s.ndim - 1] == 1);
+    scalar[i] = s.ndim == 0 || (along_rows && s.dims[s.ndim - 1] == 1);
     key[i] = key_byte(inputs[i].dtype, weak[i], scalar[i]);
   }
   const Entry* entry = find(key);

@@ -44,6 +44,9 @@ class Dispatcher {
                        const runtime::Shape& shape, pybind11::handle out);
   pybind11::object reduce(const Entry& entry, std::span<const runtime::Operand> in,
                           const runtime::Shape& shape, pybind11::handle axis);  // reduce_call.cpp
+  // Whether `axis` (as a call passes it) reduces the last of `ndim` axes;
+  // false for a bad value, which reduce() reports (reduce_call.cpp).
+  static bool reduces_last_axis(pybind11::handle axis, int ndim);
 
   std::string name_;
   int nargs_;

@@ -44,6 +44,18 @@ void read_axis(py::handle axis, int ndim, bool* reduced) {
 
 }  // namespace
 
+bool Dispatcher::reduces_last_axis(py::handle axis, int ndim) {
+  if (axis.is_none()) return true;
+  py::tuple axes = py::isinstance<py::tuple>(axis) ? py::reinterpret_borrow<py::tuple>(axis)
+                                                   : py::make_tuple(axis);
+  for (py::handle a : axes) {
+    if (PyBool_Check(a.ptr()) || !PyIndex_Check(a.ptr())) return false;
+    Py_ssize_t k = PyNumber_AsSsize_t(a.ptr(), nullptr);  // clipped, never an error
+    if (k == ndim - 1 || k == -1) return true;
+  }
+  return false;
+}
+
 py::object Dispatcher::reduce(const Entry& entry, std::span<const runtime::Operand> in,
                               const runtime::Shape& shape, py::handle axis) {
   bool reduced[runtime::kMaxDims];

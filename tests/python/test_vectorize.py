@@ -78,8 +78,9 @@ def compiled_layouts(mapped, dtype):
 ])
 def test_operands_constant_along_rows(sx, sy):
     """Arrays whose last axis broadcasts are read once per row of the result
-    (F-order and strided outputs too); where every last axis is 1 nothing is
-    constant along a row and they stay arrays."""
+    (F-order and strided outputs too) or of a reduction over the last axis;
+    where every last axis is 1 nothing is constant along a row and they stay
+    arrays."""
     rng = np.random.default_rng(sum(sx) + sum(sy))
     x, y = rng.normal(size=sx), rng.normal(size=sy)
     want = fma1_ref(x, y)
@@ -89,9 +90,12 @@ def test_operands_constant_along_rows(sx, sy):
     assert fma1(x, y, out=out) is out
     np.testing.assert_array_equal(out, want)
     with np.errstate(all="ignore"):
-        for axis in range(-np.broadcast(x, y).ndim, 0):  # constant along a row, not along a reduced axis
+        # Read once per row where the last axis is reduced, else an array.
+        ndim = np.broadcast(x, y).ndim
+        axes = [*range(-ndim, ndim), None, tuple(range(ndim))] + [(0, ndim - 1)] * (ndim > 1)
+        for axis in axes:
             np.testing.assert_allclose(total_of_rows(x, y, axis=axis), (x * y).sum(axis=axis),
-                                       rtol=1e-13)
+                                       rtol=1e-13, err_msg=f"axis={axis}")
 
 
 @ember.reduce("+")
