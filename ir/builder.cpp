@@ -22,10 +22,27 @@ void require_scalar(Type t, const std::string& what, Loc loc) {
     fail(what + " needs a number, got an array (an element of an array is x[i])", loc);
 }
 
-// The Python spelling of a bit operator: users never see the IR names
-// ("'and' needs integer operands" would point them at the wrong operator).
+// The Python spelling of an operator: users never see the IR names
+// ("'and' needs integer operands" would point them at the wrong operator);
+// functions keep theirs ("sqrt").
 std::string symbol(Op op) {
   switch (op) {
+    case Op::Neg: return "unary -";
+    case Op::Not: return "not";
+    case Op::Invert: return "~";
+    case Op::Add: return "+";
+    case Op::Sub: return "-";
+    case Op::Mul: return "*";
+    case Op::Div: return "/";
+    case Op::FloorDiv: return "//";
+    case Op::Mod: return "%";
+    case Op::Pow: return "**";
+    case Op::Eq: return "==";
+    case Op::Ne: return "!=";
+    case Op::Lt: return "<";
+    case Op::Le: return "<=";
+    case Op::Gt: return ">";
+    case Op::Ge: return ">=";
     case Op::BitAnd: return "&";
     case Op::BitOr: return "|";
     case Op::BitXor: return "^";
@@ -41,7 +58,7 @@ Type float_result(Type t) { return scalar_type(float_for(t.scalar), t.weak); }
 }  // namespace
 
 Type unary_result(Op op, Type x, Loc loc) {
-  require_scalar(x, "'" + std::string(op_name(op)) + "'", loc);
+  require_scalar(x, "'" + symbol(op) + "'", loc);
   Kind k = kind_of(x.scalar);
   switch (op) {
     case Op::Neg:
@@ -82,7 +99,7 @@ Scalar reduce_result(Op combine, Scalar mapped, Loc loc) {
 }
 
 Type binary_result(Op op, Type a, Type b, Loc loc) {
-  std::string what = "'" + std::string(op_name(op)) + "'";
+  std::string what = "'" + symbol(op) + "'";
   require_scalar(a, what, loc);
   require_scalar(b, what, loc);
   if (is_comparison(op)) return scalar_type(Scalar::Bool);
@@ -201,6 +218,7 @@ ExprPtr make_cast(ExprPtr x, Type t, Loc loc) {
 }
 
 ExprPtr make_truth(ExprPtr x, Loc loc) {
+  require_scalar(x->type, "a condition", loc);
   if (x->type.scalar == Scalar::Bool) return x;
   return make_cast(std::move(x), scalar_type(Scalar::Bool), loc);
 }

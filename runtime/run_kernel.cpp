@@ -20,9 +20,9 @@ constexpr int64_t kPiecesPerThread = 8;
 }  // namespace
 
 void run_kernel(const Kernel& kernel, void* const* args, std::span<const int64_t> domain) {
-  int64_t total = 1;
+  if (std::find(domain.begin(), domain.end(), 0) != domain.end()) return;
+  int64_t total = 1;  // below 2^63: the caller checked
   for (int64_t extent : domain) total *= extent;
-  if (total == 0) return;
   int threads = num_threads();
   // The outermost dimension long enough to feed every thread, else the longest.
   size_t split = 0;

@@ -8,6 +8,7 @@ C++ builder types and checks everything.
 
 import ast
 import builtins
+import re
 
 from . import frontend
 from .frontend import _Translator, _construct
@@ -161,7 +162,7 @@ class _KernelTranslator(_Translator):
         at = node.orelse[0]
         for lineno in range(at.lineno, node.body[-1].end_lineno, -1):
             text = self.src.lines[lineno - 1]
-            if text.lstrip().startswith("else"):
+            if re.match(r"\s*else\s*:", text):
                 at = ast.Pass(lineno=lineno, col_offset=len(text) - len(text.lstrip()))
                 break
         return self.error(at, f"unsupported Python construct: {loop} ... else")

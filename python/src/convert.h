@@ -35,12 +35,11 @@ pybind11::dtype dtype_of(ir::Scalar s);
 // TypeError naming argument `arg_index` (0-based; -1: none) for a dtype
 // ember does not support.
 void fill_operand(const pybind11::array& a, runtime::Operand& op, int arg_index = -1);
-// OverflowError (NumPy's exception) when Python int `arg`, read as `value`,
-// does not fit the integer type a kernel converts it to.
 [[noreturn]] void throw_overflow(const std::string& message);  // OverflowError
 // TypeError: name() takes nargs arguments but `given` were given (Python's wording).
 [[noreturn]] void wrong_arg_count(const std::string& name, int nargs, size_t given);
-
+// OverflowError (NumPy's exception) when Python int `arg`, read as `value`,
+// does not fit the integer type a kernel converts it to.
 void check_weak_int(const runtime::WeakIntUse& use, int64_t value, bool is_unsigned, PyObject* arg);
 // Python value <-> literal of an IR type (for the interpreter).
 ir::Literal to_literal(const pybind11::handle& value, ir::Type t);

@@ -589,6 +589,9 @@ def test_launch_errors():
     with pytest.raises(OverflowError, match=r"domain \(4294967296, 4294967296\) has more than "
                                             r"2\*\*63 - 1 indices"):
         needs_2d[(2**32, 2**32)](out)
+    cube = np.zeros((1, 1, 1))
+    add3[(2**62, 4, 0)](cube, cube, np.ones(1))  # empty: never too large, runs nothing
+    assert not cube.any()
     img = np.zeros((2, 2), np.int32)
     with pytest.raises(OverflowError, match="argument 6: Python int 18446744073709551616 is out "
                                             "of bounds for int64 and uint64"):
@@ -639,7 +642,9 @@ def compile_error(source, *args, domain=1):
     ("    i = ember.tid()\n    for a in range(1.5):\n        pass\n", "range() needs integers", 3),
     ("    i = ember.tid()\n    for a in range(0, 4, 0):\n        pass\n", "step must not be zero", 3),
     ("    i = ember.tid()\n    t = 0\n    t = 1.5\n", "changes type from int64 to float64", 4),
-    ("    i = ember.tid()\n    y = x + 1\n", "'add' needs a number, got an array", 3),
+    ("    i = ember.tid()\n    y = x + 1\n", "'+' needs a number, got an array", 3),
+    ("    i = ember.tid()\n    y = -x\n", "'unary -' needs a number, got an array", 3),
+    ("    i = ember.tid()\n    y = x == 1\n", "'==' needs a number, got an array", 3),
     ("    i = ember.tid()\n    x[i] = x\n", "item assignment needs a number, got an array", 3),
     ("    i = ember.tid()\n    if x:\n        pass\n", "condition needs a number, got an array", 3),
     ("    i = ember.tid()\n    x[x] = 1\n", "an array index needs a number, got an array", 3),
@@ -664,6 +669,16 @@ def test_compile_errors_name_the_construct_and_line(body, message, line):
     error = compile_error("def k(x):\n" + body, np.zeros(4, np.float64))
     assert message in str(error)
     assert error.lineno == line
+
+
+@pytest.mark.parametrize("body", ["    if m:\n        pass\n", "    while m:\n        pass\n",
+                                  "    y = 1.0 if m else 2.0\n", "    y = not m\n",
+                                  "    y = m and True\n"])
+def test_a_bool_array_is_not_a_condition(body):
+    # A bool array needs no conversion to be a truth value: it slipped past
+    # the checks and crashed LLVM (a segfault for the conditional expression).
+    error = compile_error("def k(m):\n    i = ember.tid()\n" + body, np.ones(4, bool))
+    assert "needs a number, got an array" in str(error) and error.lineno == 3
 
 
 def test_atomics_need_supported_dtypes():
