@@ -26,6 +26,18 @@ constexpr int kPointerDeviceOrdinal = 9;  // CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL
 constexpr int kJitErrorLogBuffer = 5;     // CU_JIT_ERROR_LOG_BUFFER
 constexpr int kJitErrorLogBufferSize = 6; // CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES
 
+// CUmemPoolProps: pinned device memory on one device, not exportable; the
+// rest (maxSize 0: the system's limit, usage, reserved) must be zero.
+struct PoolProps {
+  int alloc_type = 1;     // CU_MEM_ALLOCATION_TYPE_PINNED
+  int handle_types = 0;   // CU_MEM_HANDLE_TYPE_NONE
+  int location_type = 1;  // CU_MEM_LOCATION_TYPE_DEVICE
+  int location_id = 0;    // the device ordinal
+  void* win32_security_attributes = nullptr;
+  unsigned char zero[64] = {};
+};
+static_assert(sizeof(PoolProps) == 88, "the size of CUmemPoolProps");
+
 struct Driver {
   Result (*init)(unsigned flags);
   Result (*driver_get_version)(int* version);
@@ -42,11 +54,12 @@ struct Driver {
   Result (*stream_synchronize)(Stream stream);
   Result (*mem_alloc)(DevicePtr* p, size_t bytes);
   Result (*mem_free)(DevicePtr p);
-  // Stream-ordered, pooled (CUDA 11.2 on; null in older drivers).
-  Result (*mem_alloc_async)(DevicePtr* p, size_t bytes, Stream stream);
-  Result (*mem_free_async)(DevicePtr p, Stream stream);
-  Result (*device_get_default_mem_pool)(uintptr_t* pool, int device);
+  // Stream-ordered, from a pool of ember's own (CUDA 11.2 on; null in older drivers).
+  Result (*mem_pool_create)(uintptr_t* pool, const PoolProps* props);
   Result (*mem_pool_set_attribute)(uintptr_t pool, int attribute, void* value);
+  Result (*mem_pool_trim_to)(uintptr_t pool, size_t keep);
+  Result (*mem_alloc_from_pool_async)(DevicePtr* p, size_t bytes, uintptr_t pool, Stream stream);
+  Result (*mem_free_async)(DevicePtr p, Stream stream);
   Result (*mem_get_info)(size_t* free, size_t* total);
   Result (*memcpy_htod)(DevicePtr dst, const void* src, size_t bytes);
   Result (*memcpy_dtoh)(void* dst, DevicePtr src, size_t bytes);
@@ -118,11 +131,12 @@ Loaded load() {
         find(lib, "cuLaunchKernel", d.launch_kernel, l.why)))
     return l;
   std::string optional;
-  if (!(find(lib, "cuMemAllocAsync", d.mem_alloc_async, optional) &&
-        find(lib, "cuMemFreeAsync", d.mem_free_async, optional) &&
-        find(lib, "cuDeviceGetDefaultMemPool", d.device_get_default_mem_pool, optional) &&
-        find(lib, "cuMemPoolSetAttribute", d.mem_pool_set_attribute, optional)))
-    d.mem_alloc_async = nullptr;  // memory comes from cuMemAlloc
+  if (!(find(lib, "cuMemPoolCreate", d.mem_pool_create, optional) &&
+        find(lib, "cuMemPoolSetAttribute", d.mem_pool_set_attribute, optional) &&
+        find(lib, "cuMemPoolTrimTo", d.mem_pool_trim_to, optional) &&
+        find(lib, "cuMemAllocFromPoolAsync", d.mem_alloc_from_pool_async, optional) &&
+        find(lib, "cuMemFreeAsync", d.mem_free_async, optional)))
+    d.mem_pool_create = nullptr;  // memory comes from cuMemAlloc
   l.ok = true;
   return l;
 }
@@ -170,28 +184,33 @@ const Driver& driver() {
 
 struct Device {
   uintptr_t context = 0;  // 0 until retained
-  bool pooled = false;    // memory from the stream-ordered pool
+  uintptr_t pool = 0;     // ember's memory pool on the device; 0: cuMemAlloc
 };
 
-// Whether `device` allocates from its default memory pool, and if so, makes
-// the pool keep freed memory: its default release threshold (0) hands all
-// of it back to the system at every synchronization, and the next
-// allocation maps fresh pages.
-bool set_up_pool(const Driver& d, int handle) {
+// A stream-ordered memory pool of ember's own on `device` (0 where the
+// driver or the device has none). It keeps what is freed (a pool's default
+// release threshold, 0, hands all of it back to the system at every
+// synchronization, and the next allocation maps fresh pages); allocate()
+// trims it when the device runs out. Being ember's, the device's default
+// pool, which other libraries may use, keeps its settings.
+uintptr_t create_pool(const Driver& d, int device, int handle) {
   int supported = 0;
-  if (!d.mem_alloc_async ||
+  if (!d.mem_pool_create ||
       d.device_get_attribute(&supported, kAttrMemoryPools, handle) != 0 || !supported)
-    return false;
+    return 0;
+  PoolProps props;
+  props.location_id = device;
   uintptr_t pool = 0;
   uint64_t keep_all = UINT64_MAX;
-  return d.device_get_default_mem_pool(&pool, handle) == 0 &&
-         d.mem_pool_set_attribute(pool, kPoolReleaseThreshold, &keep_all) == 0;
+  if (d.mem_pool_create(&pool, &props) != 0) return 0;
+  d.mem_pool_set_attribute(pool, kPoolReleaseThreshold, &keep_all);
+  return pool;
 }
 
 // The driver, with `device`'s primary context current on this thread (each
-// context is retained once, for the life of the process); `pooled` says how
-// the device allocates.
-const Driver& use(int device, bool* pooled = nullptr) {
+// context is retained once, for the life of the process); `pool` gets the
+// device's memory pool (0: none).
+const Driver& use(int device, uintptr_t* pool = nullptr) {
   const Driver& d = driver();
   static std::mutex mutex;
   static std::vector<Device> devices;  // by ordinal
@@ -205,12 +224,12 @@ const Driver& use(int device, bool* pooled = nullptr) {
       check(d, d.device_get(&handle, device), "cuDeviceGet");
       check(d, d.primary_ctx_retain(&dev.context, handle), "cuDevicePrimaryCtxRetain");
       check(d, d.ctx_set_current(dev.context), "cuCtxSetCurrent");
-      dev.pooled = set_up_pool(d, handle);
+      dev.pool = create_pool(d, device, handle);
     }
     current = dev;
   }
   check(d, d.ctx_set_current(current.context), "cuCtxSetCurrent");
-  if (pooled) *pooled = current.pooled;
+  if (pool) *pool = current.pool;
   return d;
 }
 
@@ -256,11 +275,17 @@ DeviceInfo device_info(int ordinal) {
 }
 
 DevicePtr allocate(int device, size_t bytes) {
-  bool pooled = false;
-  const Driver& d = use(device, &pooled);
+  uintptr_t pool = 0;
+  const Driver& d = use(device, &pool);
   DevicePtr p = 0;
-  Result r = pooled ? d.mem_alloc_async(&p, bytes, 0) : d.mem_alloc(&p, bytes);
-  const char* call = pooled ? "cuMemAllocAsync" : "cuMemAlloc";
+  Result r = pool ? d.mem_alloc_from_pool_async(&p, bytes, pool, 0) : d.mem_alloc(&p, bytes);
+  const char* call = pool ? "cuMemAllocFromPoolAsync" : "cuMemAlloc";
+  if (r == kOutOfMemory && pool) {
+    // The pool may hold freed memory the system could give: once the frees
+    // queued before now are done, hand it all back and try again.
+    if (d.ctx_synchronize() == 0 && d.mem_pool_trim_to(pool, 0) == 0)
+      r = d.mem_alloc_from_pool_async(&p, bytes, pool, 0);
+  }
   if (r == kOutOfMemory) {
     size_t free = 0, total = 0;
     d.mem_get_info(&free, &total);
@@ -274,9 +299,9 @@ DevicePtr allocate(int device, size_t bytes) {
 
 void release(int device, DevicePtr p) noexcept {
   try {
-    bool pooled = false;
-    const Driver& d = use(device, &pooled);
-    if (pooled)
+    uintptr_t pool = 0;
+    const Driver& d = use(device, &pool);
+    if (pool)
       d.mem_free_async(p, 0);
     else
       d.mem_free(p);

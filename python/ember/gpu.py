@@ -22,7 +22,6 @@ import math
 import struct
 
 import numpy as np
-from numpy.lib.array_utils import normalize_axis_tuple
 
 from . import _core, cuda
 from .cuda import DeviceArray
@@ -257,8 +256,8 @@ class CudaReduced(_Elementwise, Reduced):
     The result does not depend on the launch (the decomposition into tiles,
     warps and lanes is fixed by the number of elements each result combines).
     A whole reduction comes back as a NumPy scalar, which waits for the GPU;
-    over some axes, as a DeviceArray when an argument was on the device,
-    else as NumPy.
+    over some axes, as a DeviceArray when every array argument is on the
+    device, else as NumPy.
     """
 
     _native = False
@@ -270,8 +269,7 @@ class CudaReduced(_Elementwise, Reduced):
 
     def __call__(self, *args, axis=None):
         types, spec, device, shape, ops, on_device = self._prepare(args)
-        reduced = sorted(normalize_axis_tuple(axis, len(shape))) if axis is not None \
-            else list(range(len(shape)))
+        reduced = _core.Dispatcher.reduced_axes(axis, len(shape))  # NumPy's rules, as the CPU's
         kept = [a for a in range(len(shape)) if a not in reduced]
         segment = math.prod(shape[a] for a in reduced)
         results = math.prod(shape[a] for a in kept)
@@ -326,10 +324,7 @@ class CudaKernel(Kernel):
         are copied in and back, which waits for the GPU; with
         boundscheck=True it always waits, to report an IndexError."""
         cuda.require()
-        extents = tuple(_core.read_domain(domain))
-        if len(args) != self._nargs:
-            raise wrong_arg_count(self.__name__, self._nargs, len(args))
-        ops = [_read(a, i) for i, a in enumerate(args)]
+        extents, ops = self._operands(domain, args)
         device = _device_of(ops)
         copies = []  # (argument, NumPy array, its copy on the device)
         for i, op in enumerate(ops):
@@ -371,6 +366,18 @@ class CudaKernel(Kernel):
             if failed:
                 shape = list(ops[param].shape)
                 raise IndexError(kernel.index_error(param, axis, index, shape, line))
+
+    def _operands(self, domain, args):
+        extents = tuple(_core.read_domain(domain))
+        if len(args) != self._nargs:
+            raise wrong_arg_count(self.__name__, self._nargs, len(args))
+        return extents, [_read(a, i) for i, a in enumerate(args)]
+
+    def _types(self, domain, args):
+        # as launch() sees them: a NumPy array becomes a C-contiguous copy on the device
+        extents, ops = self._operands(domain, args)
+        return [self._arg_type(np.empty(op.shape, op.dtype) if isinstance(op, np.ndarray)
+                               else op, i) for i, op in enumerate(ops)], len(extents)
 
     @staticmethod
     def _arg_type(op, index):

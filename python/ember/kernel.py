@@ -67,9 +67,15 @@ class Kernel(_core.Launcher):
         self.__doc__ = py_func.__doc__
         self.__wrapped__ = py_func
         self._compiled = []  # (signature text, Kernel), in compile order
-        self._inspected = {}  # (arg types, domain rank) -> Kernel, compiled by inspect(args=)
+        self._by_types = {}  # (arg types, domain rank) -> Kernel: launches and inspect(args=)
 
     def _compile(self, arg_types, domain):
+        key = (tuple(map(tuple, arg_types)), domain)
+        if key not in self._by_types:
+            self._by_types[key] = self._build(arg_types, domain)
+        return self._by_types[key]
+
+    def _build(self, arg_types, domain):
         start = time.perf_counter()
         fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in arg_types], domain)
         _core.log_debug("frontend", f"{self.__name__}: frontend "
@@ -102,6 +108,10 @@ class Kernel(_core.Launcher):
         fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in types], rank)
         _core.interpret_kernel(fn, domain, tuple(args))
 
+    def _types(self, domain, args):
+        """(arg types, domain rank) of a launch, as _compile takes them."""
+        return self.arg_types(domain, args)
+
     @property
     def signatures(self):
         """The specializations compiled so far: '[domain rank](arg types)'."""
@@ -112,19 +122,16 @@ class Kernel(_core.Launcher):
         "source-ir" (as the frontend built it), "llvm", "asm" (for the host,
         or for x86 CPU `arch` by LLVM's name, e.g. "znver4"), "ptx" (CUDA
         code for GPU architecture `arch`, e.g. "sm_90"; no GPU needed) or
-        "cuda-llvm". By default the latest launch's; with `domain` and
-        `args` (NumPy arrays and numbers, as k[domain](*args) takes them),
-        that launch's, compiled without running it (so a target="cuda"
-        kernel's PTX needs no GPU)."""
+        "cuda-llvm". By default the latest compiled specialization's; with
+        `domain` and `args` (arrays and numbers, as k[domain](*args) takes
+        them), that launch's, compiled without running it (so a
+        target="cuda" kernel's PTX needs no GPU) and kept for the launch."""
         stages.check(stage)  # before compiling anything
+        if (domain is None) != (args is None):
+            raise TypeError("inspect() takes domain= and args= together (the launch to "
+                            "compile), or neither (the latest compiled specialization)")
         if args is not None:
-            if domain is None:
-                raise TypeError("inspect(args=...) needs the launch's domain= too")
-            types, rank = self.arg_types(domain, tuple(args))  # as a launch converts them
-            key = (tuple(map(tuple, types)), rank)
-            if key not in self._inspected:
-                self._inspected[key] = self._compile(types, rank)
-            return stages.text(self._inspected[key], stage, arch)
+            return stages.text(self._compile(*self._types(domain, tuple(args))), stage, arch)
         if not self._compiled:
             raise ValueError(f"{self.__name__} has no compiled specialization yet: launch it "
                              "first, or pass domain= and args=")

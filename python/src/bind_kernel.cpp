@@ -85,6 +85,7 @@ void bind_kernel(py::module_& m) {
              return d.call(args.ptr(), kwargs.ptr());
            })
       .def("specialize", &Dispatcher::specialize)
+      .def_static("reduced_axes", &Dispatcher::reduced_axes, py::arg("axis"), py::arg("ndim"))
       .def("__len__", &Dispatcher::size);
 
   py::class_<Launcher>(m, "Launcher")

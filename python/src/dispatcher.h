@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "runtime/kernel.h"
 #include "runtime/launch.h"
@@ -31,6 +32,9 @@ class Dispatcher {
   // Compiles (or finds) the kernel for these argument types.
   std::shared_ptr<const runtime::Kernel> specialize(const pybind11::list& arg_types);
   size_t size() const;
+  // The axes (0 to ndim-1, ascending) that a reduce call's `axis` names, read
+  // and checked as NumPy does (reduce_call.cpp); the GPU's reduce uses it too.
+  static std::vector<int> reduced_axes(pybind11::handle axis, int ndim);
 
  private:
   struct Entry {

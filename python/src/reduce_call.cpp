@@ -56,6 +56,16 @@ bool Dispatcher::reduces_last_axis(py::handle axis, int ndim) {
   return false;
 }
 
+std::vector<int> Dispatcher::reduced_axes(py::handle axis, int ndim) {
+  if (ndim > runtime::kMaxDims) throw py::value_error("too many dimensions");
+  bool reduced[runtime::kMaxDims];
+  read_axis(axis, ndim, reduced);
+  std::vector<int> axes;
+  for (int d = 0; d < ndim; ++d)
+    if (reduced[d]) axes.push_back(d);
+  return axes;
+}
+
 py::object Dispatcher::reduce(const Entry& entry, std::span<const runtime::Operand> in,
                               const runtime::Shape& shape, py::handle axis) {
   bool reduced[runtime::kMaxDims];

@@ -103,8 +103,13 @@ def test_reduce_over_axes(report):
     # One segment per result; 9000-element rows: 3 pieces each, then merged.
     assert r["axis tiles"] == [[60, 15], [60, 20], [60, 5], [60, 1], [18000, 6], [60, 12],
                                [0, 3]]
-    assert r["bad axis"] == ["AxisError", "axis 3 is out of bounds for array of dimension 3"]
-    assert r["repeated axis"] == ["ValueError", "repeated axis"]
+    assert r["bad axis cuda"] == ["AxisError", "axis 3 is out of bounds for array of dimension 3"]
+    assert r["repeated axis cuda"] == ["ValueError", "duplicate value in 'axis'"]
+    assert r["bool axis cuda"] == r["bool in tuple cuda"] == [
+        "TypeError", "axis must be an integer, not bool"]
+    assert r["float axis cuda"][0] == "TypeError"
+    for name in ["bad axis", "repeated axis", "bool axis", "bool in tuple", "float axis"]:
+        assert r[f"{name} cuda"] == r[f"{name} cpu"]
 
 
 def test_reduce_launches(report):
@@ -143,15 +148,18 @@ def test_device_memory(report):
     assert "asked for 2.00 GiB on device 0; 1.00 GiB free of 24.00 GiB" in message
     # Every device allocation was given back once its arrays were gone.
     assert report["live_allocations"] == 0
-    # All from the device's pool, which was told to keep freed memory.
+    # All from ember's own pool (one per device, not the device's default
+    # pool), told to keep freed memory; running out trimmed it first.
     assert report["plain_allocations"] == 0 and report["release_threshold"] == 2**64 - 1
+    assert report["pools_created"] == 1 and report["pool_trims"] >= 1
 
 
-POOLLESS = textwrap.dedent("""
+ONE_ARRAY = textwrap.dedent("""
     import ctypes, json, os, numpy as np, ember
     fake = ctypes.CDLL(os.environ["EMBER_CUDA_DRIVER"])
     d = ember.cuda.to_device(np.arange(5.0))
-    out = {"values": d.to_host().tolist(), "plain": fake.fake_plain_allocations()}
+    out = {"values": d.to_host().tolist(), "plain": fake.fake_plain_allocations(),
+           "pools": fake.fake_pools_created(), "trims": fake.fake_pool_trims()}
     del d
     out["live"] = fake.fake_live_allocations()
     print(json.dumps(out))
@@ -228,12 +236,16 @@ def test_copies_and_launches_release_the_gil(fake_cuda_driver, tmp_path):
         assert seconds >= 0.3 and longest_pause < 0.08, (seconds, longest_pause)
 
 
-def test_devices_without_memory_pools_use_cumemalloc(fake_cuda_driver, tmp_path):
-    script = tmp_path / "poolless.py"
-    script.write_text(POOLLESS)
-    stdout, stderr, code = run_with_driver(fake_cuda_driver, str(script), mode=4)
+@pytest.mark.parametrize("mode,expected", [
+    (4, {"plain": 1, "pools": 0, "trims": 0}),   # no memory pools: cuMemAlloc
+    (6, {"plain": 0, "pools": 1, "trims": 1}),   # a full pool: trimmed, then it allocates
+])
+def test_allocation_without_a_pool_or_from_a_full_one(fake_cuda_driver, tmp_path, mode, expected):
+    script = tmp_path / "one_array.py"
+    script.write_text(ONE_ARRAY)
+    stdout, stderr, code = run_with_driver(fake_cuda_driver, str(script), mode=mode)
     assert code == 0, stderr
-    assert json.loads(stdout) == {"values": [0.0, 1.0, 2.0, 3.0, 4.0], "plain": 1, "live": 0}
+    assert json.loads(stdout) == {"values": [0.0, 1.0, 2.0, 3.0, 4.0], "live": 0, **expected}
 
 
 FAILING = textwrap.dedent("""

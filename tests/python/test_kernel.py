@@ -697,6 +697,23 @@ def test_inspect_stages():
     assert mandelbrot.signatures[-1].startswith("[2-d](int32[xx], float64")
 
 
+@pytest.mark.cpu_code
+def test_inspect_before_a_launch_compiles_what_the_launch_runs():
+    k = ember.kernel(mandelbrot.py_func)
+    img = np.zeros((4, 6), np.int32)
+    args = (img, -2.0, -1.5, 0.5, 0.5, 10)
+    text = k.inspect("llvm", domain=img.shape, args=args)
+    k[img.shape](*args)
+    k[img.shape](*args)
+    assert len(k.signatures) == 1 and k.inspect("llvm") == text  # compiled once
+    expected = np.zeros_like(img)
+    k.interpret(img.shape, expected, *args[1:])
+    assert img.any() and np.array_equal(img, expected)
+    # a strided view is a specialization of its own, on the CPU
+    k.inspect("ir", domain=(4, 3), args=(img[:, ::2],) + args[1:])
+    assert len(k.signatures) == 2
+
+
 @ember.kernel
 def scatter_int64(out, x, where):
     i = ember.tid()

@@ -284,12 +284,18 @@ def test_gpu_kernel_ptx_without_a_launch(tmp_path):
     args = (img, -2.0, -1.5, 0.5, 0.5, 10)
     with pytest.raises(ValueError, match="launch it first, or pass domain= and args="):
         gpu.inspect("ptx")
-    with pytest.raises(TypeError, match="needs the launch's domain= too"):
-        gpu.inspect("ptx", args=args)
+    for partial in ({"args": args}, {"domain": img.shape}):
+        with pytest.raises(TypeError, match="takes domain= and args= together"):
+            gpu.inspect("ptx", **partial)
     code = gpu.inspect("ptx", arch="sm_80", domain=img.shape, args=args)
     assert ".visible .entry ember_mandelbrot_cuda" in code and ".target sm_80" in code
     assert gpu.inspect("ir", domain=img.shape, args=args).startswith("kernel mandelbrot(img: i32[2]")
     assert gpu.signatures == ["[2-d](int32[xx], float64, float64, float64, float64, int64)"]
+    # a launch copies a NumPy array to a contiguous one on the GPU: a strided
+    # view inspects as that same specialization, not a strided one
+    assert gpu.inspect("ir", domain=(4, 3), args=(img[:, ::2],) + args[1:]) == \
+        gpu.inspect("ir", domain=img.shape, args=args)
+    assert len(gpu.signatures) == 1
     path = tmp_path / "mandelbrot.ptx"
     path.write_text(code)
     proc = subprocess.run([PTXAS, "-arch=sm_80", str(path), "-o", str(tmp_path / "out.cubin")],

@@ -6,8 +6,9 @@
  * picks a failure: 1 cuInit fails, 2 the PTX does not load, 3 the next
  * synchronization reports a kernel fault, 4 the device has no memory pools
  * (memory from cuMemAlloc), 5 copies and launches take 100 ms each (a caller
- * holding the GIL would stop other Python threads that long). Allocations
- * over 1 GiB run out of memory. */
+ * holding the GIL would stop other Python threads that long), 6 the memory
+ * pool runs out until it is trimmed. Allocations over 1 GiB run out of
+ * memory. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +70,27 @@ int cuMemAllocAsync(uint64_t* p, size_t bytes, uintptr_t stream) {
 int cuMemFreeAsync(uint64_t p, uintptr_t stream) { free((void*)(uintptr_t)p); --live; return 0; }
 int cuMemAlloc_v2(uint64_t* p, size_t bytes) { ++plain_allocations; return cuMemAllocAsync(p, bytes, 0); }
 int cuMemFree_v2(uint64_t p) { return cuMemFreeAsync(p, 0); }
-static int pool;
-int cuDeviceGetDefaultMemPool(void** p, int device) { *p = &pool; return 0; }
+/* One pool, created once, with the properties ember asks for (CUmemPoolProps:
+ * pinned, no handle types, on device 0, the other 72 bytes zero). */
+static int pool, pools_created, trims;
+long fake_pools_created(void) { return pools_created; }
+long fake_pool_trims(void) { return trims; }
+int cuMemPoolCreate(void** p, const int* props) {
+  const unsigned char* rest = (const unsigned char*)(props + 4);
+  for (int i = 0; i < 72; ++i) if (rest[i]) return 1;
+  if (props[0] != 1 || props[1] != 0 || props[2] != 1 || props[3] != 0) return 1;
+  ++pools_created;
+  *p = &pool;
+  return 0; }
 int cuMemPoolSetAttribute(void* p, int attr, void* value) {  /* 4: the release threshold */
   if (p != &pool || attr != 4) return 1;
   release_threshold = *(uint64_t*)value;
   return 0; }
+int cuMemPoolTrimTo(void* p, size_t keep) { if (p != &pool) return 1; ++trims; return 0; }
+int cuMemAllocFromPoolAsync(uint64_t* p, size_t bytes, void* from, uintptr_t stream) {
+  if (from != &pool) return 1;
+  if (mode() == 6 && !trims) return 2;
+  return cuMemAllocAsync(p, bytes, 0); }
 int cuMemGetInfo_v2(size_t* free_bytes, size_t* total) {
   *free_bytes = (size_t)1 << 30; *total = (size_t)24 << 30; return 0; }
 static void slow(void) { if (mode() == 5) usleep(100000); }

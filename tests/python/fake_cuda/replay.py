@@ -15,6 +15,8 @@ fake.fake_live_allocations.restype = ctypes.c_long
 fake.fake_launches.restype = ctypes.c_long
 fake.fake_plain_allocations.restype = ctypes.c_long
 fake.fake_release_threshold.restype = ctypes.c_uint64
+fake.fake_pools_created.restype = ctypes.c_long
+fake.fake_pool_trims.restype = ctypes.c_long
 report = {"launches": [], "problems": []}
 current = {}  # what the hook plays: set before each call
 

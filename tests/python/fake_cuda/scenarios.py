@@ -447,11 +447,13 @@ def axis_cases(dot, out):
             report["problems"].append(f"axis {name}: device inputs gave {type(got)}")
         check(f"axis {name}", got, expected)
         out[f"axis {name}"] = current.pop("strided", [])
-    for name, axis in [("bad axis", 3), ("repeated axis", (0, 0))]:
-        try:
-            ember.reduce("+", target="cuda")(dot)(x3, 1.0, axis=axis)
-        except Exception as e:  # noqa: BLE001
-            out[name] = [type(e).__name__, str(e)]
+    for name, axis in [("bad axis", 3), ("repeated axis", (0, 0)), ("bool axis", True),
+                       ("bool in tuple", (0, False)), ("float axis", 1.5)]:
+        for target in ("cuda", "cpu"):  # the same rules and errors
+            try:
+                ember.reduce("+", target=target)(dot)(x3, 1.0, axis=axis)
+            except Exception as e:  # noqa: BLE001
+                out[f"{name} {target}"] = [type(e).__name__, str(e)]
 
 
 def reduce_cases():
@@ -492,5 +494,7 @@ report["live_allocations"] = fake.fake_live_allocations()
 report["launch_count"] = fake.fake_launches()
 report["plain_allocations"] = fake.fake_plain_allocations()
 report["release_threshold"] = fake.fake_release_threshold()
+report["pools_created"] = fake.fake_pools_created()
+report["pool_trims"] = fake.fake_pool_trims()
 print(json.dumps(report))
 sys.stdout.flush()
