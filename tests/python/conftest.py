@@ -38,11 +38,21 @@ FAKE_CUDA_DIR = os.path.join(os.path.dirname(__file__), "fake_cuda")
 def fake_cuda_driver(tmp_path_factory):
     """A fake CUDA driver (fake_cuda/fake_cuda.c) built for this run: a path
     to hand to ember through $EMBER_CUDA_DRIVER, in a fresh interpreter."""
+    return _build_fake_driver(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def old_fake_cuda_driver(tmp_path_factory):
+    """The fake driver as a driver older than CUDA 11.2: no memory pools."""
+    return _build_fake_driver(tmp_path_factory, "-DFAKE_CUDA_BEFORE_POOLS")
+
+
+def _build_fake_driver(tmp_path_factory, *flags):
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
         pytest.skip("no C compiler for the fake CUDA driver")
     out = tmp_path_factory.mktemp("fake_cuda") / "libcuda.so"
-    subprocess.run([cc, "-shared", "-fPIC", os.path.join(FAKE_CUDA_DIR, "fake_cuda.c"),
+    subprocess.run([cc, "-shared", "-fPIC", *flags, os.path.join(FAKE_CUDA_DIR, "fake_cuda.c"),
                     "-o", str(out)], check=True)
     return str(out)
 

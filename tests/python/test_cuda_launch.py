@@ -236,14 +236,15 @@ def test_copies_and_launches_release_the_gil(fake_cuda_driver, tmp_path):
         assert seconds >= 0.3 and longest_pause < 0.08, (seconds, longest_pause)
 
 
-@pytest.mark.parametrize("mode,expected", [
-    (4, {"plain": 1, "pools": 0, "trims": 0}),   # no memory pools: cuMemAlloc
-    (6, {"plain": 0, "pools": 1, "trims": 1}),   # a full pool: trimmed, then it allocates
+@pytest.mark.parametrize("driver,mode,expected", [
+    ("fake_cuda_driver", 4, {"plain": 1, "pools": 0, "trims": 0}),  # a device without pools
+    ("old_fake_cuda_driver", 0, {"plain": 1, "pools": 0, "trims": 0}),  # a driver without
+    ("fake_cuda_driver", 6, {"plain": 0, "pools": 1, "trims": 1}),  # full: trimmed, then used
 ])
-def test_allocation_without_a_pool_or_from_a_full_one(fake_cuda_driver, tmp_path, mode, expected):
+def test_allocation_without_a_pool_or_from_a_full_one(request, tmp_path, driver, mode, expected):
     script = tmp_path / "one_array.py"
     script.write_text(ONE_ARRAY)
-    stdout, stderr, code = run_with_driver(fake_cuda_driver, str(script), mode=mode)
+    stdout, stderr, code = run_with_driver(request.getfixturevalue(driver), str(script), mode=mode)
     assert code == 0, stderr
     assert json.loads(stdout) == {"values": [0.0, 1.0, 2.0, 3.0, 4.0], "live": 0, **expected}
 

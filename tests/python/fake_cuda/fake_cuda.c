@@ -75,6 +75,7 @@ int cuMemFree_v2(uint64_t p) { return cuMemFreeAsync(p, 0); }
 static int pool, pools_created, trims;
 long fake_pools_created(void) { return pools_created; }
 long fake_pool_trims(void) { return trims; }
+#ifndef FAKE_CUDA_BEFORE_POOLS  /* a driver older than CUDA 11.2 has none of these */
 int cuMemPoolCreate(void** p, const int* props) {
   const unsigned char* rest = (const unsigned char*)(props + 4);
   for (int i = 0; i < 72; ++i) if (rest[i]) return 1;
@@ -91,6 +92,7 @@ int cuMemAllocFromPoolAsync(uint64_t* p, size_t bytes, void* from, uintptr_t str
   if (from != &pool) return 1;
   if (mode() == 6 && !trims) return 2;
   return cuMemAllocAsync(p, bytes, 0); }
+#endif
 int cuMemGetInfo_v2(size_t* free_bytes, size_t* total) {
   *free_bytes = (size_t)1 << 30; *total = (size_t)24 << 30; return 0; }
 static void slow(void) { if (mode() == 5) usleep(100000); }
