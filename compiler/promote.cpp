@@ -34,8 +34,11 @@ void check_literal_fits(const ir::Expr& literal, Type t) {
   bool negative = ir::is_signed(literal.type.scalar) && literal.value.i < 0;
   bool fits = ir::eval_cast(v, t.scalar, literal.type.scalar) == literal.value &&
               negative == (ir::is_signed(t.scalar) && v.i < 0);
+  std::string shown = ir::is_signed(literal.type.scalar)
+                          ? std::to_string(literal.value.i)
+                          : std::to_string(static_cast<uint64_t>(literal.value.i));
   if (!fits)
-    throw ir::CompileError("Python int " + std::to_string(literal.value.i) +
+    throw ir::CompileError("Python int " + shown +
                                " is out of bounds for " + std::string(ir::numpy_name(t.scalar)) +
                                " (NumPy raises OverflowError)",
                            literal.loc);

@@ -19,6 +19,7 @@ import builtins
 import functools
 import inspect
 import math
+import operator
 import sys
 from dataclasses import dataclass
 
@@ -78,6 +79,15 @@ _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
 _UNARY = {ast.USub: "neg", ast.Not: "not", ast.Invert: "invert"}
 _COMPARE = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt",
             ast.GtE: "ge"}
+# Python's own operators, for expressions of Python numbers only (2**63,
+# N * N for a global N): Python computes those before NumPy sees them.
+_PY_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+              ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+              ast.Pow: operator.pow, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
+              ast.BitXor: operator.xor, ast.LShift: operator.lshift, ast.RShift: operator.rshift}
+_PY_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_,
+             ast.Invert: operator.invert}
+_PY_NUMBER = (bool, int, float)  # exactly these types: NumPy scalars are not weak
 _COMPARE_NAMES = {ast.Is: "'is' comparison", ast.IsNot: "'is not' comparison",
                   ast.In: "'in' comparison", ast.NotIn: "'not in' comparison"}
 
@@ -214,6 +224,10 @@ def _dedent(lines):
     return out, [len(a) - len(b) for a, b in zip(lines, out)]
 
 
+def _where(code):
+    return code.co_filename, code.co_firstlineno
+
+
 def _source_error(pyfunc, why):
     code = pyfunc.__code__
     return CompileError(
@@ -291,6 +305,13 @@ def _parse(pyfunc):
     if not inspect.isfunction(pyfunc):
         raise TypeError(f"ember can only compile Python functions, not {type(pyfunc).__name__}")
     code = pyfunc.__code__
+    wrapped = getattr(pyfunc, "__wrapped__", None)
+    if wrapped is not None:  # inspect would read the wrapped function's source
+        raise CompileError(
+            f"'{code.co_name}' is a wrapper another decorator made around "
+            f"'{getattr(wrapped, '__name__', wrapped)}' (functools.wraps); ember compiles the "
+            "function itself: put the ember decorator directly above its def",
+            *_where(getattr(wrapped, "__code__", code)))
     if code.co_name == "<lambda>":
         for src in (_parse_snippet(pyfunc), _parse_file(pyfunc)):
             node = _find_lambda(src, code) if src else None
@@ -341,7 +362,23 @@ def check_signature(pyfunc):
 # --- translation ------------------------------------------------------------------------
 
 # What `resolve` returns for names that are values computed by the kernel.
+def _is_ember_function(obj):
+    return type(obj).__module__.startswith("ember.")
+
+
+def _too_large(op, *args):
+    """Whether Python's int result of op(*args) has more than 2**16 bits."""
+    if not all(isinstance(a, int) for a in args):
+        return False
+    if op is operator.lshift:
+        return args[1] > 1 << 16
+    if op is operator.pow:
+        return args[1] > 0 and abs(args[0]).bit_length() * args[1] > 1 << 16
+    return False
+
+
 _KERNEL_VALUE = object()
+_NOT_A_NUMBER = object()  # an expression that is not made of Python numbers only
 
 
 def _describe(obj):
@@ -366,6 +403,13 @@ def _stored_names(body):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
+def _first_store(body, name):
+    """The first place (in source order) that assigns `name`."""
+    stores = [n for stmt in body for n in ast.walk(stmt)
+              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id == name]
+    return min(stores, key=lambda n: (n.lineno, n.col_offset))
+
+
 def _read_names(node):
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
@@ -386,6 +430,7 @@ class _Translator(ast.NodeVisitor):
         self.returned = False              # the current block has returned
         self.params = {}                   # parameter name -> its Expr, when never reassigned
         self.ir_names = set(self.locals)   # every name in use in the IR
+        self.numbers = {}                  # expression node -> its Python value, or _NOT_A_NUMBER
         name = "lambda" if isinstance(fn, ast.Lambda) else fn.name
         self.b = _core.FunctionBuilder(name, src.filename, *src.loc(fn), domain=domain)
         self._add_params(_signature(src), arg_types)
@@ -430,8 +475,9 @@ class _Translator(ast.NodeVisitor):
         reassigned = []
         for name, node, (dtype, weak, ndim) in zip(names, nodes, arg_types):
             if ndim and name in self.locals:
-                raise self.error(node, f"array parameter '{name}' cannot be reassigned in a "
-                                       "kernel (assign to its elements, {name}[i] = ...)")
+                raise self.error(_first_store(self.src.node.body, name),
+                                 f"array parameter '{name}' cannot be reassigned in a kernel "
+                                 f"(assign to its elements, {name}[i] = ...)")
             if ndim:
                 self.ir_names.add(name)
                 self.params[name] = self.b.param(name, dtype, weak, *self.loc(node), ndim=ndim)
@@ -601,7 +647,8 @@ class _Translator(ast.NodeVisitor):
             if 0 <= obj < 2**64:  # still a weak Python int, read as uint64 as NumPy 2 does
                 return self.b.const_int(obj, "uint64", True, line, col)
             shown = f"{label} = {obj}" if "'" in label else f"{label} {obj}"
-            raise self.error(node, f"{shown} does not fit in int64 or uint64")
+            hint = f" (as a float: {float(obj)!r})" if abs(obj) < 2**1000 else ""
+            raise self.error(node, f"{shown} does not fit in int64 or uint64{hint}")
         if isinstance(obj, float):
             return self.b.const_float(obj, "float64", True, line, col)
         raise self.error(node, f"{label} is {_describe(obj)}; only numbers and NumPy scalars "
@@ -643,18 +690,67 @@ class _Translator(ast.NodeVisitor):
                                    "operator '@'")
         return _BINARY[type(op)]
 
+    def python_number(self, node):
+        """The value of an operator expression of Python numbers only (literals
+        and names bound to them: -1, 2**63, N * N), computed by Python, as
+        Python computes it before NumPy sees it; else _NOT_A_NUMBER."""
+        if id(node) in self.numbers:
+            return self.numbers[id(node)]
+        value = _NOT_A_NUMBER
+        if isinstance(node, ast.Constant):
+            value = node.value if type(node.value) in _PY_NUMBER else _NOT_A_NUMBER
+        elif isinstance(node, (ast.Name, ast.Attribute)):
+            try:
+                value = self.resolve(node)
+            except CompileError:
+                value = None  # reported where the name is compiled
+            value = value if type(value) in _PY_NUMBER else _NOT_A_NUMBER
+        elif isinstance(node, ast.UnaryOp):
+            operand = self.python_number(node.operand)
+            if operand is not _NOT_A_NUMBER:
+                value = self._python_op(node, _PY_UNARY[type(node.op)], operand)
+        elif isinstance(node, ast.BinOp) and type(node.op) in _PY_BINARY:
+            left, right = self.python_number(node.left), self.python_number(node.right)
+            if left is not _NOT_A_NUMBER and right is not _NOT_A_NUMBER:
+                value = self._python_op(node, _PY_BINARY[type(node.op)], left, right)
+        self.numbers[id(node)] = value
+        return value
+
+    def _python_op(self, node, op, *args):
+        text = ast.unparse(node)
+        if _too_large(op, *args):  # before Python spends minutes on it
+            raise self.error(node, f"constant '{text}' is too large for any NumPy type")
+        try:
+            return op(*args)
+        except (ArithmeticError, ValueError) as e:
+            raise self.error(node, f"constant '{text}' fails in Python: {e}") from None
+
     def visit_BinOp(self, node):
         op = self._binary_op(node.op, node)
+        number = self.python_number(node)
+        if number is not _NOT_A_NUMBER:
+            return self.value(number, f"constant '{ast.unparse(node)}'", node)
+        if op == "pow":
+            return self._power(self.expr(node.left), self.expr(node.right), node.right, node)
         return self.b.binary(op, self.expr(node.left), self.expr(node.right), *self.loc(node))
 
+    def _power(self, base, exponent, exponent_node, node):
+        """base ** exponent. NumPy takes an array to the power of the number
+        0.5 as its square root (sqrt(-0.0) is -0.0 and sqrt(-inf) NaN, where
+        IEEE pow gives 0.0 and inf); so does ember, for float operands."""
+        if self.python_number(exponent_node) == 0.5 and not base.weak and \
+                base.dtype in ("float32", "float64"):
+            return self.b.unary("sqrt", base, *self.loc(node))
+        return self.b.binary("pow", base, exponent, *self.loc(node))
+
     def visit_UnaryOp(self, node):
+        number = self.python_number(node)
+        if number is not _NOT_A_NUMBER:  # -1 is a literal, not neg(1)
+            label = "integer literal" if isinstance(node.operand, ast.Constant) \
+                else f"constant '{ast.unparse(node)}'"
+            return self.value(number, label, node)
         if isinstance(node.op, ast.UAdd):
             return self.expr(node.operand)
-        number = node.operand
-        if isinstance(node.op, ast.USub) and isinstance(number, ast.Constant) and type(
-                number.value) in (int, float):
-            # -1 is a literal, not neg(1)
-            return self.value(-number.value, "integer literal", node)
         return self.b.unary(_UNARY[type(node.op)], self.expr(node.operand), *self.loc(node))
 
     def visit_Compare(self, node):
@@ -698,6 +794,13 @@ class _Translator(ast.NodeVisitor):
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.error(arg, "unsupported Python construct: starred argument")
+            if isinstance(arg, (ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)):
+                raise self.error(arg, f"unsupported Python construct: {_construct(arg)}")
+        if isinstance(node.func, ast.Subscript) and isinstance(node.func.value, ast.Name) and \
+                node.func.value.id not in self.locals and node.func.value.id not in self.params:
+            launched = self.lookup(node.func.value.id, node.func.value)[0]
+            if _is_ember_function(launched):  # k[shape](...) inside a kernel
+                raise self.error(node, self._unknown_call(launched, node.func.value.id, node))
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             self.expr(node.func)  # names the construct (lambda, subscript ...) if unsupported
             raise self.error(node, f"'{name}' is not a function")
@@ -721,6 +824,9 @@ class _Translator(ast.NodeVisitor):
     def _unknown_call(self, obj, name, node):
         if not callable(obj):
             return f"'{name}' is {_describe(obj)}, not a function"
+        if _is_ember_function(obj):
+            return (f"'{name}' is an ember function: kernels cannot call other kernels yet "
+                    "(write its expression inline)")
         module = getattr(obj, "__module__", None) or ""
         if module.split(".")[0] not in ("math", "numpy", "builtins", "scipy"):
             return f"call to unknown function '{name}'"
@@ -749,6 +855,8 @@ class _Translator(ast.NodeVisitor):
         return self.b.unary(fn.op, args[0], *self.loc(node))
 
     def call_binary(self, fn, args, node):
+        if fn.op == "pow" and not fn.to_float:  # np.power, not math.pow (C's pow, as Python)
+            return self._power(*args, node.args[1], node)
         return self.b.binary(fn.op, args[0], args[1], *self.loc(node))
 
     def call_fold(self, fn, args, node):
@@ -816,6 +924,10 @@ def build_function(pyfunc, arg_types, translator=_Translator, domain=0):
         error = from_build_error(e, src.filename)
     except CompileError as e:
         error = e.with_traceback(None)
+    except RecursionError:
+        message = ("an expression nests too deeply for ember's frontend (hundreds of "
+                   "operators in one expression): split it with local variables")
+        error = _error(src, src.node, message) if src else CompileError(message)
     # The user's mistake is in their code, not in the frontend's frames: keep
     # the traceback short (the message already points at the line).
     raise error from None

@@ -140,6 +140,16 @@ LaunchArgs read_args(const std::string& name, int nargs, py::handle domain, cons
   return a;
 }
 
+// A ValueError when a kernel stores into an array argument that is read-only
+// (a launch and the interpreter alike).
+void check_writable(const std::string& name, const ir::Function& fn,
+                    const std::vector<bool>& written, const LaunchArgs& a) {
+  for (size_t i = 0; i < written.size(); ++i)
+    if (written[i] && a.arrays[i] && !py::reinterpret_borrow<py::array>(a.arrays[i]).writeable())
+      throw py::value_error("kernel '" + name + "' writes to argument " + std::to_string(i + 1) +
+                            " ('" + fn.params[i].name + "'), which is read-only");
+}
+
 }  // namespace
 
 Launcher::Launcher(std::string name, int nargs, py::function compile)
@@ -174,10 +184,7 @@ void Launcher::launch(py::handle domain, const py::tuple& args) {
   for (const runtime::WeakIntUse& use : kernel.weak_int_uses)
     check_weak_int(use, a.boxes[use.param], a.dtypes[use.param] == ir::Scalar::U64,
                    args[use.param].ptr());
-  for (int i = 0; i < nargs_; ++i)
-    if (kernel.written[i] && !py::reinterpret_borrow<py::array>(a.arrays[i]).writeable())
-      throw py::value_error("kernel '" + name_ + "' writes to argument " + std::to_string(i + 1) +
-                            " ('" + kernel.source.params[i].name + "'), which is read-only");
+  check_writable(name_, kernel.source, kernel.written, a);
   py::gil_scoped_release release;
   runtime::run_kernel(kernel, a.ptrs.data(), a.domain);
 }
@@ -188,6 +195,7 @@ void interpret_kernel(const ir::Function& source, py::handle domain, const py::t
   if (static_cast<int>(a.domain.size()) != fn.domain)
     throw py::value_error("this kernel was built for a " + std::to_string(fn.domain) +
                           "-d domain");
+  check_writable(fn.name, fn, runtime::written_params(fn), a);
   std::vector<ir::KernelArg> values(a.ptrs.size());
   for (size_t i = 0; i < values.size(); ++i) {
     if (!a.arrays[i]) {

@@ -27,6 +27,7 @@ it.
 import atexit
 import importlib.util
 import math
+import operator
 import os
 import random
 import shutil
@@ -110,19 +111,15 @@ def CAST(x, dtype):
     return np.asarray(x).astype(dtype)
 
 
-_WEAK_OPS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
-             "//": np.floor_divide, "%": np.remainder, "<": np.less, "==": np.equal}
+_WEAK_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+             "//": operator.floordiv, "%": operator.mod, "<": operator.lt, "==": operator.eq}
 
 
 def WEAK(op, x, y):
-    """An operation on two Python scalars as ember defines it: NumPy's rules on int64 /
-    float64 / bool (integer division by zero is 0, no exceptions), and the result is a
-    Python scalar again (weak)."""
-    def conv(v):
-        return np.bool_(v) if isinstance(v, bool) else np.int64(v) if isinstance(
-            v, int) else np.float64(v)
-    with np.errstate(all="ignore"):
-        return _WEAK_OPS[op](conv(x), conv(y)).item()
+    """An operation on two Python scalars: Python computes it before NumPy sees
+    it, and so does ember (ZeroDivisionError included: such candidates are
+    rejected); the result is a Python scalar again (weak)."""
+    return _WEAK_OPS[op](x, y)
 
 
 NP_ENV = {"np": np, "math": math, "U": U, "B": B, "MATHF": MATHF, "MATHF2": MATHF2,
@@ -163,7 +160,7 @@ class Generator:
         try:
             with np.errstate(all="ignore"):
                 value = eval(npy, env)
-        except (TypeError, ValueError, OverflowError) as e:
+        except (TypeError, ValueError, ArithmeticError) as e:
             raise Reject(str(e)) from None
         if type(value) in (bool, int, float):  # a Python scalar (np.float64 is a float too)
             dtype = {bool: "bool", int: "int64", float: "float64"}[type(value)]
@@ -214,7 +211,7 @@ class Generator:
         return self.expr(depth)
 
     def constant(self):
-        """An operation on two literals: the compiler folds it, the interpreter does not."""
+        """An operation on two literals, which the frontend computes with Python's arithmetic."""
         for _ in range(20):
             # No True/False here: ember makes bool literals strong, a known bug that
             # test_values checks (test_python_bools_are_weak); between two Python

@@ -7,6 +7,7 @@ reported line is the line of the offending code in this file, found with
 inspect relative to the function's source, never hard-coded.
 """
 
+import functools
 import inspect
 import math
 import pickle
@@ -820,3 +821,138 @@ def test_compile_error_helpers():
     copy = pickle.loads(pickle.dumps(e))
     assert str(copy) == str(e)
     assert str(CompileError("plain")) == "plain"
+
+
+# --- expressions of Python numbers: computed by Python first --------------------------
+
+BIG = 2**40
+
+PYTHON_NUMBER_CASES = [  # (function, input dtype): NumPy applies each to an array directly
+    (lambda x: x + 2**63, "float64"),            # a uint64-sized int, as a float
+    (lambda x: x * (BIG * BIG // 2**30), "float64"),
+    (lambda x: x + (True + True), "int64"),      # 2, not True
+    (lambda x: x + ~True, "int64"),              # -2
+    (lambda x: x + 2**-1, "float64"),            # 0.5: Python's int ** negative int
+    (lambda x: x * (0.1 + 0.2), "float32"),      # rounded once, to float32, as NumPy does
+    (lambda x: x + -(3 - 5) * 7 // 4 % 3, "int8"),
+    (lambda x: x - (1 << 62) * 2, "uint64"),     # 2**63 as a uint64 operand
+    (lambda x: x * (1e308 * 10), "float64"),     # inf, as in Python
+]
+
+
+@pytest.mark.parametrize("fn,dtype", PYTHON_NUMBER_CASES)
+def test_expressions_of_python_numbers_are_computed_by_python(fn, dtype):
+    import ember
+    x = np.array([0, 1, 3, 100], dtype)
+    with np.errstate(all="ignore"):
+        expected = fn(x)
+    got = ember.vectorize(fn)(x)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("fn,message", [
+    (lambda x: x * 2**70, "constant '2 ** 70' = 1180591620717411303424 does not fit in int64 or "
+                          "uint64 (as a float: 1.1805916207174113e+21)"),
+    (lambda x: x * (BIG * BIG), "constant 'BIG * BIG' = 1208925819614629174706176 does not fit"),
+    (lambda x: x + 1 // 0, "constant '1 // 0' fails in Python: integer division or modulo by zero"),
+    (lambda x: x + 10.0 ** 400, "constant '10.0 ** 400' fails in Python"),
+    (lambda x: x + 3 ** 100000, "constant '3 ** 100000' is too large for any NumPy type"),
+    (lambda x: x + (1 << 2**20), "constant '1 << 2 ** 20' is too large"),
+])
+def test_python_number_errors_point_at_the_expression(fn, message):
+    error = compile_error(fn, "float64")
+    assert message in str(error)
+    assert error.lineno == inspect.getsourcelines(fn)[1]
+
+
+def test_big_literals_are_shown_as_written():
+    import ember
+    for fn, shown in [(lambda x: x & 0xFFFFFFFFFFFFFFFF, "18446744073709551615"),
+                      (lambda x: x - 9223372036854775808, "9223372036854775808")]:
+        with pytest.raises(CompileError, match=f"Python int {shown} is out of bounds for int64"):
+            ember.vectorize(fn)(np.arange(3))
+
+
+# --- x ** 0.5 as NumPy computes it -----------------------------------------------------
+
+@pytest.mark.parametrize("fn", [lambda x: x ** 0.5, lambda x: np.power(x, 0.5),
+                                lambda x: pow(x, 0.5), lambda x: x ** (1 / 2)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_square_root_powers_match_numpy(fn, dtype):
+    """NumPy takes an array to the power of the number 0.5 as its square root:
+    sqrt(-0.0) is -0.0 and sqrt(-inf) NaN, where C's pow gives 0.0 and inf."""
+    import ember
+    x = np.array([-np.inf, -0.0, 0.0, -4.0, 2.0, np.inf, np.nan], dtype)
+    with np.errstate(all="ignore"):
+        expected = fn(x)
+        got = ember.vectorize(fn)(x)
+    np.testing.assert_array_equal(got, expected)
+    assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_math_pow_keeps_c_pow():
+    import ember
+    x = np.array([-np.inf, -0.0])
+    got = ember.vectorize(lambda x: math.pow(x, 0.5))(x)
+    assert got.tolist() == [math.pow(-math.inf, 0.5), math.pow(-0.0, 0.5)] == [math.inf, 0.0]
+    assert not np.signbit(got[1])
+
+
+# --- constructs reported where they are -------------------------------------------------
+
+def test_an_expression_too_deep_for_the_frontend(tmp_path):
+    import ember
+    f = load_kernel(tmp_path, "def f(x):\n    return " + " + ".join(["x"] * 1200) + "\n")
+    with pytest.raises(CompileError, match="nests too deeply for ember's frontend") as info:
+        ember.vectorize(f)(np.ones(3))
+    assert info.value.lineno == 4
+    f = load_kernel(tmp_path, "def f(x):\n    return " + " + ".join(["x"] * 200) + "\n")
+    assert ember.vectorize(f)(np.ones(3)).tolist() == [200.0] * 3
+
+
+def _logged(fn):
+    @functools.wraps(fn)
+    def wrapper(*args):
+        return fn(*args)
+    return wrapper
+
+
+def test_a_wrapper_from_another_decorator_is_named():
+    import ember
+
+    def f(x):
+        return x + 1
+    with pytest.raises(CompileError, match="'wrapper' is a wrapper another decorator made "
+                                           "around 'f' \\(functools.wraps\\)") as info:
+        ember.vectorize(_logged(f))(np.ones(2))
+    assert info.value.lineno == inspect.getsourcelines(f)[1]
+
+
+def test_calls_of_ember_functions_and_comprehensions_are_named():
+    import ember
+
+    @ember.vectorize
+    def g(x):
+        return x + 1
+
+    @ember.kernel
+    def h(o):
+        o[ember.tid()] = 1.0
+
+    def calls_g(x):
+        return g(x) * 2
+
+    def launches_h(o):
+        h[1](o)
+
+    def max_of_generator(x):
+        return max(x * k for k in (1, 2))
+
+    assert "'g' is an ember function: kernels cannot call" in str(compile_error(calls_g,
+                                                                                 "float64"))
+    error = compile_error(max_of_generator, "float64")
+    assert "unsupported Python construct: generator expression" in str(error)
+    with pytest.raises(CompileError, match="'h' is an ember function") as info:
+        ember.kernel(launches_h)[2](np.ones(2))
+    assert info.value.lineno == line_of(launches_h, "h[1](o)")

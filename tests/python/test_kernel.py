@@ -605,6 +605,11 @@ def test_launch_errors():
     read_only.flags.writeable = False
     with pytest.raises(ValueError, match="argument 1 \\('out'\\), which is read-only"):
         needs_2d[(2, 2)](read_only)
+    # The interpreter too: immutable memory (bytes) stays as it is
+    frozen = bytes(32)
+    with pytest.raises(ValueError, match="argument 1 \\('out'\\), which is read-only"):
+        needs_2d.interpret((2, 2), np.frombuffer(frozen).reshape(2, 2))
+    assert frozen == bytes(32)
     with pytest.raises(TypeError, match="argument 1"):
         needs_2d[(2, 2)]("text")
     with pytest.raises(TypeError, match="argument 1 has dtype object"):
@@ -637,7 +642,8 @@ def compile_error(source, *args, domain=1):
     ("    i = ember.tid()\n    x[i, i] = 1\n", "a 1-d array needs 1 indices, got 2", 3),
     ("    i = ember.tid()\n    x[1.5] = 1\n", "array indices must be integers, got float64", 3),
     ("    i = ember.tid()\n    return 1\n", "a kernel returns nothing", 3),
-    ("    i = ember.tid()\n    x = 1\n", "array parameter 'x' cannot be reassigned", 1),
+    ("    i = ember.tid()\n    x = 1\n", "array parameter 'x' cannot be reassigned in a kernel "
+     "(assign to its elements, x[i] = ...)", 3),
     ("    i = ember.tid()\n    for a in x:\n        pass\n", "kernels loop over range(...) only", 3),
     ("    i = ember.tid()\n    for a in range(1.5):\n        pass\n", "range() needs integers", 3),
     ("    i = ember.tid()\n    for a in range(0, 4, 0):\n        pass\n", "step must not be zero", 3),
