@@ -47,6 +47,11 @@ std::vector<int64_t> read_domain(py::handle domain) {
       throw py::type_error("a kernel's domain is an int or a tuple of 1 to 3 ints, got " +
                            py::repr(domain).cast<std::string>());
     Py_ssize_t n = PyNumber_AsSsize_t(v.ptr(), PyExc_OverflowError);
+    if (n == -1 && PyErr_ExceptionMatches(PyExc_OverflowError)) {
+      PyErr_Clear();
+      throw_overflow("a kernel's domain " + py::repr(domain).cast<std::string>() +
+                     " has an extent beyond 2**63 - 1");
+    }
     if (n == -1 && PyErr_Occurred()) throw py::error_already_set();
     if (n < 0)
       throw py::value_error("a kernel's domain cannot have a negative extent, got " +

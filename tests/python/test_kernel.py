@@ -589,6 +589,9 @@ def test_launch_errors():
     with pytest.raises(OverflowError, match=r"domain \(4294967296, 4294967296\) has more than "
                                             r"2\*\*63 - 1 indices"):
         needs_2d[(2**32, 2**32)](out)
+    with pytest.raises(OverflowError, match=r"domain \(2, 1180591620717411303424\) has an extent "
+                                            r"beyond 2\*\*63 - 1"):
+        needs_2d[(2, 2**70)](out)
     cube = np.zeros((1, 1, 1))
     add3[(2**62, 4, 0)](cube, cube, np.ones(1))  # empty: never too large, runs nothing
     assert not cube.any()
