@@ -891,7 +891,10 @@ class _Translator(ast.NodeVisitor):
         return self.b.unary("abs", x, *self.loc(node))
 
     def call_square(self, fn, args, node):
-        return self.b.binary("mul", args[0], args[0], *self.loc(node))
+        x = args[0]
+        if x.dtype == "bool":  # NumPy's square has no bool loop: it squares int8
+            x = self.b.cast(x, "int8", *self.loc(node))
+        return self.b.binary("mul", x, x, *self.loc(node))
 
     def call_clip(self, fn, args, node):
         x, low, high = args

@@ -956,3 +956,13 @@ def test_calls_of_ember_functions_and_comprehensions_are_named():
     with pytest.raises(CompileError, match="'h' is an ember function") as info:
         ember.kernel(launches_h)[2](np.ones(2))
     assert info.value.lineno == line_of(launches_h, "h[1](o)")
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int8", "uint16", "float32"])
+def test_square_has_numpys_dtype(dtype):
+    import ember
+    x = np.array([0, 1, 1, 0], dtype)
+    got, expected = ember.vectorize(lambda x: np.square(x))(x), np.square(x)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    assert ember.vectorize(lambda x: x + np.square(True))(x).dtype == (x + np.square(True)).dtype
