@@ -224,10 +224,6 @@ def _dedent(lines):
     return out, [len(a) - len(b) for a, b in zip(lines, out)]
 
 
-def _where(code):
-    return code.co_filename, code.co_firstlineno
-
-
 def _source_error(pyfunc, why):
     code = pyfunc.__code__
     return CompileError(
@@ -307,11 +303,12 @@ def _parse(pyfunc):
     code = pyfunc.__code__
     wrapped = getattr(pyfunc, "__wrapped__", None)
     if wrapped is not None:  # inspect would read the wrapped function's source
+        where = getattr(wrapped, "__code__", code)
         raise CompileError(
             f"'{code.co_name}' is a wrapper another decorator made around "
             f"'{getattr(wrapped, '__name__', wrapped)}' (functools.wraps); ember compiles the "
             "function itself: put the ember decorator directly above its def",
-            *_where(getattr(wrapped, "__code__", code)))
+            where.co_filename, where.co_firstlineno)
     if code.co_name == "<lambda>":
         for src in (_parse_snippet(pyfunc), _parse_file(pyfunc)):
             node = _find_lambda(src, code) if src else None
@@ -362,6 +359,10 @@ def check_signature(pyfunc):
 # --- translation ------------------------------------------------------------------------
 
 # What `resolve` returns for names that are values computed by the kernel.
+_KERNEL_VALUE = object()
+_NOT_A_NUMBER = object()  # an expression that is not made of Python numbers only
+
+
 def _is_ember_function(obj):
     return type(obj).__module__.startswith("ember.")
 
@@ -375,10 +376,6 @@ def _too_large(op, *args):
     if op is operator.pow:
         return args[1] > 0 and abs(args[0]).bit_length() * args[1] > 1 << 16
     return False
-
-
-_KERNEL_VALUE = object()
-_NOT_A_NUMBER = object()  # an expression that is not made of Python numbers only
 
 
 def _describe(obj):
@@ -796,9 +793,8 @@ class _Translator(ast.NodeVisitor):
                 raise self.error(arg, "unsupported Python construct: starred argument")
             if isinstance(arg, (ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)):
                 raise self.error(arg, f"unsupported Python construct: {_construct(arg)}")
-        if isinstance(node.func, ast.Subscript) and isinstance(node.func.value, ast.Name) and \
-                node.func.value.id not in self.locals and node.func.value.id not in self.params:
-            launched = self.lookup(node.func.value.id, node.func.value)[0]
+        if isinstance(node.func, ast.Subscript) and isinstance(node.func.value, ast.Name):
+            launched = self.resolve(node.func.value)
             if _is_ember_function(launched):  # k[shape](...) inside a kernel
                 raise self.error(node, self._unknown_call(launched, node.func.value.id, node))
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
