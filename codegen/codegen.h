@@ -107,10 +107,39 @@ struct Entry {
   KernelFn kernel = nullptr;  // set for a @kernel
 };
 
-// Compiles `fn` (Strict level) for the host CPU through the process-wide JIT:
-// a @kernel (fn.is_kernel(); `layout` unused) or an elementwise function.
-// Thread-safe. Throws std::runtime_error on an internal LLVM failure.
-Entry compile(const ir::Function& fn, const Layout& layout, const Options& options);
+// The entry point symbols of a module lowered with `prefix`: "_kernel" for a
+// @kernel, else "_contig", then a reduction's "_init", "_reduce", "_merge",
+// "_finish" (Entry's order).
+inline std::vector<std::string> entry_symbols(const std::string& prefix, bool kernel,
+                                              bool reduction) {
+  if (kernel) return {prefix + "_kernel"};
+  std::vector<std::string> names = {prefix + "_contig"};
+  if (reduction)
+    for (const char* suffix : {"_init", "_reduce", "_merge", "_finish"}) names.push_back(prefix + suffix);
+  return names;
+}
+
+// Relocatable object code of one specialization for the host CPU: ELF,
+// position-independent, small code model (runtime/object_loader.h maps it;
+// the ahead-of-time tool links it).
+struct ObjectCode {
+  std::string elf;
+  std::string triple;                 // e.g. "x86_64-pc-linux-gnu"
+  std::string cpu;                    // LLVM's name of the CPU it is tuned for
+  std::vector<std::string> features;  // every target feature enabled (LLVM's names)
+};
+
+// Compiles `fn` (Strict level) for the host CPU: a @kernel (fn.is_kernel();
+// `layout` unused) or an elementwise function, with entry points named
+// entry_symbols(prefix, ...). Thread-safe. Throws std::runtime_error on an
+// internal LLVM failure. EMBER_TEST_HIDE_FEATURES=avx512f,... compiles as
+// for a CPU without those features (runtime/cpu_features.h hides them too).
+ObjectCode compile_object(const ir::Function& fn, const Layout& layout, const Options& options,
+                          const std::string& prefix);
+
+// How many modules this process has optimized and turned into machine code
+// (compile_object and the inspection texts): a cache hit adds none.
+int64_t codegen_runs();
 
 // Texts for inspection (each compiles afresh; not on any hot path), for the
 // host CPU or, when `cpu` names one (LLVM's -mcpu names: znver4,

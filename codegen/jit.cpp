@@ -1,10 +1,7 @@
-// The host target: LLVM optimization for the host CPU and the process-wide
-// ORC JIT that turns lowered modules into a callable entry point.
-#include <dlfcn.h>
-
-#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+// The host target: LLVM optimization for the host CPU and the object code
+// that runtime/object_loader.cpp maps (no LLVM JIT: freshly compiled code
+// and cached artifacts are loaded the same way).
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
-#include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
@@ -17,7 +14,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
+#include <sstream>
 
 #include "codegen/codegen.h"
 #include "codegen/lower.h"
@@ -34,6 +33,30 @@ T check(llvm::Expected<T> value, const char* what) {
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::atomic<int64_t> runs{0};
+
+// The host's features, less those EMBER_TEST_HIDE_FEATURES names (a test
+// pretends to run on an older CPU): enabled ones first, so that disabling
+// one also disables what implies it.
+llvm::SubtargetFeatures host_features() {
+  std::vector<std::string> hidden;
+  if (const char* hide = std::getenv("EMBER_TEST_HIDE_FEATURES")) {
+    std::stringstream in(hide);
+    for (std::string name; std::getline(in, name, ',');) hidden.push_back(name);
+  }
+  llvm::SubtargetFeatures features;
+  std::vector<std::string> off;
+  for (const auto& feature : llvm::sys::getHostCPUFeatures()) {
+    std::string name = feature.getKey().str();
+    bool on = feature.getValue() && std::find(hidden.begin(), hidden.end(), name) == hidden.end();
+    if (on) features.AddFeature(name, true);
+    else off.push_back(name);
+  }
+  for (const std::string& name : off) features.AddFeature(name, false);
+  for (const std::string& name : hidden) features.AddFeature(name, false);
+  return features;
 }
 
 // The widest libmvec variant per register width a target machine can run.
@@ -54,6 +77,7 @@ VectorIsa vector_isa(const llvm::TargetMachine& tm) {
 // lower.cpp attaches), then the vector math, loop fma and, on x86,
 // scalar-conversion passes.
 void optimize_for(llvm::TargetMachine& tm, const VectorIsa& isa, llvm::Module& m) {
+  ++runs;
   m.setDataLayout(tm.createDataLayout());
   m.setTargetTriple(tm.getTargetTriple().str());
   llvm::LoopAnalysisManager lam;
@@ -80,14 +104,35 @@ void optimize_for(llvm::TargetMachine& tm, const VectorIsa& isa, llvm::Module& m
   pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
 }
 
-std::string assembly_for(llvm::TargetMachine& tm, llvm::Module& m) {
+// Machine code for `m`: assembly text or an object file's bytes.
+std::string emit(llvm::TargetMachine& tm, llvm::Module& m, llvm::CodeGenFileType type) {
   llvm::SmallString<4096> text;
   llvm::raw_svector_ostream os(text);
   llvm::legacy::PassManager pm;
-  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
-    throw std::runtime_error("LLVM cannot emit assembly for this target");
+  if (tm.addPassesToEmitFile(pm, os, nullptr, type))
+    throw std::runtime_error("LLVM cannot emit machine code for this target");
   pm.run(m);
   return std::string(text.str());
+}
+
+std::string assembly_for(llvm::TargetMachine& tm, llvm::Module& m) {
+  return emit(tm, m, llvm::CodeGenFileType::AssemblyFile);
+}
+
+// Position-independent code, so that the loader and the ahead-of-time
+// linker may put it anywhere.
+llvm::orc::JITTargetMachineBuilder machine_builder(const std::string& cpu) {
+  auto builder = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "detect host");
+  if (cpu.empty()) {
+    builder.getFeatures() = host_features();
+  } else {
+    builder.setCPU(cpu);
+    builder.getFeatures() = llvm::SubtargetFeatures();  // the CPU's own
+  }
+  builder.setRelocationModel(llvm::Reloc::PIC_);
+  builder.setCodeModel(llvm::CodeModel::Small);
+  builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  return builder;
 }
 
 class HostTarget {
@@ -107,35 +152,29 @@ class HostTarget {
     return assembly_for(*tm_, m);
   }
 
+  // Optimizes `m` and returns its object code.
+  ObjectCode object(llvm::Module& m) {
+    std::lock_guard<std::mutex> lock(tm_mu_);
+    optimize_for(*tm_, isa_, m);
+    ObjectCode code;
+    code.elf = emit(*tm_, m, llvm::CodeGenFileType::ObjectFile);
+    code.triple = tm_->getTargetTriple().str();
+    code.cpu = tm_->getTargetCPU().str();
+    const llvm::MCSubtargetInfo* info = tm_->getMCSubtargetInfo();
+    for (const llvm::SubtargetFeatureKV& f : info->getAllProcessorFeatures())
+      if (info->checkFeatures(std::string("+") + f.Key)) code.features.push_back(f.Key);
+    return code;
+  }
+
   // A machine for another CPU of the host's architecture (LLVM's -mcpu
   // names: znver4, skylake-avx512, x86-64-v3), for inspection only.
   std::unique_ptr<llvm::TargetMachine> machine_for(const std::string& cpu) {
     if (!tm_->getMCSubtargetInfo()->isCPUStringValid(cpu))
       throw std::invalid_argument("unknown CPU '" + cpu + "' for " + tm_->getTargetTriple().str() +
                                   " (LLVM's -mcpu names, e.g. znver4, skylake-avx512, x86-64-v3)");
-    auto builder = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "detect host");
-    builder.setCPU(cpu);
-    builder.getFeatures() = llvm::SubtargetFeatures();  // the CPU's own
-    builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
-    return check(builder.createTargetMachine(), "target machine");
+    return check(machine_builder(cpu).createTargetMachine(), "target machine");
   }
 
-  // Adds an optimized module and returns the addresses of `names`.
-  std::vector<uint64_t> load(llvm::orc::ThreadSafeModule module,
-                             const std::vector<std::string>& names) {
-    // LLJIT was built without concurrent compilation: its one TargetMachine
-    // must not generate code for two threads at once.
-    std::lock_guard<std::mutex> lock(jit_mu_);
-    auto& dylib = jit_->getMainJITDylib();
-    if (auto err = jit_->addIRModule(dylib, std::move(module)))
-      throw std::runtime_error("JIT: " + llvm::toString(std::move(err)));
-    std::vector<uint64_t> addresses;
-    for (const std::string& name : names)
-      addresses.push_back(check(jit_->lookup(name), "JIT lookup").getValue());
-    return addresses;
-  }
-
-  std::string next_prefix() { return "ember_k" + std::to_string(counter_++); }
   std::string cpu() const { return cpu_; }
   const VectorIsa& isa() const { return isa_; }
 
@@ -144,61 +183,34 @@ class HostTarget {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
-    // Vectorized math calls resolve to glibc's libmvec; load it for the JIT.
-    dlopen("libmvec.so.1", RTLD_NOW | RTLD_GLOBAL);
-    auto builder = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "detect host");
-    builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+    auto builder = machine_builder("");
     tm_ = check(builder.createTargetMachine(), "target machine");
     cpu_ = builder.getCPU() + " (" + builder.getFeatures().getString() + ")";
     isa_ = vector_isa(*tm_);
-    jit_ = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(builder).create(), "JIT");
-    jit_->getMainJITDylib().addGenerator(
-        check(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-                  jit_->getDataLayout().getGlobalPrefix()),
-              "process symbols"));
   }
 
   std::unique_ptr<llvm::TargetMachine> tm_;
   std::mutex tm_mu_;
-  std::unique_ptr<llvm::orc::LLJIT> jit_;
-  std::mutex jit_mu_;
-  std::atomic<int> counter_{0};
   std::string cpu_;
   VectorIsa isa_;
 };
 
 }  // namespace
 
-Entry compile(const ir::Function& fn, const Layout& layout, const Options& options) {
+ObjectCode compile_object(const ir::Function& fn, const Layout& layout, const Options& options,
+                          const std::string& prefix) {
   HostTarget& target = HostTarget::get();
   auto t0 = std::chrono::steady_clock::now();
-  auto ctx = std::make_unique<llvm::LLVMContext>();
-  std::string prefix = target.next_prefix();
-  auto module = lower_module(fn, layout, options, target.isa(), *ctx, prefix);
+  llvm::LLVMContext ctx;
+  auto module = lower_module(fn, layout, options, target.isa(), ctx, prefix);
   double lowered = ms_since(t0);
-  target.optimize(*module);
-  double optimized = ms_since(t0);
-  std::vector<std::string> names = {prefix + (fn.is_kernel() ? "_kernel" : "_contig")};
-  if (options.reduction)
-    for (const char* fn_name : {"_init", "_reduce", "_merge", "_finish"})
-      names.push_back(prefix + fn_name);
-  auto addresses = target.load(llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx)), names);
-  logger("codegen").debug("{}: lower {:.2f} ms, optimize {:.2f} ms, machine code {:.2f} ms",
-                          fn.name, lowered, optimized - lowered, ms_since(t0) - optimized);
-  Entry entry;
-  if (fn.is_kernel()) {
-    entry.kernel = reinterpret_cast<KernelFn>(addresses[0]);
-    return entry;
-  }
-  entry.contig = reinterpret_cast<ContigFn>(addresses[0]);
-  if (options.reduction) {
-    entry.reduce.init = reinterpret_cast<decltype(entry.reduce.init)>(addresses[1]);
-    entry.reduce.reduce = reinterpret_cast<decltype(entry.reduce.reduce)>(addresses[2]);
-    entry.reduce.merge = reinterpret_cast<decltype(entry.reduce.merge)>(addresses[3]);
-    entry.reduce.finish = reinterpret_cast<decltype(entry.reduce.finish)>(addresses[4]);
-  }
-  return entry;
+  ObjectCode code = target.object(*module);
+  logger("codegen").debug("{}: lower {:.2f} ms, optimize and machine code {:.2f} ms", fn.name,
+                          lowered, ms_since(t0) - lowered);
+  return code;
 }
+
+int64_t codegen_runs() { return runs.load(); }
 
 namespace {
 

@@ -1,35 +1,39 @@
-// Compiles a frontend Function into a Kernel: pipeline, then codegen.
+// Compiles a Specialization into a Kernel: pipeline, then codegen's object
+// code, loaded as a cached artifact would be.
 #include "runtime/compile.h"
 
 #include <chrono>
 
 #include "compiler/log.h"
-#include "compiler/pipeline.h"
-#include "ir/builder.h"
+#include "ir/printer.h"
+#include "runtime/cpu_features.h"
 
 namespace ember::runtime {
 
-std::shared_ptr<const Kernel> compile(ir::Function fn, codegen::Layout layout,
-                                      codegen::Options options, std::optional<ir::Op> combine,
-                                      bool native) {
+std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native) {
   auto t0 = std::chrono::steady_clock::now();
-  auto kernel = std::make_shared<Kernel>();
-  kernel->optimized = compiler::optimize(fn);
-  if (combine)
-    options.reduction = codegen::Reduction{
-        *combine, ir::reduce_result(*combine, kernel->optimized.result.scalar, fn.loc)};
+  std::shared_ptr<Kernel> kernel = prepare(spec);
   auto t1 = std::chrono::steady_clock::now();
-  if (native) kernel->entry = codegen::compile(kernel->optimized, layout, options);
+  if (native) {
+    std::string prefix = "ember_" + spec.fn.name + "_" + kernel->key.substr(0, 16);
+    codegen::ObjectCode code =
+        codegen::compile_object(kernel->optimized, spec.layout, kernel->options, prefix);
+    std::vector<std::string> isa = enabled_isa_features(code.features);
+    std::string features;
+    for (const std::string& f : isa) features += (features.empty() ? "" : ",") + f;
+    std::map<std::string, std::string> fields = versions();
+    fields.insert({{"key", kernel->key}, {"cpu", code.cpu}, {"features", features},
+                   {"spec", spec.spec_text()}, {"optimized", ir::print(kernel->optimized, true)},
+                   {"prefix", prefix}, {"object", code.elf}});
+    if (code.triple != fields["triple"])
+      throw std::runtime_error("LLVM compiled for " + code.triple + ", ember was built for " +
+                               fields["triple"]);
+    attach_code(*kernel, prefix, code.elf, write_artifact(fields));
+  }
   auto t2 = std::chrono::steady_clock::now();
   using ms = std::chrono::duration<double, std::milli>;
-  logger("runtime").debug("compiled {}: passes {:.2f} ms, codegen {:.2f} ms", fn.name,
+  logger("runtime").debug("compiled {}: passes {:.2f} ms, codegen {:.2f} ms", spec.fn.name,
                           ms(t1 - t0).count(), ms(t2 - t1).count());
-  kernel->weak_int_uses = weak_int_uses(fn, kernel->optimized);
-  kernel->written = written_params(kernel->optimized);
-  kernel->loops = has_loops(kernel->optimized.body);
-  kernel->source = std::move(fn);
-  kernel->layout = std::move(layout);
-  kernel->options = options;
   return kernel;
 }
 

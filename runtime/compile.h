@@ -3,23 +3,18 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "runtime/kernel.h"
 
 namespace ember::runtime {
 
-// Runs the pass pipeline and the JIT on an elementwise function or a @kernel
-// (fn.is_kernel(); `layout` unused); logs the time of each stage at debug
-// level ("runtime" logger). With `combine` (Add, Mul, Minimum, Maximum) the
-// kernel is a reduction of `fn`'s results; `options.reduction` is filled in.
-// Without `native` only the passes run (no host code: a GPU specialization,
-// whose PTX comes from ptx()).
-std::shared_ptr<const Kernel> compile(ir::Function fn, codegen::Layout layout,
-                                      codegen::Options options,
-                                      std::optional<ir::Op> combine = std::nullopt,
-                                      bool native = true);
+// Runs the pass pipeline and codegen on `spec` and loads the object code;
+// logs the time of each stage at debug level ("runtime" logger). The
+// Kernel carries its compiled artifact (artifact.h). Without `native` only
+// the passes run (no host code: a GPU specialization, whose PTX comes from
+// ptx()).
+std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native = true);
 
 // Optimized LLVM IR and assembly for the host, or for CPU `cpu` of the
 // host's architecture (codegen.h).

@@ -3,7 +3,10 @@
 
 #include <cstdint>
 
+#include "compiler/pipeline.h"
+#include "ir/builder.h"
 #include "ir/printer.h"
+#include "runtime/object_loader.h"
 
 namespace ember::runtime {
 
@@ -66,6 +69,55 @@ bool int_fits(int64_t value, bool is_unsigned, ir::Scalar t) {
   }
   int64_t limit = ir::bits_of(t) == 64 ? INT64_MAX : (int64_t{1} << (ir::bits_of(t) - 1)) - 1;
   return value <= limit && value >= -limit - 1;
+}
+
+std::shared_ptr<Kernel> prepare(const Specialization& spec) {
+  auto kernel = std::make_shared<Kernel>();
+  kernel->optimized = compiler::optimize(spec.fn);
+  kernel->options = spec.options;
+  if (spec.combine)
+    kernel->options.reduction = codegen::Reduction{
+        *spec.combine, ir::reduce_result(*spec.combine, kernel->optimized.result.scalar, spec.fn.loc)};
+  kernel->weak_int_uses = weak_int_uses(spec.fn, kernel->optimized);
+  kernel->written = written_params(kernel->optimized);
+  kernel->loops = has_loops(kernel->optimized.body);
+  kernel->source = spec.fn;
+  kernel->layout = spec.layout;
+  kernel->key = spec.key();
+  return kernel;
+}
+
+Specialization specialization_of(const Kernel& kernel) {
+  codegen::Options options = kernel.options;
+  options.reduction.reset();
+  std::optional<ir::Op> combine;
+  if (kernel.options.reduction) combine = kernel.options.reduction->op;
+  return {kernel.source, kernel.layout, options, combine};
+}
+
+void attach_code(Kernel& kernel, const std::string& prefix, std::string_view object,
+                 std::string artifact) {
+  auto code = std::make_shared<const LoadedObject>(object);
+  std::vector<void*> at;
+  for (const std::string& name :
+       codegen::entry_symbols(prefix, kernel.source.is_kernel(), kernel.options.reduction.has_value())) {
+    at.push_back(code->symbol(name));
+    if (!at.back()) throw LoadError("object code without entry point '" + name + "'");
+  }
+  codegen::Entry& entry = kernel.entry;
+  if (kernel.source.is_kernel()) {
+    entry.kernel = reinterpret_cast<codegen::KernelFn>(at[0]);
+  } else {
+    entry.contig = reinterpret_cast<codegen::ContigFn>(at[0]);
+    if (kernel.options.reduction) {
+      entry.reduce.init = reinterpret_cast<decltype(entry.reduce.init)>(at[1]);
+      entry.reduce.reduce = reinterpret_cast<decltype(entry.reduce.reduce)>(at[2]);
+      entry.reduce.merge = reinterpret_cast<decltype(entry.reduce.merge)>(at[3]);
+      entry.reduce.finish = reinterpret_cast<decltype(entry.reduce.finish)>(at[4]);
+    }
+  }
+  kernel.code = std::move(code);
+  kernel.artifact = std::move(artifact);
 }
 
 std::vector<WeakIntUse> weak_int_uses(const ir::Function& source, const ir::Function& optimized) {

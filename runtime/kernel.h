@@ -8,6 +8,7 @@
 
 #include "codegen/codegen.h"
 #include "ir/ir.h"
+#include "runtime/artifact.h"
 
 namespace ember::runtime {
 
@@ -19,12 +20,17 @@ struct WeakIntUse {
   ir::Scalar type;
 };
 
+class LoadedObject;
+
 struct Kernel {
   ir::Function source;     // as the frontend built it
   ir::Function optimized;  // after the pipeline (Strict level)
   codegen::Layout layout;
   codegen::Options options;
   codegen::Entry entry;
+  std::shared_ptr<const LoadedObject> code;  // where entry points (host code only)
+  std::string key;                           // Specialization::key()
+  std::string artifact;                      // the compiled artifact (host code only)
   std::vector<WeakIntUse> weak_int_uses;
   std::vector<bool> written;  // a @kernel's parameters that it stores into
   bool loops = false;         // a @kernel with a loop: each index may cost a lot
@@ -35,6 +41,19 @@ struct Kernel {
     return options.reduction ? options.reduction->acc : optimized.result.scalar;
   }
 };
+
+// The Kernel of `spec` without code: ember's passes (a reduce's accumulator
+// type) and what the call path reads off the IR.
+std::shared_ptr<Kernel> prepare(const Specialization& spec);
+
+// The specialization `kernel` was made from.
+Specialization specialization_of(const Kernel& kernel);
+
+// Maps `object` (relocatable object code) and points kernel.entry at its
+// entry points, named `prefix` + codegen's suffixes; keeps `artifact`.
+// Throws LoadError (object_loader.h).
+void attach_code(Kernel& kernel, const std::string& prefix, std::string_view object,
+                 std::string artifact);
 
 // The casts of weak (Python int) parameters of `source` to integer types in
 // `optimized` (its compiled form).

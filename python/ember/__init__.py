@@ -11,7 +11,7 @@ combines such a function's results (a dot product, a norm, a maximum);
 with array arguments, loops and atomics.
 """
 
-from . import cuda
+from . import cache, cuda
 from .errors import CompileError, CudaError
 from .kernel import Kernel, atomic_add, atomic_max, atomic_min, kernel, tid
 from .reduce import Reduced, reduce
@@ -19,7 +19,7 @@ from .vectorize import Vectorized, vectorize
 
 __all__ = ["CompileError", "CudaError", "Kernel", "Reduced", "Vectorized", "atomic_add", "atomic_max",
            "atomic_min", "kernel", "reduce", "tid", "vectorize", "host_cpu", "set_num_threads",
-           "get_num_threads", "cuda"]
+           "get_num_threads", "cache", "cuda"]
 __version__ = "0.1.0"
 
 

@@ -417,9 +417,10 @@ class _Translator(ast.NodeVisitor):
     Statement visitors return None; expression visitors return a `_core.Expr`.
     """
 
-    def __init__(self, pyfunc, src, arg_types, domain=0):
+    def __init__(self, pyfunc, src, arg_types, domain=0, frozen=None):
         self.pyfunc = pyfunc
         self.src = src
+        self.frozen = {} if frozen is None else frozen  # free name or dotted name -> value
         fn = src.node
         body = fn.body if isinstance(fn.body, list) else []
         self.locals = _stored_names(body)  # user variables, in the IR under their own names
@@ -611,7 +612,13 @@ class _Translator(ast.NodeVisitor):
         return self.value(obj, f"{where} '{name}'", node)
 
     def lookup(self, name, node):
-        """(object, 'global' / 'closure variable' / 'builtin') a free name is bound to."""
+        """(object, 'global' / 'closure variable' / 'builtin') a free name is bound
+        to: as it was at the function's first compile (self.frozen keeps it)."""
+        if name not in self.frozen:
+            self.frozen[name] = self._lookup(name, node)
+        return self.frozen[name]
+
+    def _lookup(self, name, node):
         code = self.pyfunc.__code__
         if name in code.co_freevars:
             cell = self.pyfunc.__closure__[code.co_freevars.index(name)]
@@ -674,10 +681,13 @@ class _Translator(ast.NodeVisitor):
             raise self.error(node, f"unsupported Python construct: attribute "
                                    f"'{ast.unparse(node)}' (only attributes of modules, such "
                                    "as math.pi, can be used in a kernel)")
-        if not hasattr(base, node.attr):
-            raise self.error(node, f"module '{ast.unparse(node.value)}' has no attribute "
-                                   f"'{node.attr}'")
-        return getattr(base, node.attr)
+        dotted = ast.unparse(node)
+        if dotted not in self.frozen:
+            if not hasattr(base, node.attr):
+                raise self.error(node, f"module '{ast.unparse(node.value)}' has no attribute "
+                                       f"'{node.attr}'")
+            self.frozen[dotted] = getattr(base, node.attr)
+        return self.frozen[dotted]
 
     # -- operators
 
@@ -905,20 +915,23 @@ class _Translator(ast.NodeVisitor):
         return self.b.binary(fn.op, a, b, *self.loc(node))
 
 
-def build_function(pyfunc, arg_types, translator=_Translator, domain=0):
+def build_function(pyfunc, arg_types, translator=_Translator, domain=0, frozen=None):
     """Builds the IR of `pyfunc` for arguments of the given types.
 
     arg_types: one (dtype name, weak) pair per parameter, or (dtype name,
     weak, ndim) for a kernel's (ndim 0: a scalar); Python scalars are weak,
     NumPy arrays and scalars are not. Returns a `_core.Function`; raises
     CompileError for code a kernel cannot contain. `translator` and `domain`
-    are @ember.kernel's (kernel_frontend.py).
+    are @ember.kernel's (kernel_frontend.py). `frozen`: a dict the caller
+    keeps per decorated function; the values of the globals, closure
+    variables and module attributes read are kept there at the first build
+    and reused by the later ones (every specialization sees the same values).
     """
     arg_types = [tuple(t) + (0,) * (3 - len(t)) for t in arg_types]
     src = None
     try:
         src = _parse(pyfunc)
-        return translator(pyfunc, src, arg_types, domain).build()
+        return translator(pyfunc, src, arg_types, domain, frozen).build()
     except _core.BuildError as e:
         error = from_build_error(e, src.filename)
     except CompileError as e:

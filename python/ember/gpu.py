@@ -190,9 +190,9 @@ class CudaVectorized(_Elementwise, Vectorized):
 
     _native = False  # specializations are compiled for the GPU only
 
-    def __init__(self, py_func, signatures=(), fastmath=False):
+    def __init__(self, py_func, signatures=(), fastmath=False, *, cache=True):
         self._setup(py_func)
-        super().__init__(py_func, signatures, fastmath)
+        super().__init__(py_func, signatures, fastmath, cache=cache)
         # Calls on ember device arrays and Python numbers, once loaded: C++.
         self._fast = _core.CudaCall(self._nargs, DeviceArray, DeviceArray._result)
 
@@ -263,9 +263,9 @@ class CudaReduced(_Elementwise, Reduced):
     _native = False
     _suffixes, _block = ("", "_merge", "_finish"), _BLOCK
 
-    def __init__(self, py_func, op, fastmath=False):
+    def __init__(self, py_func, op, fastmath=False, *, cache=True):
         self._setup(py_func)
-        super().__init__(py_func, op, fastmath)
+        super().__init__(py_func, op, fastmath, cache=cache)
 
     def __call__(self, *args, axis=None):
         types, spec, device, shape, ops, on_device = self._prepare(args)
@@ -311,12 +311,12 @@ class CudaKernel(Kernel):
 
     _native = False
 
-    def __init__(self, py_func, boundscheck=False, fastmath=False):
+    def __init__(self, py_func, boundscheck=False, fastmath=False, *, cache=True):
         self._names = check_signature(py_func)
         self._nargs = len(self._names)
         # (arg types, domain rank, device) -> (kernel, module, packer, written parameters)
         self._loaded = {}
-        super().__init__(py_func, boundscheck, fastmath)
+        super().__init__(py_func, boundscheck, fastmath, cache=cache)
 
     def launch(self, domain, *args):
         """Runs the kernel once per index of `domain` on the GPU. With only

@@ -20,8 +20,8 @@ import time
 
 
 from . import _core, kernel_frontend, stages
-from .errors import from_build_error
 from .frontend import check_signature
+from .vectorize import compile_or_load
 
 __all__ = ["kernel", "Kernel", "tid", "atomic_add", "atomic_min", "atomic_max"]
 
@@ -56,12 +56,14 @@ class Kernel(_core.Launcher):
 
     _native = True  # compile host code (False: the GPU subclass, PTX only)
 
-    def __init__(self, py_func, boundscheck=False, fastmath=False):
+    def __init__(self, py_func, boundscheck=False, fastmath=False, *, cache=True):
         names = check_signature(py_func)
         super().__init__(py_func.__name__, len(names), self._compile)
         self.py_func = py_func
         self.boundscheck = bool(boundscheck)
         self.fastmath = bool(fastmath)
+        self.cache = bool(cache)  # the disk cache (ember/cache.py)
+        self._frozen = {}  # the globals and closure values read at the first compile
         self.__name__ = py_func.__name__
         self.__qualname__ = getattr(py_func, "__qualname__", py_func.__name__)
         self.__doc__ = py_func.__doc__
@@ -77,15 +79,13 @@ class Kernel(_core.Launcher):
 
     def _build(self, arg_types, domain):
         start = time.perf_counter()
-        fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in arg_types], domain)
+        fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in arg_types], domain,
+                                          self._frozen)
         _core.log_debug("frontend", f"{self.__name__}: frontend "
                                     f"{(time.perf_counter() - start) * 1e3:.2f} ms")
-        from . import _jit
-        try:
-            compiled = _jit.compile_kernel(fn, self.boundscheck, self.fastmath,
-                                           [bool(t[3]) for t in arg_types], self._native)
-        except _core.BuildError as e:
-            raise from_build_error(e, self.py_func.__code__.co_filename) from None
+        spec = _core.kernel_specialization(fn, self.boundscheck, self.fastmath,
+                                           [bool(t[3]) for t in arg_types])
+        compiled = compile_or_load(spec, self.py_func, self._native, self.cache and self._native)
         args = ", ".join(f"{d}[{'x' * n}]" if n else d for d, _, n, _ in arg_types)
         self._compiled.append((f"[{domain}-d]({args})", compiled))
         return compiled
@@ -105,7 +105,8 @@ class Kernel(_core.Launcher):
         """Runs the kernel through ember's reference IR interpreter instead
         (slow; every index bounds-checked): the oracle of the tests."""
         types, rank = self.arg_types(domain, tuple(args))  # as a launch converts them
-        fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in types], rank)
+        fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in types], rank,
+                                          self._frozen)
         _core.interpret_kernel(fn, domain, tuple(args))
 
     def _types(self, domain, args):
@@ -141,11 +142,12 @@ class Kernel(_core.Launcher):
         return f"<ember.kernel {self.__qualname__} {self.signatures}>"
 
 
-def kernel(func=None, *, boundscheck=False, fastmath=False, target="cpu"):
+def kernel(func=None, *, boundscheck=False, fastmath=False, target="cpu", cache=True):
     """Compile a function run once per index of a domain (see the module doc).
 
     Use as `@ember.kernel` or `@ember.kernel(boundscheck=True, fastmath=True)`.
     target: "cpu" (every core) or "cuda" (an NVIDIA GPU; see ember.gpu).
+    cache: keep the compiled code in the disk cache (ember.cache).
     """
     from .vectorize import _target_class
     cls = _target_class(target, Kernel, "CudaKernel")
@@ -153,6 +155,6 @@ def kernel(func=None, *, boundscheck=False, fastmath=False, target="cpu"):
     def wrap(f):
         if not callable(f):
             raise TypeError(f"@ember.kernel needs a function, got {type(f).__name__}")
-        return cls(f, boundscheck, fastmath)
+        return cls(f, boundscheck, fastmath, cache=cache)
 
     return wrap if func is None else wrap(func)

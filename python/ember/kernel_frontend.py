@@ -22,10 +22,10 @@ def _kernel_functions():
 
 
 class _KernelTranslator(_Translator):
-    def __init__(self, pyfunc, src, arg_types, domain):
+    def __init__(self, pyfunc, src, arg_types, domain, frozen=None):
         if isinstance(src.node, ast.Lambda):
             raise frontend._error(src, src.node, "a kernel must be a def, not a lambda")
-        super().__init__(pyfunc, src, arg_types, domain)
+        super().__init__(pyfunc, src, arg_types, domain, frozen)
         self.domain = domain
         self.tid_fn, self.atomics = _kernel_functions()
 
@@ -235,7 +235,7 @@ class _KernelTranslator(_Translator):
         return super().visit_Call(node)
 
 
-def build_kernel(pyfunc, arg_types, domain):
+def build_kernel(pyfunc, arg_types, domain, frozen=None):
     """The IR of an @ember.kernel for (dtype, weak, ndim) arguments and a
-    `domain`-d launch (1 to 3)."""
-    return frontend.build_function(pyfunc, arg_types, _KernelTranslator, domain)
+    `domain`-d launch (1 to 3); `frozen` as build_function's."""
+    return frontend.build_function(pyfunc, arg_types, _KernelTranslator, domain, frozen)

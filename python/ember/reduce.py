@@ -22,8 +22,8 @@ class Reduced(Vectorized):
     integers are int64 / uint64) and does not depend on the thread count.
     """
 
-    def __init__(self, py_func, op, fastmath=False):
-        super().__init__(py_func, (), fastmath, _combine=_OPS[op])
+    def __init__(self, py_func, op, fastmath=False, *, cache=True):
+        super().__init__(py_func, (), fastmath, cache=cache, _combine=_OPS[op])
         self.op = op
 
     def __repr__(self):
@@ -33,13 +33,13 @@ class Reduced(Vectorized):
 _core.install_fast_call(Reduced)
 
 
-def reduce(op, *, fastmath=False, target="cpu"):
+def reduce(op, *, fastmath=False, target="cpu", cache=True):
     """Compile a scalar function into a reduction: `@ember.reduce("+")`.
 
     op: "+", "*", "min" or "max". The decorated function is called like a
     ufunc on broadcast arguments, and its results are combined over all of
     them (`axis=None`, the default) or over the dimensions `axis=` names (an
-    int or a tuple of ints).
+    int or a tuple of ints). cache: keep the compiled code in the disk cache.
     """
     if callable(op):
         raise TypeError("@ember.reduce needs an operator first: @ember.reduce(\"+\")")
@@ -53,6 +53,6 @@ def reduce(op, *, fastmath=False, target="cpu"):
     def wrap(f):
         if not callable(f):
             raise TypeError(f"@ember.reduce needs a function, got {type(f).__name__}")
-        return cls(f, op, fastmath)
+        return cls(f, op, fastmath, cache=cache)
 
     return wrap

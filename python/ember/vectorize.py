@@ -9,7 +9,7 @@ launches it with the GIL released. Only on a miss does it come back here, to
 import re
 import time
 
-from . import _core, frontend, stages
+from . import _core, cache, frontend, stages
 from .errors import CompileError, from_build_error
 
 __all__ = ["vectorize", "Vectorized"]
@@ -26,12 +26,14 @@ class Vectorized(_core.Dispatcher):
 
     _native = True  # compile host code (False: the GPU subclass, PTX only)
 
-    def __init__(self, py_func, signatures=(), fastmath=False, *, _combine=""):
+    def __init__(self, py_func, signatures=(), fastmath=False, *, cache=True, _combine=""):
         names = frontend.check_signature(py_func)
         super().__init__(py_func.__name__, len(names), self._compile, bool(_combine))
         self.py_func = py_func
         self.fastmath = bool(fastmath)
         self._combine = _combine  # an IR operator name for a reduction
+        self.cache = bool(cache)  # the disk cache (ember/cache.py)
+        self._frozen = {}  # the globals and closure values read at the first compile
         self.__name__ = py_func.__name__
         self.__qualname__ = getattr(py_func, "__qualname__", py_func.__name__)
         self.__doc__ = py_func.__doc__
@@ -42,15 +44,13 @@ class Vectorized(_core.Dispatcher):
 
     def _compile(self, arg_types):
         start = time.perf_counter()
-        fn = frontend.build_function(self.py_func, [(d, w) for d, w, _ in arg_types])
+        fn = frontend.build_function(self.py_func, [(d, w) for d, w, _ in arg_types],
+                                     frozen=self._frozen)
         _core.log_debug("frontend", f"{self.__name__}: frontend "
                                     f"{(time.perf_counter() - start) * 1e3:.2f} ms")
-        from . import _jit  # LLVM loads at the first compile, not at import
-        try:
-            kernel = _jit.compile_elementwise(fn, [s for _, _, s in arg_types], self.fastmath,
-                                              self._combine, self._native)
-        except _core.BuildError as e:  # a user error the compiler found (e.g. uint8 + 300)
-            raise from_build_error(e, self.py_func.__code__.co_filename) from None
+        spec = _core.elementwise_specialization(fn, [s for _, _, s in arg_types], self.fastmath,
+                                                self._combine)
+        kernel = compile_or_load(spec, self.py_func, self._native, self.cache and self._native)
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
         self._compiled.append((f"{kernel.output_dtype}({args})", list(arg_types), kernel))
         return kernel
@@ -113,6 +113,19 @@ class Vectorized(_core.Dispatcher):
 _core.install_fast_call(Vectorized)
 
 
+def compile_or_load(spec, py_func, native, use_cache):
+    """The Kernel of `spec`: from the disk cache, else compiled (host code
+    when `native`); a user error the compiler finds (uint8 + 300) becomes a
+    CompileError at `py_func`'s line."""
+    def compile():
+        from . import _jit  # LLVM loads at the first compile, not at import (nor on a hit)
+        return _jit.compile(spec, native)
+    try:
+        return cache.kernel(spec, compile, use_cache)
+    except _core.BuildError as e:
+        raise from_build_error(e, py_func.__code__.co_filename) from None
+
+
 def _target_class(target, cpu_class, gpu_name):
     """The class a decorator builds for `target` ("cpu" or "cuda")."""
     if target == "cpu":
@@ -123,12 +136,14 @@ def _target_class(target, cpu_class, gpu_name):
     raise ValueError(f"unknown target {target!r}; choose 'cpu' or 'cuda'")
 
 
-def vectorize(func=None, signatures=(), *, fastmath=False, target="cpu"):
+def vectorize(func=None, signatures=(), *, fastmath=False, target="cpu", cache=True):
     """Compile a scalar function into an elementwise, broadcasting kernel.
 
     Use as `@ember.vectorize`, `@ember.vectorize(fastmath=True)` or
     `@ember.vectorize(["float32(float32, float32)"])` to compile eagerly.
     target: "cpu" (every core) or "cuda" (an NVIDIA GPU; see ember.gpu).
+    cache: keep the compiled code in the disk cache (ember.cache) for later
+    processes.
     """
     cls = _target_class(target, Vectorized, "CudaVectorized")
     if isinstance(func, (list, tuple, str)):
@@ -139,6 +154,6 @@ def vectorize(func=None, signatures=(), *, fastmath=False, target="cpu"):
     def wrap(f):
         if not callable(f):
             raise TypeError(f"@ember.vectorize needs a function, got {type(f).__name__}")
-        return cls(f, signatures, fastmath)
+        return cls(f, signatures, fastmath, cache=cache)
 
     return wrap if func is None else wrap(func)

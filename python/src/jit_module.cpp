@@ -26,29 +26,12 @@ PYBIND11_MODULE(_jit, m) {
       PyErr_SetObject(build_error, args.ptr());
     }
   });
-  m.def("compile_elementwise",
-        [](const ir::Function& fn, std::vector<bool> scalar, bool fastmath,
-           const std::string& combine, bool native) {
-          ir::Op op;
-          bool reduce = !combine.empty() && ir::op_from_name(combine, &op);
-          return std::const_pointer_cast<runtime::Kernel>(
-              runtime::compile(fn, {std::move(scalar)}, {fastmath},
-                               reduce ? std::optional(op) : std::nullopt, native));
+  m.def("compile",
+        [](const runtime::Specialization& spec, bool native) {
+          return std::const_pointer_cast<runtime::Kernel>(runtime::compile(spec, native));
         },
-        py::arg("fn"), py::arg("scalar_layout"), py::arg("fastmath") = false,
-        py::arg("combine") = "", py::arg("native") = true,
-        py::call_guard<py::gil_scoped_release>());
-  m.def("compile_kernel",
-        [](const ir::Function& fn, bool boundscheck, bool fastmath, std::vector<bool> unit_stride,
-           bool native) {
-          codegen::Options options{fastmath, std::nullopt, boundscheck};
-          codegen::Layout layout{{}, std::move(unit_stride)};
-          return std::const_pointer_cast<runtime::Kernel>(
-              runtime::compile(fn, layout, options, std::nullopt, native));
-        },
-        py::arg("fn"), py::arg("boundscheck") = false, py::arg("fastmath") = false,
-        py::arg("unit_stride") = std::vector<bool>{}, py::arg("native") = true,
-        py::call_guard<py::gil_scoped_release>());
+        py::arg("spec"), py::arg("native") = true, py::call_guard<py::gil_scoped_release>());
+  m.def("codegen_runs", &codegen::codegen_runs);
   m.def("llvm_ir", &runtime::llvm_ir, py::arg("kernel"), py::arg("cpu") = "",
         py::call_guard<py::gil_scoped_release>());
   m.def("asm", &runtime::assembly, py::arg("kernel"), py::arg("cpu") = "",

@@ -11,6 +11,12 @@ tests/python/test_cuda_gpu.py`)."""
 import os
 import sys
 
+# The disk cache of this run: a fresh folder, so that the suites compile what
+# they test (and fill no user's cache); the subprocesses they start share it.
+if "EMBER_CACHE_DIR" not in os.environ:
+    import tempfile
+    os.environ["EMBER_CACHE_DIR"] = tempfile.mkdtemp(prefix="ember-test-cache-")
+
 _PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 if _PYTHON_DIR not in sys.path:
     sys.path.insert(0, _PYTHON_DIR)

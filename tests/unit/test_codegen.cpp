@@ -11,9 +11,22 @@
 #include "compiler/passes.h"
 #include "ir/builder.h"
 #include "ir/interpreter.h"
+#include "runtime/artifact.h"
+#include "runtime/kernel.h"
 
 namespace ember {
 namespace {
+
+// Compiles and loads `fn` as the runtime does (object code, then the loader);
+// the kernels stay loaded for the whole test run.
+codegen::Entry compile(const ir::Function& fn, const codegen::Layout& layout) {
+  static std::vector<std::shared_ptr<runtime::Kernel>> loaded;
+  auto kernel = runtime::prepare({fn, layout, {}, std::nullopt});
+  codegen::ObjectCode code = codegen::compile_object(kernel->optimized, layout, {}, "t");
+  runtime::attach_code(*kernel, "t", code.elf, "");
+  loaded.push_back(kernel);
+  return kernel->entry;
+}
 
 using ir::Literal;
 using ir::Op;
@@ -151,7 +164,7 @@ void check_op(Op op, Scalar s) {
       for (const Literal& b : values) cases.push_back({a, b});
   }
   codegen::Entry entry =
-      codegen::compile(*fn, codegen::Layout{std::vector<bool>(nargs, false)}, {});
+      compile(*fn, codegen::Layout{std::vector<bool>(nargs, false)});
   Scalar r = fn->result.scalar;
   int64_t n = static_cast<int64_t>(cases.size());
   std::vector<std::vector<char>> in(nargs, std::vector<char>(n * size_of(s)));
@@ -194,7 +207,7 @@ TEST(Codegen, CastsMatchInterpreter) {
       ir::FunctionBuilder b("cast", "test.py", {1, 1});
       b.ret(ir::make_cast(b.add_param("x", {from}), {to}), {});
       ir::Function fn = compiler::promote(b.finish());
-      codegen::Entry entry = codegen::compile(fn, codegen::Layout{{false}}, {});
+      codegen::Entry entry = compile(fn, codegen::Layout{{false}});
       for (Literal v : edge_values(from)) {
         char in[8] = {}, out[8] = {};
         store(from, v, in);
@@ -213,7 +226,7 @@ TEST(Codegen, ScalarLayoutBroadcasts) {
   ir::ExprPtr x = b.add_param("x", {Scalar::F64});
   b.ret(ir::make_binary(Op::Mul, a, x), {});
   ir::Function fn = compiler::promote(b.finish());
-  codegen::Entry entry = codegen::compile(fn, codegen::Layout{{true, false}}, {});
+  codegen::Entry entry = compile(fn, codegen::Layout{{true, false}});
   double alpha = 3.0, xs[37], out[37];
   for (int i = 0; i < 37; ++i) xs[i] = i;
   void* ptrs[] = {&alpha, xs, out};

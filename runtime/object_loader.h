@@ -1,0 +1,41 @@
+// Loads relocatable object code (ELF x86-64, as codegen emits it: PIC, small
+// code model) into executable memory, without LLVM: the freshly compiled
+// code and the code of a compiled artifact take the same path.
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace ember::runtime {
+
+// Object code that cannot be loaded: malformed, or using something the loader
+// does not support (a relocation type, TLS, constructors, a missing symbol).
+class LoadError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The sections of one object in one mapping (code read+execute, the rest
+// read-only), relocated; external symbols resolve in the process (libm,
+// glibc's libmvec, which is loaded for them). Freed with the object.
+class LoadedObject {
+ public:
+  explicit LoadedObject(std::string_view elf);
+  ~LoadedObject();
+  LoadedObject(const LoadedObject&) = delete;
+  LoadedObject& operator=(const LoadedObject&) = delete;
+
+  // The address of a global symbol the object defines, or nullptr.
+  void* symbol(const std::string& name) const;
+  size_t mapped_bytes() const { return size_; }
+
+ private:
+  void* base_ = nullptr;
+  size_t size_ = 0;
+  std::unordered_map<std::string, void*> symbols_;
+};
+
+}  // namespace ember::runtime
