@@ -3,6 +3,8 @@
 
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 namespace ember::ir {
 namespace {
@@ -35,12 +37,16 @@ bool has_bool_result(Op op) {
 }
 
 bool op_from_name(const std::string& name, Op* out) {
-  for (const OpInfo& i : kOps)
-    if (name == i.name) {
-      *out = i.op;
-      return true;
-    }
-  return false;
+  // A table: the parser looks up every operator it reads.
+  static const std::unordered_map<std::string_view, Op> by_name = [] {
+    std::unordered_map<std::string_view, Op> table;
+    for (const OpInfo& i : kOps) table.emplace(i.name, i.op);
+    return table;
+  }();
+  auto it = by_name.find(name);
+  if (it == by_name.end()) return false;
+  *out = it->second;
+  return true;
 }
 
 IndexError index_error(const Function& fn, int param, int axis, int64_t index,

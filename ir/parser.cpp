@@ -5,7 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
-#include <map>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -214,7 +214,7 @@ class Parser {
     return t;
   }
 
-  Variable declaration(std::map<std::string, int>* names) {
+  Variable declaration(std::unordered_map<std::string, int>* names) {
     size_t at = pos_;
     Variable v;
     v.name = name();
@@ -450,7 +450,7 @@ class Parser {
   std::string text_;
   size_t pos_ = 0;
   Function fn_;
-  std::map<std::string, int> params_, locals_;
+  std::unordered_map<std::string, int> params_, locals_;
 };
 
 }  // namespace

@@ -72,11 +72,23 @@ Specialization kernel_specialization(ir::Function fn, bool boundscheck, bool fas
 std::map<std::string, std::string> versions();
 
 // The fields of an artifact, checked (format, checksum); ArtifactError if not.
-std::map<std::string, std::string> read_artifact(std::string_view bytes);
+// With `key`, also that it is the artifact of `key` made by this ember (its
+// versions), as loading checks (not the CPU features: a GPU's PTX has none).
+std::map<std::string, std::string> read_artifact(std::string_view bytes,
+                                                 const std::string& key = "");
 std::string write_artifact(const std::map<std::string, std::string>& fields);
 
 // Loads `bytes` as the code of `spec`: checks the versions, the key, the
 // CPU features and the optimized IR, then maps the object code.
 std::shared_ptr<const Kernel> load(const Specialization& spec, std::string_view bytes);
+
+// Loads `bytes` as the artifact of key `key` without the frontend's IR: the
+// specialization is read back from the artifact (its spec and IR texts;
+// `file` names the source file in messages), with the same checks. The
+// caller vouches that the frontend would build the IR whose key is `key`
+// (the cache's source index). The source IR's expression locations are
+// not kept in the text: they are not needed once the code exists.
+std::shared_ptr<const Kernel> load(std::string_view bytes, const std::string& key,
+                                   const std::string& file);
 
 }  // namespace ember::runtime

@@ -5,14 +5,29 @@
 #include <chrono>
 
 #include "compiler/log.h"
+#include "ir/parser.h"
 #include "ir/printer.h"
 #include "runtime/cpu_features.h"
 
 namespace ember::runtime {
+namespace {
+
+// Whether the parser reads `text` (printed IR) back to the same IR: then a
+// later process may load the artifact from its texts alone (artifact.h).
+bool reparses(const std::string& text) {
+  try {
+    return ir::print(ir::parse(text), true) == text;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
 
 std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native) {
   auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<Kernel> kernel = prepare(spec);
+  kernel->key = spec.key();
   auto t1 = std::chrono::steady_clock::now();
   if (native) {
     std::string prefix = "ember_" + spec.fn.name + "_" + kernel->key.substr(0, 16);
@@ -22,9 +37,10 @@ std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native) {
     std::string features;
     for (const std::string& f : isa) features += (features.empty() ? "" : ",") + f;
     std::map<std::string, std::string> fields = versions();
+    std::string source = ir::print(spec.fn, true), optimized = ir::print(kernel->optimized, true);
     fields.insert({{"key", kernel->key}, {"cpu", code.cpu}, {"features", features},
-                   {"spec", spec.spec_text()}, {"optimized", ir::print(kernel->optimized, true)},
-                   {"prefix", prefix}, {"object", code.elf}});
+                   {"spec", spec.spec_text()}, {"optimized", optimized}, {"prefix", prefix},
+                   {"object", code.elf}, {"reparses", reparses(source) && reparses(optimized) ? "1" : "0"}});
     if (code.triple != fields["triple"])
       throw std::runtime_error("LLVM compiled for " + code.triple + ", ember was built for " +
                                fields["triple"]);

@@ -5,12 +5,22 @@
 
 #include "compiler/pipeline.h"
 #include "ir/builder.h"
+#include "ir/parser.h"
 #include "ir/printer.h"
 #include "runtime/object_loader.h"
 
 namespace ember::runtime {
 
 std::string Kernel::ir_text() const { return ir::print(optimized); }
+
+ir::Function Kernel::source_function() const {
+  if (source_text.empty()) return source;
+  ir::Function fn = ir::parse(source_text);
+  fn.file = source.file;
+  return fn;
+}
+
+std::string Kernel::source_ir_text() const { return ir::print(source_function()); }
 
 namespace {
 
@@ -71,9 +81,9 @@ bool int_fits(int64_t value, bool is_unsigned, ir::Scalar t) {
   return value <= limit && value >= -limit - 1;
 }
 
-std::shared_ptr<Kernel> prepare(const Specialization& spec) {
+std::shared_ptr<Kernel> prepare(const Specialization& spec, std::optional<ir::Function> optimized) {
   auto kernel = std::make_shared<Kernel>();
-  kernel->optimized = compiler::optimize(spec.fn);
+  kernel->optimized = optimized ? std::move(*optimized) : compiler::optimize(spec.fn);
   kernel->options = spec.options;
   if (spec.combine)
     kernel->options.reduction = codegen::Reduction{
@@ -83,7 +93,6 @@ std::shared_ptr<Kernel> prepare(const Specialization& spec) {
   kernel->loops = has_loops(kernel->optimized.body);
   kernel->source = spec.fn;
   kernel->layout = spec.layout;
-  kernel->key = spec.key();
   return kernel;
 }
 
@@ -92,7 +101,7 @@ Specialization specialization_of(const Kernel& kernel) {
   options.reduction.reset();
   std::optional<ir::Op> combine;
   if (kernel.options.reduction) combine = kernel.options.reduction->op;
-  return {kernel.source, kernel.layout, options, combine};
+  return {kernel.source_function(), kernel.layout, options, combine};
 }
 
 void attach_code(Kernel& kernel, const std::string& prefix, std::string_view object,

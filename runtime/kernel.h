@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ struct WeakIntUse {
 class LoadedObject;
 
 struct Kernel {
-  ir::Function source;     // as the frontend built it
+  ir::Function source;     // as the frontend built it (see source_text)
   ir::Function optimized;  // after the pipeline (Strict level)
   codegen::Layout layout;
   codegen::Options options;
@@ -31,11 +32,17 @@ struct Kernel {
   std::shared_ptr<const LoadedObject> code;  // where entry points (host code only)
   std::string key;                           // Specialization::key()
   std::string artifact;                      // the compiled artifact (host code only)
-  std::vector<WeakIntUse> weak_int_uses;
+  // Set when `source` holds only the function's signature (a Kernel loaded
+  // by key, artifact.h): the frontend's IR as the artifact keeps it, parsed
+  // only when asked for (source_function()).
+  std::string source_text;
+
+  std::string ir_text() const;
+  std::string source_ir_text() const;
+  ir::Function source_function() const;  std::vector<WeakIntUse> weak_int_uses;
   std::vector<bool> written;  // a @kernel's parameters that it stores into
   bool loops = false;         // a @kernel with a loop: each index may cost a lot
 
-  std::string ir_text() const;
   // The dtype of the call's result: the map's, or a reduction's accumulator.
   ir::Scalar result_scalar() const {
     return options.reduction ? options.reduction->acc : optimized.result.scalar;
@@ -43,8 +50,10 @@ struct Kernel {
 };
 
 // The Kernel of `spec` without code: ember's passes (a reduce's accumulator
-// type) and what the call path reads off the IR.
-std::shared_ptr<Kernel> prepare(const Specialization& spec);
+// type) and what the call path reads off the IR. With `optimized`, the
+// passes' result as an artifact kept it (the passes do not run).
+std::shared_ptr<Kernel> prepare(const Specialization& spec,
+                                std::optional<ir::Function> optimized = std::nullopt);
 
 // The specialization `kernel` was made from.
 Specialization specialization_of(const Kernel& kernel);

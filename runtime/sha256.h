@@ -10,6 +10,9 @@
 namespace ember::runtime {
 
 std::array<uint8_t, 32> sha256(std::string_view data);
+// The same, using the x86 SHA extensions where the CPU has them only if
+// `sha_extensions` (tests compare both).
+std::array<uint8_t, 32> sha256(std::string_view data, bool sha_extensions);
 std::string sha256_hex(std::string_view data);
 
 }  // namespace ember::runtime

@@ -510,6 +510,8 @@ def main(argv=None):
     t_ember, t_numpy = dispatch_overhead(7)
     cold = cold_compile()
     imported = import_time()
+    from . import bench_cache
+    first_calls = bench_cache.format_table(bench_cache.run(5))
     report = [
         f"# ember benchmark, {datetime.date.today().isoformat()}",
         "",
@@ -539,6 +541,15 @@ def main(argv=None):
         f"{t_numpy * 1e9:.0f} ns (ember/NumPy = {t_ember / t_numpy:.2f}).  ",
         f"Cold compile (new Black-Scholes kernel, first call, float32): {cold * 1e3:.1f} ms.  ",
         f"`import ember` in a fresh interpreter (NumPy included): {imported * 1e3:.0f} ms.",
+        "",
+        "## First call in a fresh process: cold and warm disk cache",
+        "",
+        "python/ember/bench_cache.py (also `python -m ember.bench_cache`): each program runs in "
+        "fresh interpreters (medians of 5); `import ember` and the first call are timed inside "
+        "the process, every result is checked after the timing. Cold: an empty cache folder; "
+        "warm: the folder an earlier run filled (the code is loaded, LLVM is not).",
+        "",
+        first_calls,
         "",
         "## Sample kernels (@ember.kernel, @ember.reduce)",
         "",

@@ -11,13 +11,28 @@ byte becomes executable. Writes go to a temporary file in the same folder,
 fsync, then an atomic rename, so concurrent processes never see half an
 entry. Damaged entries are a miss (one warning), recompiled and replaced.
 
+Running the frontend to learn the key costs more than loading the code for
+large functions (50 ms for 400 statements), so a source index also maps a
+key of the function's *source* (its file's text, the code object, the
+argument types and options, ember's and the frontend's versions) to the
+IR's key, with the free names the frontend resolved and a description of
+each value (a number's exact value, a module's name, a function's qualified
+name). A process whose function has the same source key and whose names
+still describe the same loads the artifact without running the frontend
+(the artifact's own IR texts give the kernel's IR); any difference falls
+back to the frontend and the IR's key.
+
 Environment: EMBER_CACHE=on|read|off (default on), EMBER_CACHE_DIR (default
 $XDG_CACHE_HOME/ember, else ~/.cache/ember), EMBER_CACHE_SIZE (default 1G;
 least recently used entries go first). Read each time, so a process may
 change them.
 """
 
+import functools
 import hashlib
+import inspect
+import json
+import linecache
 import os
 import re
 import stat
@@ -25,13 +40,17 @@ import tempfile
 import time
 import warnings
 
+import numpy as np
+
 from . import _core
 
 __all__ = ["CacheWarning", "directory", "mode", "size_limit", "stats", "entries", "clear"]
 
 _SUFFIX = ".ember"
+_INDEX = ".index"
 _DEFAULT_SIZE = 1 << 30
 _KEY_CHARS = 32  # of the key's 64 hex digits, in file names
+source_index = True  # False: always run the frontend (`ember cache explain`)
 _stats = {"hits": 0, "misses": 0, "writes": 0, "rejected": 0}
 _warned = set()
 
@@ -145,8 +164,8 @@ def _discard(path):
         pass
 
 
-def _lookup(folder, spec):
-    key = spec.key
+def _lookup(folder, key, load):
+    """The Kernel that `load(data)` makes of an entry of `key`, or None."""
     own = _entry_path(folder, key, _features_tag(_core.host_features()))
     try:
         others = [os.path.join(os.path.dirname(own), name)
@@ -161,7 +180,7 @@ def _lookup(folder, spec):
         try:
             if isinstance(data, OSError):
                 raise _core.ArtifactError(f"cannot read it: {data.strerror}")
-            kernel = _core.load_artifact(spec, data)
+            kernel = load(data)
         except _core.IncompatibleArtifact:
             continue  # another CPU's entry: kept for it
         except _core.ArtifactError as e:
@@ -169,12 +188,39 @@ def _lookup(folder, spec):
             _warn(f"{path}: {e}; recompiling")
             _discard(path)
             continue
-        try:
-            os.utime(path)  # least recently used goes first
-        except OSError:
-            pass
+        _touch(path)
         return kernel
     return None
+
+
+def _touch(path):
+    try:
+        os.utime(path)  # least recently used goes first
+    except OSError:
+        pass
+
+
+def _write(folder, path, data):
+    """Writes `data` to `path` atomically; False (after one warning) if it cannot."""
+    tmp = None
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=_SUFFIX)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if os.path.isdir(path):
+            _discard(path)
+        os.replace(tmp, path)
+        tmp = None
+        return True
+    except OSError as e:
+        _warn(f"cannot write to {folder} ({e.strerror}); compiled code stays in memory")
+        return False
+    finally:
+        if tmp is not None:
+            _discard(tmp)
 
 
 def _store(kernel):
@@ -183,30 +229,14 @@ def _store(kernel):
         return
     fields = _core.read_artifact(kernel.artifact)
     features = [f for f in fields["features"].decode().split(",") if f]
-    path = _entry_path(folder, kernel.key, _features_tag(features))
-    tmp = None
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=_SUFFIX)
-        with os.fdopen(fd, "wb") as f:
-            f.write(kernel.artifact)
-            f.flush()
-            os.fsync(f.fileno())
-        if os.path.isdir(path):
-            _discard(path)
-        os.replace(tmp, path)
-        tmp = None
+    if _write(folder, _entry_path(folder, kernel.key, _features_tag(features)), kernel.artifact):
         _stats["writes"] += 1
-    except OSError as e:
-        _warn(f"cannot write to {folder} ({e.strerror}); compiled code stays in memory")
-    finally:
-        if tmp is not None:
-            _discard(tmp)
     _evict(folder, size_limit())
 
 
-def entries(folder=None):
-    """(path, size in bytes, last use as a Unix time) of every entry, oldest use first."""
+def entries(folder=None, index=False):
+    """(path, size in bytes, last use as a Unix time) of every entry (and,
+    with `index`, source index record), oldest use first."""
     folder = folder or directory()
     found = []
     try:
@@ -218,7 +248,8 @@ def entries(folder=None):
             if not shard.is_dir(follow_symlinks=False):
                 continue
             for entry in os.scandir(shard.path):
-                if entry.name.endswith(_SUFFIX) and not entry.name.startswith(".tmp-"):
+                if (entry.name.endswith(_SUFFIX) or (index and entry.name.endswith(_INDEX))) \
+                        and not entry.name.startswith(".tmp-"):
                     st = entry.stat(follow_symlinks=False)
                     found.append((entry.path, st.st_size, st.st_mtime))
         except OSError:  # removed by another process meanwhile
@@ -230,7 +261,7 @@ def entries(folder=None):
 def _evict(folder, limit):
     """Removes the least recently used entries until the rest fit in `limit`;
     also temporary files that a crashed writer left an hour ago."""
-    listed = entries(folder)
+    listed = entries(folder, index=True)
     total = sum(size for _, size, _ in listed)
     for path, size, _ in listed:
         if total <= limit:
@@ -256,11 +287,12 @@ def _listdir(path):
 
 
 def clear():
-    """Removes every entry of this ember version; returns how many."""
-    listed = entries()
-    for path, _, _ in listed:
+    """Removes every entry (and source index record) of this ember version;
+    returns how many entries there were."""
+    count = len(entries())
+    for path, _, _ in entries(index=True):
         _discard(path)
-    return len(listed)
+    return count
 
 
 def kernel(spec, compile, enabled=True):
@@ -270,7 +302,8 @@ def kernel(spec, compile, enabled=True):
     how = mode() if enabled else "off"
     if how != "off":
         folder = _folder(create=False)
-        found = _lookup(folder, spec) if folder else None
+        found = _lookup(folder, spec.key, lambda data: _core.load_artifact(spec, data)) \
+            if folder else None
         if found is not None:
             _stats["hits"] += 1
             return found
@@ -279,3 +312,166 @@ def kernel(spec, compile, enabled=True):
     if how == "on" and compiled.artifact:
         _store(compiled)
     return compiled
+
+
+# --- GPU code -----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _libdevice_hash():
+    """A hash of the libdevice the PTX links (its math functions), or ''."""
+    from . import _jit
+    path = _jit.libdevice_path()
+    if not path:
+        return ""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def ptx(kernel, arch, strided, make, enabled=True):
+    """(PTX text, entry name) of `kernel` (a GPU specialization) for GPU
+    architecture `arch` with `strided` axes: from the disk cache, else from
+    `make()` (a _jit.PtxCode) and stored. Keyed on the kernel's key, the
+    architecture, the strides and the libdevice linked in."""
+    how = mode() if enabled else "off"
+    key = hashlib.sha256("\n".join(["ptx", kernel.key, arch, str(strided), _libdevice_hash()])
+                         .encode()).hexdigest()
+    folder = _folder(create=False) if how != "off" else None
+    if folder:
+        path = _entry_path(folder, key, "ptx")
+        data = _read(path)
+        if data is not None:
+            try:
+                if isinstance(data, OSError):
+                    raise _core.ArtifactError(f"cannot read it: {data.strerror}")
+                fields = _core.read_artifact(data, key)
+                _touch(path)
+                _stats["hits"] += 1
+                return fields["ptx"].decode(), fields["entry"].decode()
+            except (_core.ArtifactError, KeyError) as e:
+                _stats["rejected"] += 1
+                _warn(f"{path}: {e}; recompiling")
+                _discard(path)
+        _stats["misses"] += 1
+    code = make()
+    if how == "on" and (folder := _folder(create=True)):
+        spec = kernel.specialization.spec_text() + f"target: cuda {arch}, {strided} strided axes\n"
+        fields = dict(_core.versions(), key=key, cpu=f"cuda {arch}", spec=spec, ptx=code.ptx,
+                      entry=code.entry)
+        if _write(folder, _entry_path(folder, key, "ptx"), _core.write_artifact(fields)):
+            _stats["writes"] += 1
+    return code.ptx, code.entry
+
+
+# --- the source index ---------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _frontend_hash():
+    """A hash of the Python files that turn source into IR."""
+    from . import frontend, kernel_frontend
+    digest = hashlib.sha256()
+    for module in (frontend, kernel_frontend):
+        with open(module.__file__, "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()
+
+
+def source_key(py_func, what):
+    """A key of everything the frontend reads of `py_func` but its free names'
+    values, with `what` (the argument types and options); None if the source
+    cannot be read."""
+    code = py_func.__code__
+    lines = linecache.getlines(code.co_filename, py_func.__globals__)
+    if not lines:
+        return None
+    consts = [c for c in code.co_consts if not inspect.iscode(c)]
+    header = [_frontend_hash(), repr(sorted(_core.versions().items())), code.co_filename,
+              getattr(py_func, "__qualname__", code.co_name), str(code.co_firstlineno),
+              code.co_code.hex(), repr(consts), what]
+    return hashlib.sha256(("\n".join(header) + "\n" + "".join(lines)).encode()).hexdigest()
+
+
+def _describe(obj):
+    """What the frontend makes of a free name's value, as text: a number's
+    type and exact value, a module's name, else the object's type and name."""
+    kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    if isinstance(obj, np.generic):
+        return f"{kind}:{obj.tobytes().hex()}"
+    if isinstance(obj, bool):
+        return f"{kind}:{bool(obj)}"
+    if isinstance(obj, int):
+        return f"{kind}:{int(obj)}"
+    if isinstance(obj, float):
+        return f"{kind}:{float(obj).hex()}"
+    if inspect.ismodule(obj):
+        return f"module:{obj.__name__}"
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    return f"{kind}:{getattr(obj, '__module__', None)}.{name}"
+
+
+def _value(py_func, name, frozen):
+    """The value of free name `name` (or dotted name "np.pi") as the frontend
+    would resolve it: frozen, else now. LookupError if it has none."""
+    from .frontend import free_value
+    if name in frozen:
+        return frozen[name]
+    if "." not in name:
+        return free_value(py_func, name)
+    head, _, attr = name.rpartition(".")
+    base = _value(py_func, head, frozen)
+    try:
+        return getattr(base[0] if "." not in head else base, attr)
+    except AttributeError as e:
+        raise LookupError(str(e)) from None
+
+
+def _index_path(folder, key):
+    return os.path.join(folder, key[:2], key[:_KEY_CHARS] + _INDEX)
+
+
+def load_by_source(py_func, what, frozen):
+    """The Kernel that the source index gives for `py_func` and `what`, or
+    None. On a hit, `frozen` (the function's frozen values) gets the values
+    the kernel was compiled with."""
+    if mode() == "off" or not source_index:
+        return None
+    folder = _folder(create=False)
+    key = source_key(py_func, what) if folder else None
+    data = _read(_index_path(folder, key)) if key else None
+    if not isinstance(data, bytes):
+        return None
+    try:
+        record = json.loads(data)
+        values = {name: _value(py_func, name, frozen) for name in record["names"]}
+        if any(_describe(v if "." in n else v[0]) != record["names"][n]
+               for n, v in values.items()):
+            return None
+        ir_key = record["key"]
+    except (ValueError, KeyError, TypeError, LookupError):
+        return None  # a damaged record, or a name that is gone: the frontend decides
+    filename = py_func.__code__.co_filename
+    found = _lookup(folder, ir_key, lambda d: _core.load_artifact_by_key(d, ir_key, filename))
+    if found is None:
+        return None
+    for name, value in values.items():
+        frozen.setdefault(name, value)
+    _touch(_index_path(folder, key))
+    _stats["hits"] += 1
+    return found
+
+
+def remember(py_func, what, frozen, kernel):
+    """Records in the source index that `py_func` with `what` and the values
+    in `frozen` gives `kernel`'s key."""
+    if mode() != "on" or not kernel.artifact:
+        return
+    key = source_key(py_func, what)
+    folder = _folder(create=True)
+    if key is None or folder is None:
+        return
+    names = {n: _describe(v if "." in n else v[0]) for n, v in frozen.items()}
+    record = json.dumps({"key": kernel.key, "names": names}, sort_keys=True).encode()
+    path = _index_path(folder, key)
+    if _read(path) != record:
+        _write(folder, path, record)

@@ -109,6 +109,7 @@ def _difference(mine, theirs):
 
 def explain(args):
     os.environ["EMBER_CACHE"] = "read"  # look, but write nothing
+    cache.source_index = False  # the frontend's IR, whose key the entries carry
     fn = _load_function(args.target)
     kernels = [entry[-1] for entry in fn._compiled]
     if not kernels:

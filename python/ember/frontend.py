@@ -619,19 +619,10 @@ class _Translator(ast.NodeVisitor):
         return self.frozen[name]
 
     def _lookup(self, name, node):
-        code = self.pyfunc.__code__
-        if name in code.co_freevars:
-            cell = self.pyfunc.__closure__[code.co_freevars.index(name)]
-            try:
-                return cell.cell_contents, "closure variable"
-            except ValueError:
-                raise self.error(node, f"closure variable '{name}' is not assigned yet in "
-                                       "its enclosing function") from None
-        if name in self.pyfunc.__globals__:
-            return self.pyfunc.__globals__[name], "global"
-        if hasattr(builtins, name):
-            return getattr(builtins, name), "builtin"
-        raise self.error(node, f"name '{name}' is not defined")
+        try:
+            return free_value(self.pyfunc, name)
+        except LookupError as e:
+            raise self.error(node, str(e)) from None
 
     def value(self, obj, label, node):
         """A compile-time Python value as an IR constant."""
@@ -913,6 +904,24 @@ class _Translator(ast.NodeVisitor):
     def call_logical(self, fn, args, node):
         a, b = (self.b.truth(x, *self.loc(node)) for x in args)
         return self.b.binary(fn.op, a, b, *self.loc(node))
+
+
+def free_value(pyfunc, name):
+    """(object, 'global' / 'closure variable' / 'builtin') that free name
+    `name` of `pyfunc` is bound to now; LookupError saying why if none."""
+    code = pyfunc.__code__
+    if name in code.co_freevars:
+        cell = pyfunc.__closure__[code.co_freevars.index(name)]
+        try:
+            return cell.cell_contents, "closure variable"
+        except ValueError:
+            raise LookupError(f"closure variable '{name}' is not assigned yet in its enclosing "
+                              "function") from None
+    if name in pyfunc.__globals__:
+        return pyfunc.__globals__[name], "global"
+    if hasattr(builtins, name):
+        return getattr(builtins, name), "builtin"
+    raise LookupError(f"name '{name}' is not defined")
 
 
 def build_function(pyfunc, arg_types, translator=_Translator, domain=0, frozen=None):

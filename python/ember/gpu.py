@@ -23,7 +23,7 @@ import struct
 
 import numpy as np
 
-from . import _core, cuda
+from . import _core, cache, cuda
 from .cuda import DeviceArray
 from .errors import wrong_arg_count
 from .frontend import check_signature
@@ -98,13 +98,16 @@ def _device_of(ops):
     return devices.pop() if devices else 0
 
 
-def _load(kernel, device, strided=0, suffixes=("",), block=0):
+def _load(kernel, device, use_cache, strided=0, suffixes=("",), block=0):
     """The CUDA module of a compiled specialization on `device`, with the
     kernels `<entry><suffix>` (entry 0, 1, ... in launch()), taking strides
-    for `strided` axes (codegen.h); `block` threads per block when not 0."""
+    for `strided` axes (codegen.h); `block` threads per block when not 0.
+    The PTX comes from the disk cache when `use_cache`."""
     from . import _jit  # LLVM loads at the first compile, not at import
-    code = _jit.ptx(kernel, cuda.default_arch(device), strided)
-    return _core.CudaModule(device, code.ptx, [code.entry + s for s in suffixes], block)
+    arch = cuda.default_arch(device)
+    text, entry = cache.ptx(kernel, arch, strided, lambda: _jit.ptx(kernel, arch, strided),
+                            use_cache)
+    return _core.CudaModule(device, text, [entry + s for s in suffixes], block)
 
 
 class _Elementwise:
@@ -167,7 +170,8 @@ class _Elementwise:
             for op in ops:
                 slots += [_slot(op.dtype)] if type(op) is _Scalar else [_POINTER] + ["q"] * d
             found = self._modules[key] = (
-                _load(spec[0], device, d, self._suffixes, self._block), _packer(slots + tail))
+                _load(spec[0], device, self.cache, d, self._suffixes, self._block),
+                _packer(slots + tail))
         return found
 
     @staticmethod
@@ -341,7 +345,7 @@ class CudaKernel(Kernel):
             for op in ops:
                 slots += ([_slot(op.dtype)] if isinstance(op, _Scalar)
                           else [_POINTER] + ["q"] * 2 * op.ndim)
-            loaded = self._loaded[key] = (kernel, _load(kernel, device),
+            loaded = self._loaded[key] = (kernel, _load(kernel, device, self.cache),
                                           _packer(slots + ["q"] * len(extents) + [_POINTER]),
                                           kernel.written)
         kernel, module, packer, written = loaded

@@ -78,14 +78,19 @@ class Kernel(_core.Launcher):
         return self._by_types[key]
 
     def _build(self, arg_types, domain):
-        start = time.perf_counter()
-        fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in arg_types], domain,
-                                          self._frozen)
-        _core.log_debug("frontend", f"{self.__name__}: frontend "
-                                    f"{(time.perf_counter() - start) * 1e3:.2f} ms")
-        spec = _core.kernel_specialization(fn, self.boundscheck, self.fastmath,
-                                           [bool(t[3]) for t in arg_types])
-        compiled = compile_or_load(spec, self.py_func, self._native, self.cache and self._native)
+        def specialization():
+            start = time.perf_counter()
+            fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in arg_types], domain,
+                                              self._frozen)
+            _core.log_debug("frontend", f"{self.__name__}: frontend "
+                                        f"{(time.perf_counter() - start) * 1e3:.2f} ms")
+            return _core.kernel_specialization(fn, self.boundscheck, self.fastmath,
+                                               [bool(t[3]) for t in arg_types])
+
+        what = (f"{type(self).__name__} {self.boundscheck} {self.fastmath} {domain} "
+                f"{[tuple(t) for t in arg_types]!r}")
+        compiled = compile_or_load(self.py_func, what, self._frozen, specialization,
+                                   self._native, self.cache and self._native)
         args = ", ".join(f"{d}[{'x' * n}]" if n else d for d, _, n, _ in arg_types)
         self._compiled.append((f"[{domain}-d]({args})", compiled))
         return compiled

@@ -43,14 +43,18 @@ class Vectorized(_core.Dispatcher):
             self._specialize_text(signature)
 
     def _compile(self, arg_types):
-        start = time.perf_counter()
-        fn = frontend.build_function(self.py_func, [(d, w) for d, w, _ in arg_types],
-                                     frozen=self._frozen)
-        _core.log_debug("frontend", f"{self.__name__}: frontend "
-                                    f"{(time.perf_counter() - start) * 1e3:.2f} ms")
-        spec = _core.elementwise_specialization(fn, [s for _, _, s in arg_types], self.fastmath,
-                                                self._combine)
-        kernel = compile_or_load(spec, self.py_func, self._native, self.cache and self._native)
+        def specialization():
+            start = time.perf_counter()
+            fn = frontend.build_function(self.py_func, [(d, w) for d, w, _ in arg_types],
+                                         frozen=self._frozen)
+            _core.log_debug("frontend", f"{self.__name__}: frontend "
+                                        f"{(time.perf_counter() - start) * 1e3:.2f} ms")
+            return _core.elementwise_specialization(fn, [s for _, _, s in arg_types],
+                                                    self.fastmath, self._combine)
+
+        what = f"{type(self).__name__} {self._combine} {self.fastmath} {arg_types!r}"
+        kernel = compile_or_load(self.py_func, what, self._frozen, specialization, self._native,
+                                 self.cache and self._native)
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
         self._compiled.append((f"{kernel.output_dtype}({args})", list(arg_types), kernel))
         return kernel
@@ -113,17 +117,28 @@ class Vectorized(_core.Dispatcher):
 _core.install_fast_call(Vectorized)
 
 
-def compile_or_load(spec, py_func, native, use_cache):
-    """The Kernel of `spec`: from the disk cache, else compiled (host code
-    when `native`); a user error the compiler finds (uint8 + 300) becomes a
-    CompileError at `py_func`'s line."""
+def compile_or_load(py_func, what, frozen, specialization, native, use_cache):
+    """The Kernel of one specialization of `py_func`: through the disk
+    cache's source index (`what`: its argument types and options; no
+    frontend), else `specialization()` (the frontend) and the cache, else
+    compiled (host code when `native`). A user error the compiler finds
+    (uint8 + 300) becomes a CompileError at `py_func`'s line."""
+    found = cache.load_by_source(py_func, what, frozen) if use_cache else None
+    if found is not None:
+        return found
+    spec = specialization()
+
     def compile():
         from . import _jit  # LLVM loads at the first compile, not at import (nor on a hit)
         return _jit.compile(spec, native)
+
     try:
-        return cache.kernel(spec, compile, use_cache)
+        kernel = cache.kernel(spec, compile, use_cache)
     except _core.BuildError as e:
         raise from_build_error(e, py_func.__code__.co_filename) from None
+    if use_cache:
+        cache.remember(py_func, what, frozen, kernel)
+    return kernel
 
 
 def _target_class(target, cpu_class, gpu_name):

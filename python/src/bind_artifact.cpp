@@ -27,12 +27,23 @@ void bind_artifact(py::module_& m) {
         return std::const_pointer_cast<runtime::Kernel>(runtime::load(spec, bytes));
       },
       py::arg("spec"), py::arg("data"));
-  m.def("read_artifact", [](const py::bytes& data) {
-    py::dict fields;
-    for (const auto& [name, value] : runtime::read_artifact(std::string_view(data)))
-      fields[py::str(name)] = py::bytes(value);
-    return fields;
-  });
+  m.def(
+      "load_artifact_by_key",
+      [](const py::bytes& data, const std::string& key, const std::string& file) {
+        std::string_view bytes = data;
+        py::gil_scoped_release release;
+        return std::const_pointer_cast<runtime::Kernel>(runtime::load(bytes, key, file));
+      },
+      py::arg("data"), py::arg("key"), py::arg("file"));
+  m.def(
+      "read_artifact",
+      [](const py::bytes& data, const std::string& key) {
+        py::dict fields;
+        for (const auto& [name, value] : runtime::read_artifact(std::string_view(data), key))
+          fields[py::str(name)] = py::bytes(value);
+        return fields;
+      },
+      py::arg("data"), py::arg("key") = "");
   m.def("write_artifact", [](const std::map<std::string, std::string>& fields) {
     return py::bytes(runtime::write_artifact(fields));
   });

@@ -26,8 +26,8 @@ void bind_kernel(py::module_& m) {
                                return std::string(ir::numpy_name(k.result_scalar()));
                              })
       .def("ir", &runtime::Kernel::ir_text)
-      .def("source_ir", [](const runtime::Kernel& k) { return ir::print(k.source); })
-      .def_property_readonly("source", [](const runtime::Kernel& k) { return k.source; })
+      .def("source_ir", &runtime::Kernel::source_ir_text)
+      .def_property_readonly("source", &runtime::Kernel::source_function)
       // What the GPU call path (python/ember/gpu.py) checks and reports with
       // the CPU path's code.
       .def_property_readonly("has_weak_ints",

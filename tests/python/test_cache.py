@@ -33,6 +33,11 @@ import numpy as np
 import ember
 import helper
 
+if "nofrontend" in sys.argv:  # a hit through the source index runs no frontend
+    def refuse(*args, **kwargs):
+        raise AssertionError("the frontend ran")
+    ember.frontend.build_function = refuse
+
 SCALE = float(os.environ.get("SCALE", "2.0"))
 
 
@@ -89,9 +94,12 @@ def main():
         except IndexError as e:
             error = str(e)
     jit = sys.modules.get("ember._jit")
+    texts = [f.inspect(stage) for f in (price, dot, smooth) for stage in ("source-ir", "ir")] \
+        if "inspect" in sys.argv else []
     checks = {k: bool(v) for k, v in checks.items()}
     print(json.dumps({"checks": checks, "stats": ember.cache.stats(), "jit": jit is not None,
-                      "codegen": jit.codegen_runs() if jit else 0, "error": error}))
+                      "codegen": jit.codegen_runs() if jit else 0, "error": error,
+                      "texts": texts}))
 
 
 main()
@@ -153,6 +161,28 @@ def test_a_second_process_compiles_nothing_and_loads_no_llvm(project):
     assert not second["jit"], "a cache hit loaded LLVM"
     assert "ember cache" not in stderr
     assert len(entry_files(project)) == SPECIALIZATIONS
+
+
+def test_the_source_index_skips_the_frontend_and_falls_back_to_it(project):
+    cold, _ = run(project, "inspect")
+    fast, _ = run(project, "nofrontend", "inspect")
+    assert fast["stats"]["hits"] == SPECIALIZATIONS and not fast["jit"]
+    assert fast["texts"] == cold["texts"] and "func price(" in fast["texts"][0]
+    # Another line of the file changes: the source index misses, the frontend
+    # builds the same IR, whose entry is used.
+    with open(project / "kernels.py", "a") as f:
+        f.write("# a comment that moves no line of the kernels\n")
+    moved, stderr = run(project)
+    assert moved["stats"]["hits"] == SPECIALIZATIONS and not moved["jit"], stderr
+    fast, _ = run(project, "nofrontend")  # and the index knows the new source
+    assert fast["stats"]["hits"] == SPECIALIZATIONS
+    # Damaged index records are ignored (no warning): the frontend decides.
+    for path, _, _ in cache.entries(_version_dir(project), index=True):
+        if path.endswith(".index"):
+            with open(path, "wb") as f:
+                f.write(b'{"key": 12')
+    damaged, stderr = run(project)
+    assert damaged["stats"]["hits"] == SPECIALIZATIONS and "ember cache" not in stderr
 
 
 def test_a_bounds_error_names_its_line_after_a_hit(project):

@@ -198,6 +198,36 @@ def test_modules_load_once_per_specialization(fake_cuda_driver, tmp_path):
     assert json.loads(stdout) == [1, 1, 2, 2, 3, 3]
 
 
+PTX_CACHE = F_AND_G + textwrap.dedent("""
+    if "noptx" in sys.argv:  # the PTX must come from the disk cache
+        import ember._jit
+        def refuse(*args):
+            raise AssertionError("PTX generated again")
+        ember._jit.ptx = refuse
+    f(np.arange(4.0))  # the fake driver runs nothing: only where the PTX comes from counts
+    g[5](np.zeros(5))
+    print(json.dumps({"stats": ember.cache.stats()}))
+""")
+
+
+def test_ptx_comes_from_the_disk_cache(fake_cuda_driver, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMBER_CACHE_DIR", str(tmp_path / "cache"))
+    script = tmp_path / "ptx_cache.py"
+    script.write_text(PTX_CACHE)
+    reports = []
+    for args in [(), ("noptx",)]:
+        stdout, stderr, code = run_with_driver(fake_cuda_driver, str(script), args=args)
+        assert code == 0, stderr
+        reports.append(json.loads(stdout))
+    assert reports[0]["stats"]["writes"] == 2 and reports[1]["stats"]["hits"] == 2
+    # Damaged: a warning, the PTX made again and replaced.
+    for path in (tmp_path / "cache").rglob("*-ptx.ember"):
+        path.write_bytes(path.read_bytes()[:-3])
+    stdout, stderr, code = run_with_driver(fake_cuda_driver, str(script))
+    assert code == 0 and json.loads(stdout)["stats"]["rejected"] == 2, stderr
+    assert "checksum" in stderr or "damaged" in stderr
+
+
 GIL = F_AND_G + textwrap.dedent("""
     f(np.ones(4))  # compiled and loaded: the calls below are copies and launches
     g[4](np.ones(4))
