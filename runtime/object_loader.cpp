@@ -94,7 +94,7 @@ void* process_symbol(const std::string& name) {
 
 }  // namespace
 
-LoadedObject::LoadedObject(std::string_view bytes) {
+LoadedObject::LoadedObject(std::string_view bytes, bool direct_calls) {
   Elf elf(bytes);
   const std::vector<Elf64_Shdr>& sections = elf.sections;
   const Elf64_Shdr* symtab = nullptr;
@@ -210,10 +210,12 @@ LoadedObject::LoadedObject(std::string_view bytes) {
         if (type == R_X86_64_64) {
           value = static_cast<int64_t>(address(sym)) + r.r_addend;
         } else if (type == R_X86_64_PC64 || type == R_X86_64_PC32 || type == R_X86_64_PLT32) {
-          int64_t s = stub[sym] >= 0
-                          ? reinterpret_cast<int64_t>(base + stubs_at + stub[sym] * kStubBytes)
-                          : static_cast<int64_t>(address(sym));
-          value = s + r.r_addend - p;
+          // An external function within reach is called directly (mappings
+          // often sit near the libraries); the stub serves the rest.
+          value = static_cast<int64_t>(address(sym)) + r.r_addend - p;
+          if (stub[sym] >= 0 && width == 4 && (!direct_calls || value != static_cast<int32_t>(value)))
+            value = reinterpret_cast<int64_t>(base + stubs_at + stub[sym] * kStubBytes) +
+                    r.r_addend - p;
         } else if (got_relative(type)) {
           value = reinterpret_cast<int64_t>(base + got_at + slot[sym] * 8) + r.r_addend - p;
         } else {

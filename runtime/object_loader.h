@@ -23,7 +23,9 @@ class LoadError : public std::runtime_error {
 // glibc's libmvec, which is loaded for them). Freed with the object.
 class LoadedObject {
  public:
-  explicit LoadedObject(std::string_view elf);
+  // `direct_calls`: call external functions within reach directly (tests
+  // turn it off to run the stubs).
+  explicit LoadedObject(std::string_view elf, bool direct_calls = true);
   ~LoadedObject();
   LoadedObject(const LoadedObject&) = delete;
   LoadedObject& operator=(const LoadedObject&) = delete;

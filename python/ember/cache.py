@@ -28,6 +28,8 @@ least recently used entries go first). Read each time, so a process may
 change them.
 """
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import inspect
@@ -260,7 +262,8 @@ def entries(folder=None, index=False):
 
 def _evict(folder, limit):
     """Removes the least recently used entries until the rest fit in `limit`;
-    also temporary files that a crashed writer left an hour ago."""
+    also temporary files that a crashed writer left and lock files, an hour
+    old."""
     listed = entries(folder, index=True)
     total = sum(size for _, size, _ in listed)
     for path, size, _ in listed:
@@ -273,7 +276,8 @@ def _evict(folder, limit):
         for name in _listdir(shard):
             path = os.path.join(shard, name)
             try:
-                if name.startswith(".tmp-") and now - os.stat(path).st_mtime > 3600:
+                stale = name.startswith(".tmp-") or name.endswith(".lock")
+                if stale and now - os.stat(path).st_mtime > 3600:
                     _discard(path)
             except OSError:
                 pass
@@ -300,18 +304,51 @@ def kernel(spec, compile, enabled=True):
     cache, else made by `compile()` and stored. `enabled`: the function's
     cache= option (and False for GPU specializations, which have no host code)."""
     how = mode() if enabled else "off"
+    load = lambda data: _core.load_artifact(spec, data)  # noqa: E731
     if how != "off":
         folder = _folder(create=False)
-        found = _lookup(folder, spec.key, lambda data: _core.load_artifact(spec, data)) \
-            if folder else None
+        found = _lookup(folder, spec.key, load) if folder else None
+        if found is not None:
+            _stats["hits"] += 1
+            return found
+    if how != "on":
+        _stats["misses"] += how == "read"
+        return compile()
+    folder = _folder(create=True)
+    # One compile per key among the processes sharing the folder: the first
+    # takes the key's lock and compiles; the others wait, then load its entry.
+    with _lock(folder, spec.key):
+        found = _lookup(folder, spec.key, load) if folder else None
         if found is not None:
             _stats["hits"] += 1
             return found
         _stats["misses"] += 1
-    compiled = compile()
-    if how == "on" and compiled.artifact:
-        _store(compiled)
+        compiled = compile()
+        if compiled.artifact:
+            _store(compiled)
     return compiled
+
+
+@contextlib.contextmanager
+def _lock(folder, key):
+    """An exclusive lock on `key` among processes (flock on a file beside its
+    entries; released when the process dies); nothing without a folder."""
+    fd = None
+    if folder is not None:
+        path = os.path.join(folder, key[:2], key[:_KEY_CHARS] + ".lock")
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            if fd is not None:
+                os.close(fd)
+            fd = None  # no lock: at worst two processes compile the same code
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
 
 
 # --- GPU code -----------------------------------------------------------------------

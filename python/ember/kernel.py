@@ -19,7 +19,7 @@ import functools
 import time
 
 
-from . import _core, kernel_frontend, stages
+from . import _core, kernel_frontend, pickling, stages
 from .frontend import check_signature
 from .vectorize import compile_or_load
 
@@ -64,6 +64,7 @@ class Kernel(_core.Launcher):
         self.fastmath = bool(fastmath)
         self.cache = bool(cache)  # the disk cache (ember/cache.py)
         self._frozen = {}  # the globals and closure values read at the first compile
+        self._shipped = {}  # (arg types, domain rank) -> (key, artifact) from a pickle
         self.__name__ = py_func.__name__
         self.__qualname__ = getattr(py_func, "__qualname__", py_func.__name__)
         self.__doc__ = py_func.__doc__
@@ -89,8 +90,10 @@ class Kernel(_core.Launcher):
 
         what = (f"{type(self).__name__} {self.boundscheck} {self.fastmath} {domain} "
                 f"{[tuple(t) for t in arg_types]!r}")
-        compiled = compile_or_load(self.py_func, what, self._frozen, specialization,
-                                   self._native, self.cache and self._native)
+        compiled = pickling.load_shipped(self, (tuple(map(tuple, arg_types)), domain))
+        if compiled is None:
+            compiled = compile_or_load(self.py_func, what, self._frozen, specialization,
+                                       self._native, self.cache and self._native)
         args = ", ".join(f"{d}[{'x' * n}]" if n else d for d, _, n, _ in arg_types)
         self._compiled.append((f"[{domain}-d]({args})", compiled))
         return compiled
@@ -145,6 +148,18 @@ class Kernel(_core.Launcher):
 
     def __repr__(self):
         return f"<ember.kernel {self.__qualname__} {self.signatures}>"
+
+    def __bool__(self):
+        return True  # len() counts specializations; a kernel is never false
+
+    def __reduce__(self):
+        return pickling.rebuild, (pickling.state(self),)
+
+    def _pickle_options(self):
+        return {"boundscheck": self.boundscheck, "fastmath": self.fastmath, "cache": self.cache}
+
+    def _specializations(self):
+        return list(self._by_types.items())
 
 
 def kernel(func=None, *, boundscheck=False, fastmath=False, target="cpu", cache=True):

@@ -29,6 +29,9 @@ class Reduced(Vectorized):
     def __repr__(self):
         return f"<ember.reduce({self.op!r}) {self.__qualname__} {self.signatures}>"
 
+    def _pickle_options(self):
+        return {"op": self.op, "fastmath": self.fastmath, "cache": self.cache}
+
 
 _core.install_fast_call(Reduced)
 

@@ -9,7 +9,7 @@ launches it with the GIL released. Only on a miss does it come back here, to
 import re
 import time
 
-from . import _core, cache, frontend, stages
+from . import _core, cache, frontend, pickling, stages
 from .errors import CompileError, from_build_error
 
 __all__ = ["vectorize", "Vectorized"]
@@ -34,6 +34,7 @@ class Vectorized(_core.Dispatcher):
         self._combine = _combine  # an IR operator name for a reduction
         self.cache = bool(cache)  # the disk cache (ember/cache.py)
         self._frozen = {}  # the globals and closure values read at the first compile
+        self._shipped = {}  # arg types -> (key, artifact) that came with a pickle
         self.__name__ = py_func.__name__
         self.__qualname__ = getattr(py_func, "__qualname__", py_func.__name__)
         self.__doc__ = py_func.__doc__
@@ -53,8 +54,10 @@ class Vectorized(_core.Dispatcher):
                                                     self.fastmath, self._combine)
 
         what = f"{type(self).__name__} {self._combine} {self.fastmath} {arg_types!r}"
-        kernel = compile_or_load(self.py_func, what, self._frozen, specialization, self._native,
-                                 self.cache and self._native)
+        kernel = pickling.load_shipped(self, tuple(map(tuple, arg_types)))
+        if kernel is None:
+            kernel = compile_or_load(self.py_func, what, self._frozen, specialization,
+                                     self._native, self.cache and self._native)
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
         self._compiled.append((f"{kernel.output_dtype}({args})", list(arg_types), kernel))
         return kernel
@@ -112,6 +115,18 @@ class Vectorized(_core.Dispatcher):
 
     def __repr__(self):
         return f"<ember.vectorize {self.__qualname__} {self.signatures}>"
+
+    def __bool__(self):
+        return True  # len() counts specializations; a function is never false
+
+    def __reduce__(self):
+        return pickling.rebuild, (pickling.state(self),)
+
+    def _pickle_options(self):
+        return {"fastmath": self.fastmath, "cache": self.cache}
+
+    def _specializations(self):
+        return [(tuple(map(tuple, types)), kernel) for _, types, kernel in self._compiled]
 
 
 _core.install_fast_call(Vectorized)

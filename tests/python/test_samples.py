@@ -13,7 +13,8 @@ SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "samples"
 @pytest.mark.parametrize("script, args", [("demo.py", ["20000"]), ("inspect_stages.py", []),
                                           ("reductions.py", ["200000"]),
                                           ("mandelbrot.py", ["120"]),
-                                          ("histogram.py", ["300000"]), ("jacobi.py", ["300", "5"])])
+                                          ("histogram.py", ["300000"]), ("jacobi.py", ["300", "5"]),
+                                          ("dask_blackscholes.py", ["300000"])])
 def test_sample_runs(script, args):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     proc = subprocess.run([sys.executable, str(SAMPLES / script), *args], env=env,

@@ -49,27 +49,32 @@ TEST(Artifact, FormatRoundTripsAndRejectsDamage) {
   }
 }
 
-// The object code of x * 3.5 + sqrt(x) for float64.
+// The object code of x * 3.5 + sqrt(x) + exp(x) for float64 (exp: a call
+// into glibc's libmvec).
 std::string object_code() {
   ir::FunctionBuilder b("f", "test.py", {1, 1});
   ir::ExprPtr x = b.add_param("x", {ir::Scalar::F64});
-  b.ret(ir::make_binary(ir::Op::Add, ir::make_binary(ir::Op::Mul, x, ir::make_float(3.5, {ir::Scalar::F64})),
-                        ir::make_unary(ir::Op::Sqrt, x)),
-        {});
+  ir::ExprPtr y = ir::make_binary(ir::Op::Add, ir::make_binary(ir::Op::Mul, x, ir::make_float(3.5, {ir::Scalar::F64})),
+                                  ir::make_unary(ir::Op::Sqrt, x));
+  b.ret(ir::make_binary(ir::Op::Add, y, ir::make_unary(ir::Op::Exp, x)), {});
   ir::Function fn = compiler::promote(b.finish());
   return codegen::compile_object(fn, codegen::Layout{{false}}, {}, "t").elf;
 }
 
+// Both ways of calling libmvec: directly, and through the stubs.
 TEST(ObjectLoader, LoadsAndRuns) {
-  runtime::LoadedObject code(object_code());
-  auto f = reinterpret_cast<codegen::ContigFn>(code.symbol("t_contig"));
-  ASSERT_NE(f, nullptr);
-  EXPECT_EQ(code.symbol("no_such_symbol"), nullptr);
-  double in[100], out[100];
-  for (int i = 0; i < 100; ++i) in[i] = i * 0.25;
-  void* ptrs[] = {in, out};
-  f(ptrs, 100);
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(out[i], in[i] * 3.5 + std::sqrt(in[i]));
+  for (bool direct : {true, false}) {
+    runtime::LoadedObject code(object_code(), direct);
+    auto f = reinterpret_cast<codegen::ContigFn>(code.symbol("t_contig"));
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(code.symbol("no_such_symbol"), nullptr);
+    double in[100], out[100];
+    for (int i = 0; i < 100; ++i) in[i] = i * 0.25;
+    void* ptrs[] = {in, out};
+    f(ptrs, 100);
+    for (int i = 0; i < 100; ++i)
+      EXPECT_NEAR(out[i], in[i] * 3.5 + std::sqrt(in[i]) + std::exp(in[i]), 1e-12 * (1 + std::exp(in[i])));
+  }
 }
 
 // Damaged object code is a LoadError or, where the damage misses what the
