@@ -1,6 +1,8 @@
 // The host target: LLVM optimization for the host CPU and the object code
 // that runtime/object_loader.cpp maps (no LLVM JIT: freshly compiled code
 // and cached artifacts are loaded the same way).
+#include <pthread.h>
+
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/MC/MCSubtargetInfo.h>
@@ -144,20 +146,20 @@ class HostTarget {
 
   void optimize(llvm::Module& m) {
     std::lock_guard<std::mutex> lock(tm_mu_);
-    optimize_for(*tm_, isa_, m);
+    optimize_for(machine(), isa_, m);
   }
 
   std::string assembly(llvm::Module& m) {
     std::lock_guard<std::mutex> lock(tm_mu_);
-    return assembly_for(*tm_, m);
+    return assembly_for(machine(), m);
   }
 
   // Optimizes `m` and returns its object code.
   ObjectCode object(llvm::Module& m) {
     std::lock_guard<std::mutex> lock(tm_mu_);
-    optimize_for(*tm_, isa_, m);
+    optimize_for(machine(), isa_, m);
     ObjectCode code;
-    code.elf = emit(*tm_, m, llvm::CodeGenFileType::ObjectFile);
+    code.elf = emit(machine(), m, llvm::CodeGenFileType::ObjectFile);
     code.triple = tm_->getTargetTriple().str();
     code.cpu = tm_->getTargetCPU().str();
     const llvm::MCSubtargetInfo* info = tm_->getMCSubtargetInfo();
@@ -172,6 +174,12 @@ class HostTarget {
     if (!tm_->getMCSubtargetInfo()->isCPUStringValid(cpu))
       throw std::invalid_argument("unknown CPU '" + cpu + "' for " + tm_->getTargetTriple().str() +
                                   " (LLVM's -mcpu names, e.g. znver4, skylake-avx512, x86-64-v3)");
+    // A 32-bit CPU (i386, pentium) would abort LLVM's code generator.
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        tm_->getTarget().createMCSubtargetInfo(tm_->getTargetTriple().str(), cpu, ""));
+    if (tm_->getTargetTriple().isX86() && !info->checkFeatures("+64bit"))
+      throw std::invalid_argument("CPU '" + cpu + "' cannot run 64-bit code, and ember compiles for " +
+                                  tm_->getTargetTriple().str() + " (e.g. x86-64, x86-64-v3, znver4)");
     return check(machine_builder(cpu).createTargetMachine(), "target machine");
   }
 
@@ -187,10 +195,32 @@ class HostTarget {
     tm_ = check(builder.createTargetMachine(), "target machine");
     cpu_ = builder.getCPU() + " (" + builder.getFeatures().getString() + ")";
     isa_ = vector_isa(*tm_);
+    pthread_atfork(nullptr, nullptr, &HostTarget::after_fork_in_child);
+  }
+
+  // A forked child has none of the parent's other threads, one of which may
+  // have held tm_mu_ or been inside the TargetMachine: the child takes a
+  // fresh mutex and, at its next compile, a fresh machine (the old one, maybe
+  // mid-update, is leaked on purpose).
+  static void after_fork_in_child() {
+    HostTarget& target = get();
+    new (&target.tm_mu_) std::mutex();
+    target.stale_ = true;
+  }
+
+  // The TargetMachine, with tm_mu_ held.
+  llvm::TargetMachine& machine() {
+    if (stale_) {
+      (void)tm_.release();
+      tm_ = check(machine_builder("").createTargetMachine(), "target machine");
+      stale_ = false;
+    }
+    return *tm_;
   }
 
   std::unique_ptr<llvm::TargetMachine> tm_;
   std::mutex tm_mu_;
+  bool stale_ = false;  // after fork(): machine() makes a new one
   std::string cpu_;
   VectorIsa isa_;
 };

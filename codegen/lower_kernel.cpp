@@ -103,13 +103,18 @@ void Lowering::for_loop(const ir::Stmt& s) {
   };
   const ir::Expr& st = *s.args[2];
   Value* count;
-  if (st.op == Op::Const)
-    count = st.value.i > 0 ? iterations(start, stop, step) : iterations(stop, start, b_.CreateNeg(step));
-  else  // a step of zero runs no iteration
+  if (st.op == Op::Const) {
+    count = st.value.i > 0   ? iterations(start, stop, step)
+            : st.value.i < 0 ? iterations(stop, start, b_.CreateNeg(step))
+                             : zero;
+  } else {  // a step of zero runs no iteration, and divides by nothing: both
+            // divisions run (a select picks the count), so neither may trap
+    Value* by = b_.CreateSelect(b_.CreateICmpEQ(step, zero), one, step);
     count = b_.CreateSelect(
-        b_.CreateICmpSGT(step, zero), iterations(start, stop, step),
-        b_.CreateSelect(b_.CreateICmpSLT(step, zero), iterations(stop, start, b_.CreateNeg(step)),
+        b_.CreateICmpSGT(step, zero), iterations(start, stop, by),
+        b_.CreateSelect(b_.CreateICmpSLT(step, zero), iterations(stop, start, b_.CreateNeg(by)),
                         zero));
+  }
   if (!non_negative_through_start(s)) {
     counted_loop(s, start, step, count);
     return;

@@ -63,6 +63,15 @@ Shape broadcast_shape(std::span<const Operand> operands) {
       shape.dims[offset + d] = got;
     }
   }
+  // NumPy's iterator refuses as many elements as int64 cannot count (a
+  // reduction would wrap the count and return at once).
+  int64_t total = 1;
+  bool empty = false;
+  for (int d = 0; d < shape.ndim; ++d) empty |= shape.dims[d] == 0;
+  for (int d = 0; d < shape.ndim && !empty; ++d)
+    if (__builtin_mul_overflow(total, shape.dims[d], &total))
+      throw std::invalid_argument("iterator is too large: the broadcast shape " + shape.text() +
+                                  " has more than 2**63 - 1 elements");
   return shape;
 }
 

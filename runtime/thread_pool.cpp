@@ -14,6 +14,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -116,10 +117,24 @@ bool spin_until(std::chrono::steady_clock::time_point until, Done done) {
 class Pool {
  public:
   explicit Pool(int threads) : threads_(threads) {
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    try {
+      for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    } catch (const std::system_error& e) {  // a pids or address-space limit
+      size_t started = workers_.size();
+      stop();
+      throw std::runtime_error("ember's thread pool could not start thread " +
+                               std::to_string(started + 2) + " of " + std::to_string(threads) +
+                               " (" + e.what() + "); use fewer: ember.set_num_threads(n) or "
+                               "EMBER_NUM_THREADS");
+    }
   }
 
-  ~Pool() {
+  ~Pool() { stop(); }
+
+  int threads() const { return threads_; }
+
+  // Ends and joins the workers.
+  void stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
@@ -127,9 +142,8 @@ class Pool {
     }
     wake_.notify_all();
     for (std::thread& t : workers_) t.join();
+    workers_.clear();
   }
-
-  int threads() const { return threads_; }
   // Whether a worker spins; if none does, wakes them all to spin.
   bool ready() {
     if (spinning_.load(std::memory_order_relaxed) > 0) return true;

@@ -22,6 +22,8 @@ __all__ = ["CompileError", "CudaError", "Kernel", "Reduced", "Vectorized", "atom
            "get_num_threads", "cache", "cuda"]
 __version__ = "0.1.0"
 
+import numbers  # noqa: E402
+
 
 def host_cpu():
     """The CPU ember compiles for, with the features LLVM enabled."""
@@ -29,12 +31,18 @@ def host_cpu():
     return _jit.host_cpu()
 
 
+MAX_THREADS = 1024  # a sane cap: more threads than that only cost memory
+
+
 def set_num_threads(n):
-    """Use n threads (the calling one included) for large kernel calls."""
+    """Use n threads (the calling one included) for large kernel calls,
+    1 <= n <= ember.MAX_THREADS (an int or a NumPy integer)."""
     from . import _core
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"set_num_threads needs an int >= 1, got {n!r}")
-    _core.set_num_threads(n)
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"set_num_threads needs an integer, got {type(n).__name__} {n!r}")
+    if not 1 <= int(n) <= MAX_THREADS:
+        raise ValueError(f"set_num_threads needs 1 <= n <= {MAX_THREADS}, got {n!r}")
+    _core.set_num_threads(int(n))
 
 
 def get_num_threads():

@@ -20,8 +20,9 @@ import time
 
 
 from . import _core, kernel_frontend, pickling, stages
+from .errors import from_build_error
 from .frontend import check_signature
-from .vectorize import compile_or_load
+from .vectorize import compile_or_load, weak_method
 
 __all__ = ["kernel", "Kernel", "tid", "atomic_add", "atomic_min", "atomic_max"]
 
@@ -58,7 +59,7 @@ class Kernel(_core.Launcher):
 
     def __init__(self, py_func, boundscheck=False, fastmath=False, *, cache=True):
         names = check_signature(py_func)
-        super().__init__(py_func.__name__, len(names), self._compile)
+        super().__init__(py_func.__name__, len(names), weak_method(self, "_compile"))
         self.py_func = py_func
         self.boundscheck = bool(boundscheck)
         self.fastmath = bool(fastmath)
@@ -115,7 +116,10 @@ class Kernel(_core.Launcher):
         types, rank = self.arg_types(domain, tuple(args))  # as a launch converts them
         fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in types], rank,
                                           self._frozen)
-        _core.interpret_kernel(fn, domain, tuple(args))
+        try:
+            _core.interpret_kernel(fn, domain, tuple(args))
+        except _core.BuildError as e:  # a user error the passes found, as a launch reports it
+            raise from_build_error(e, self.py_func.__code__.co_filename) from None
 
     def _types(self, domain, args):
         """(arg types, domain rank) of a launch, as _compile takes them."""

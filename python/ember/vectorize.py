@@ -8,6 +8,7 @@ launches it with the GIL released. Only on a miss does it come back here, to
 
 import re
 import time
+import weakref
 
 from . import _core, cache, frontend, pickling, stages
 from .errors import CompileError, from_build_error
@@ -28,7 +29,8 @@ class Vectorized(_core.Dispatcher):
 
     def __init__(self, py_func, signatures=(), fastmath=False, *, cache=True, _combine=""):
         names = frontend.check_signature(py_func)
-        super().__init__(py_func.__name__, len(names), self._compile, bool(_combine))
+        super().__init__(py_func.__name__, len(names), weak_method(self, "_compile"),
+                         bool(_combine))
         self.py_func = py_func
         self.fastmath = bool(fastmath)
         self._combine = _combine  # an IR operator name for a reduction
@@ -130,6 +132,19 @@ class Vectorized(_core.Dispatcher):
 
 
 _core.install_fast_call(Vectorized)
+
+
+def weak_method(obj, name):
+    """obj.<name>, reached through a weak reference: the C++ dispatcher keeps
+    this callable, and a bound method would make a cycle through C++ that
+    the garbage collector cannot see (a deleted function would never be
+    freed, nor its compiled code)."""
+    ref = weakref.ref(obj)
+
+    def call(*args):
+        return getattr(ref(), name)(*args)
+
+    return call
 
 
 def compile_or_load(py_func, what, frozen, specialization, native, use_cache):

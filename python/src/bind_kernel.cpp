@@ -88,16 +88,36 @@ void bind_kernel(py::module_& m) {
            [](Dispatcher& d, const py::args& args, const py::kwargs& kwargs) {
              return d.call(args.ptr(), kwargs.ptr());
            })
-      .def("specialize", &Dispatcher::specialize)
+      .def("specialize",
+           [](py::handle self, const py::list& types) {
+             require_initialized(self.ptr());
+             return self.cast<Dispatcher&>().specialize(types);
+           })
       .def_static("reduced_axes", &Dispatcher::reduced_axes, py::arg("axis"), py::arg("ndim"))
-      .def("__len__", &Dispatcher::size);
+      .def("__len__", [](py::handle self) {
+        require_initialized(self.ptr());
+        return self.cast<Dispatcher&>().size();
+      });
 
   py::class_<Launcher>(m, "Launcher")
       .def(py::init<std::string, int, py::function>(), py::arg("name"), py::arg("nargs"),
            py::arg("compile"))
-      .def("launch", &Launcher::launch, py::arg("domain"), py::arg("args"))
-      .def("arg_types", &Launcher::arg_types, py::arg("domain"), py::arg("args"))
-      .def("__len__", &Launcher::size);
+      .def("launch",
+           [](py::handle self, py::handle domain, const py::tuple& args) {
+             require_initialized(self.ptr());
+             self.cast<Launcher&>().launch(domain, args);
+           },
+           py::arg("domain"), py::arg("args"))
+      .def("arg_types",
+           [](py::handle self, py::handle domain, const py::tuple& args) {
+             require_initialized(self.ptr());
+             return self.cast<Launcher&>().arg_types(domain, args);
+           },
+           py::arg("domain"), py::arg("args"))
+      .def("__len__", [](py::handle self) {
+        require_initialized(self.ptr());
+        return self.cast<Launcher&>().size();
+      });
   m.def("read_domain", &read_domain, py::arg("domain"));
   m.def("interpret_kernel", &interpret_kernel, py::arg("fn"), py::arg("domain"), py::arg("args"));
 }

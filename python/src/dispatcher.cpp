@@ -35,6 +35,9 @@ bool convert(const py::handle& obj, int index, runtime::Operand& op, Box& box, P
   py::object a = py::reinterpret_borrow<py::object>(obj);
   if (!py::isinstance<py::array>(obj)) {
     a = py::array::ensure(obj);
+    // An object whose own __array__ fails raises its own exception.
+    if (!a && PyObject_HasAttrString(obj.ptr(), "__array__"))
+      a = py::module_::import("numpy").attr("asarray")(obj);
     if (!a)
       throw py::type_error("argument " + std::to_string(index + 1) + " of type '" +
                            std::string(Py_TYPE(obj.ptr())->tp_name) +
@@ -102,7 +105,7 @@ const Dispatcher::Entry* Dispatcher::find(const std::string& key) const {
 
 const Dispatcher::Entry& Dispatcher::lookup(const std::string& key, const py::list& arg_types) {
   if (const Entry* e = find(key)) return *e;
-  auto kernel = compile_(arg_types).cast<std::shared_ptr<runtime::Kernel>>();
+  auto kernel = compiled_kernel(compile_(arg_types));
   py::dtype result = dtype_of(kernel->result_scalar());
   std::lock_guard<std::mutex> lock(mu_);
   return kernels_.emplace(key, Entry{std::move(kernel), std::move(result)}).first->second;
@@ -233,12 +236,24 @@ py::object Dispatcher::map(const Entry& entry, std::span<const runtime::Operand>
   return std::move(target);
 }
 
+std::shared_ptr<runtime::Kernel> compiled_kernel(const py::object& result) {
+  if (!py::isinstance<runtime::Kernel>(result))
+    throw py::type_error("the compile callback returned " +
+                         std::string(Py_TYPE(result.ptr())->tp_name) + ", not a compiled kernel");
+  return result.cast<std::shared_ptr<runtime::Kernel>>();
+}
+
+void require_initialized(PyObject* self) {
+  auto v_h = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
+  if (!v_h.holder_constructed())
+    throw py::type_error("this kernel object was not initialized (its __init__ never ran)");
+}
+
 PyObject* Dispatcher::tp_call(PyObject* self, PyObject* args, PyObject* kwargs) {
   try {
     // pybind11's own __call__ would check that __init__ ran; so must this slot.
+    require_initialized(self);
     auto v_h = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
-    if (!v_h.holder_constructed())
-      throw py::type_error("this kernel object was not initialized (its __init__ never ran)");
     return v_h.value_ptr<Dispatcher>()->call(args, kwargs).release().ptr();
   } catch (py::error_already_set& e) {
     e.restore();

@@ -61,4 +61,12 @@ class Dispatcher {
   std::unordered_map<std::string, Entry> kernels_;
 };
 
+// Raises TypeError when `self` (a Dispatcher or Launcher, or a subclass) was
+// made by __new__ without __init__: its C++ object does not exist, and
+// pybind11 checks that only when calling the class.
+void require_initialized(PyObject* self);
+
+// What a compile callback returned, as a Kernel; TypeError for anything else.
+std::shared_ptr<runtime::Kernel> compiled_kernel(const pybind11::object& result);
+
 }  // namespace ember

@@ -2,6 +2,7 @@
 // Arrays are passed as views of the caller's memory: stores are visible to
 // the caller, nothing is copied.
 #include "python/src/launcher.h"
+#include "python/src/dispatcher.h"
 
 #include <pybind11/numpy.h>
 
@@ -172,8 +173,7 @@ const runtime::Kernel& Launcher::lookup(const LaunchArgs& a) {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = kernels_.find(a.key); it != kernels_.end()) return *it->second;
   }
-  auto kernel = compile_(a.types(), static_cast<int>(a.domain.size()))
-                    .cast<std::shared_ptr<runtime::Kernel>>();
+  auto kernel = compiled_kernel(compile_(a.types(), static_cast<int>(a.domain.size())));
   std::lock_guard<std::mutex> lock(mu_);
   return *kernels_.emplace(a.key, std::move(kernel)).first->second;
 }

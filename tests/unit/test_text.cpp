@@ -215,7 +215,8 @@ TEST(RoundTrip, ConstantsOfEveryScalarType) {
     Function fn = returning({}, make_const(c.type, c.value, {2, 11}));
     EXPECT_EQ(print(*fn.body[0]->value, fn), c.text);
     expect_round_trip(fn);
-    const Expr& back = *parse(print(fn)).body[0]->value;
+    Function parsed = parse(print(fn));  // kept alive: `back` points into it
+    const Expr& back = *parsed.body[0]->value;
     EXPECT_EQ(back.type, c.type);
     EXPECT_EQ(back.value.i, c.value.i);
     EXPECT_TRUE(same_bits(back.value.f, c.value.f)) << back.value.f;
