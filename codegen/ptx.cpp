@@ -183,6 +183,25 @@ std::string libdevice_path() {
   return fs::exists(debian) ? debian : "";
 }
 
+namespace {
+
+// The PTX of `m`. Every GPU module must end here: LLVM 19's NVPTX backend
+// caches each module's kernel annotations (reqntid, kernel) in a global map
+// keyed by addresses, which only its PTX printer's finalization clears; a
+// module freed before it leaves entries that a later module at the same
+// address reads (seen: a reduction kernel without its .reqntid).
+std::string emit_ptx(llvm::TargetMachine& tm, llvm::Module& m) {
+  llvm::SmallString<8192> text;
+  llvm::raw_svector_ostream os(text);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
+    throw std::runtime_error("LLVM cannot emit PTX");
+  pm.run(m);
+  return std::string(text.str());
+}
+
+}  // namespace
+
 PtxCode ptx(const ir::Function& fn, const Layout& layout, const Options& options,
             const std::string& arch) {
   PtxCode code;
@@ -190,13 +209,7 @@ PtxCode ptx(const ir::Function& fn, const Layout& layout, const Options& options
   auto tm = machine(code.arch);
   llvm::LLVMContext ctx;
   auto m = gpu_module(fn, layout, options, *tm, ctx, code.entry);
-  llvm::SmallString<8192> text;
-  llvm::raw_svector_ostream os(text);
-  llvm::legacy::PassManager pm;
-  if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
-    throw std::runtime_error("LLVM cannot emit PTX");
-  pm.run(*m);
-  code.ptx = std::string(text.str());
+  code.ptx = emit_ptx(*tm, *m);
   return code;
 }
 
@@ -208,6 +221,7 @@ std::string gpu_llvm_ir(const ir::Function& fn, const Layout& layout, const Opti
   auto m = gpu_module(fn, layout, options, *tm, ctx, entry);
   llvm::raw_string_ostream os(text);
   m->print(os, nullptr);
+  emit_ptx(*tm, *m);  // clears the annotation cache (above)
   return os.str();
 }
 

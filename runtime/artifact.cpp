@@ -256,11 +256,16 @@ std::shared_ptr<const Kernel> load(std::string_view bytes, const std::string& ke
         throw ArtifactError("artifact with an unknown combine");
       spec.combine = op;
     }
-    // The passes' IR as the artifact keeps it: the build id in the key
-    // guarantees that this ember's passes would give the same.
-    auto kernel = prepare(spec, ir::parse(checked.field("optimized")));
+    // The passes' IR as the artifact keeps it (the build id in the key
+    // guarantees that this ember's passes would give the same): its
+    // signature now, the rest when asked for; the call path's facts from
+    // the artifact.
+    const std::string& optimized = checked.field("optimized");
+    auto kernel = prepare(spec, ir::parse(optimized.substr(0, optimized.find('\n') + 1) + "}\n"));
     kernel->optimized.file = file;
     kernel->source_text = source;
+    kernel->optimized_text = optimized;
+    read_call_facts(*kernel, checked.field("calls"));
     return checked.attach(kernel, key, bytes);
   } catch (const ir::ParseError& e) {
     throw ArtifactError(std::string("artifact IR: ") + e.what());

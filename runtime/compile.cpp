@@ -40,7 +40,8 @@ std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native) {
     std::string source = ir::print(spec.fn, true), optimized = ir::print(kernel->optimized, true);
     fields.insert({{"key", kernel->key}, {"cpu", code.cpu}, {"features", features},
                    {"spec", spec.spec_text()}, {"optimized", optimized}, {"prefix", prefix},
-                   {"object", code.elf}, {"reparses", reparses(source) && reparses(optimized) ? "1" : "0"}});
+                   {"object", code.elf}, {"calls", call_facts(*kernel)},
+                   {"reparses", reparses(source) && reparses(optimized) ? "1" : "0"}});
     if (code.triple != fields["triple"])
       throw std::runtime_error("LLVM compiled for " + code.triple + ", ember was built for " +
                                fields["triple"]);
@@ -54,11 +55,11 @@ std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native) {
 }
 
 std::string llvm_ir(const Kernel& k, const std::string& cpu) {
-  return codegen::llvm_ir(k.optimized, k.layout, k.options, cpu);
+  return codegen::llvm_ir(k.optimized_function(), k.layout, k.options, cpu);
 }
 
 std::string assembly(const Kernel& k, const std::string& cpu) {
-  return codegen::assembly(k.optimized, k.layout, k.options, cpu);
+  return codegen::assembly(k.optimized_function(), k.layout, k.options, cpu);
 }
 
 codegen::PtxCode ptx(const Kernel& k, const std::string& arch, int strided) {
@@ -66,11 +67,11 @@ codegen::PtxCode ptx(const Kernel& k, const std::string& arch, int strided) {
     throw std::invalid_argument("strided: 0 to 64 axes, got " + std::to_string(strided));
   codegen::Layout layout = k.layout;
   layout.strided = strided;
-  return codegen::ptx(k.optimized, layout, k.options, arch);
+  return codegen::ptx(k.optimized_function(), layout, k.options, arch);
 }
 
 std::string gpu_llvm_ir(const Kernel& k, const std::string& arch) {
-  return codegen::gpu_llvm_ir(k.optimized, k.layout, k.options, arch);
+  return codegen::gpu_llvm_ir(k.optimized_function(), k.layout, k.options, arch);
 }
 
 }  // namespace ember::runtime

@@ -25,29 +25,36 @@ class LoadedObject;
 
 struct Kernel {
   ir::Function source;     // as the frontend built it (see source_text)
-  ir::Function optimized;  // after the pipeline (Strict level)
+  ir::Function optimized;  // after the pipeline, Strict level (see optimized_text)
   codegen::Layout layout;
   codegen::Options options;
   codegen::Entry entry;
   std::shared_ptr<const LoadedObject> code;  // where entry points (host code only)
   std::string key;                           // Specialization::key()
   std::string artifact;                      // the compiled artifact (host code only)
-  // Set when `source` holds only the function's signature (a Kernel loaded
-  // by key, artifact.h): the frontend's IR as the artifact keeps it, parsed
-  // only when asked for (source_function()).
-  std::string source_text;
-
-  std::string ir_text() const;
-  std::string source_ir_text() const;
-  ir::Function source_function() const;  std::vector<WeakIntUse> weak_int_uses;
+  // Set when `source` and `optimized` hold only their signatures (a Kernel
+  // loaded by key, artifact.h): the IR texts the artifact keeps, parsed only
+  // when asked for (source_function(), optimized_function()). The call path
+  // needs the signatures and the facts below, which the artifact keeps too.
+  std::string source_text, optimized_text;
+  std::vector<WeakIntUse> weak_int_uses;
   std::vector<bool> written;  // a @kernel's parameters that it stores into
   bool loops = false;         // a @kernel with a loop: each index may cost a lot
 
+  std::string ir_text() const;
+  std::string source_ir_text() const;
+  ir::Function source_function() const;
+  ir::Function optimized_function() const;
   // The dtype of the call's result: the map's, or a reduction's accumulator.
   ir::Scalar result_scalar() const {
     return options.reduction ? options.reduction->acc : optimized.result.scalar;
   }
 };
+
+// The call path's facts about a Kernel (weak_int_uses, written, loops) as
+// text, and back: an artifact keeps them (field "calls").
+std::string call_facts(const Kernel& kernel);
+void read_call_facts(Kernel& kernel, const std::string& text);
 
 // The Kernel of `spec` without code: ember's passes (a reduce's accumulator
 // type) and what the call path reads off the IR. With `optimized`, the

@@ -110,10 +110,15 @@ Reducer::Reducer(const Kernel& kernel, std::span<const Operand> inputs, const Sh
 
 char* Reducer::address(int i, int64_t row, int64_t run) const {
   char* p = views_[i].data;
-  for (int d = kept_; d-- > 0; row /= space_.shape.dims[d])
-    p += row % space_.shape.dims[d] * space_.strides[i][d];
-  for (int d = kept_ + runs_dims_; d-- > kept_; run /= space_.shape.dims[d])
-    p += run % space_.shape.dims[d] * space_.strides[i][d];
+  // An empty dimension (an empty reduction still writes its identity) moves nothing.
+  auto step = [&](int d, int64_t& index) {
+    int64_t extent = space_.shape.dims[d];
+    if (extent == 0) return;
+    p += index % extent * space_.strides[i][d];
+    index /= extent;
+  };
+  for (int d = kept_; d-- > 0;) step(d, row);
+  for (int d = kept_ + runs_dims_; d-- > kept_;) step(d, run);
   return p;
 }
 

@@ -6,7 +6,7 @@ array (runtime/reduce.cpp): the same frontend, compiler, specialization cache
 and call path, with `axis=` in place of `out=`.
 """
 
-from . import _core
+from . import _core, protocol
 from .vectorize import Vectorized
 
 __all__ = ["reduce", "Reduced"]
@@ -31,6 +31,14 @@ class Reduced(Vectorized):
 
     def _pickle_options(self):
         return {"op": self.op, "fastmath": self.fastmath, "cache": self.cache}
+
+    @property
+    def identity(self):
+        """The operator's identity, as numpy.add.identity (None for min/max)."""
+        return {"+": 0, "*": 1}.get(self.op)
+
+    def _protocol_call(self, *args, **kwargs):
+        return protocol.call_reduce(self, args, kwargs)
 
 
 _core.install_fast_call(Reduced)

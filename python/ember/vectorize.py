@@ -10,7 +10,9 @@ import re
 import time
 import weakref
 
-from . import _core, cache, frontend, pickling, stages
+import numpy as np
+
+from . import _core, cache, frontend, pickling, protocol, stages
 from .errors import CompileError, from_build_error
 
 __all__ = ["vectorize", "Vectorized"]
@@ -31,6 +33,7 @@ class Vectorized(_core.Dispatcher):
         names = frontend.check_signature(py_func)
         super().__init__(py_func.__name__, len(names), weak_method(self, "_compile"),
                          bool(_combine))
+        self._names = names
         self.py_func = py_func
         self.fastmath = bool(fastmath)
         self._combine = _combine  # an IR operator name for a reduction
@@ -120,6 +123,35 @@ class Vectorized(_core.Dispatcher):
 
     def __bool__(self):
         return True  # len() counts specializations; a function is never false
+
+    # NumPy's ufunc attributes (as numpy.ufunc has them; one output, no
+    # gufunc signature, no identity for a map).
+    nout = 1
+    identity = None
+    signature = None
+
+    @property
+    def nin(self):
+        return len(self._names)
+
+    @property
+    def nargs(self):
+        return self.nin + self.nout
+
+    @property
+    def types(self):
+        """The compiled loops as NumPy writes them: 'dd->d' (Python numbers
+        as the NumPy type they computed in)."""
+        loops = [f"{''.join(np.dtype(d).char for d, _, _ in types)}->"
+                 f"{np.dtype(text.split('(')[0]).char}" for text, types, _ in self._compiled]
+        return list(dict.fromkeys(loops))  # each loop once, in compile order
+
+    @property
+    def ntypes(self):
+        return len(self.types)
+
+    def _protocol_call(self, *args, **kwargs):
+        return protocol.call_map(self, args, kwargs)
 
     def __reduce__(self):
         return pickling.rebuild, (pickling.state(self),)

@@ -84,8 +84,18 @@ bool same_view(const runtime::Operand& in, const runtime::Operand& out) {
 
 }  // namespace
 
+namespace {
+// Set at the first Dispatcher: needs_protocol, on the hot path, reads plain pointers.
+PyTypeObject* ndarray_type = nullptr;
+PyObject* array_ufunc_name = nullptr;
+}  // namespace
+
 Dispatcher::Dispatcher(std::string name, int nargs, py::function compile, bool reduce)
     : name_(std::move(name)), nargs_(nargs), reduce_(reduce), compile_(std::move(compile)) {
+  if (!ndarray_type) {
+    ndarray_type = py::detail::npy_api::get().PyArray_Type_;
+    array_ufunc_name = PyUnicode_InternFromString("__array_ufunc__");
+  }
   if (nargs + 1 > runtime::kMaxArgs)
     throw py::type_error(name_ + "() takes " + std::to_string(nargs) +
                          " arguments; ember kernels take at most " +
@@ -192,6 +202,41 @@ py::object Dispatcher::call(PyObject* args, PyObject* kwargs) {
   return reduce_ ? reduce(*entry, in, shape, option) : map(*entry, in, shape, option);
 }
 
+namespace {
+
+// Whether the inputs are Fortran-ordered arrays of the result's shape (and
+// numbers): then, as NumPy's default order='K' does, the result is
+// Fortran-ordered too, and the call runs on the reversed axes, where every
+// operand is C-contiguous (the fast loop; elementwise, any order is right).
+bool fortran_order(std::span<const runtime::Operand> in, const runtime::Shape& shape) {
+  if (shape.ndim < 2) return false;
+  bool any = false;
+  for (const runtime::Operand& op : in) {
+    if (op.shape.ndim == 0) continue;
+    if (!(op.shape == shape)) return false;
+    int64_t item = ir::bits_of(op.dtype) / 8, f = item, c = item;
+    bool is_f = true, is_c = true;
+    for (int d = 0; d < shape.ndim; ++d) {
+      int e = shape.ndim - 1 - d;
+      if (shape.dims[d] > 1 && op.strides[d] != f) is_f = false;
+      if (shape.dims[e] > 1 && op.strides[e] != c) is_c = false;
+      f *= shape.dims[d];
+      c *= shape.dims[e];
+    }
+    if (!is_f || is_c) return false;
+    any = true;
+  }
+  return any;
+}
+
+runtime::Operand reversed(runtime::Operand op) {
+  std::reverse(op.shape.dims, op.shape.dims + op.shape.ndim);
+  std::reverse(op.strides, op.strides + op.shape.ndim);
+  return op;
+}
+
+}  // namespace
+
 py::object Dispatcher::map(const Entry& entry, std::span<const runtime::Operand> in,
                            const runtime::Shape& shape, py::handle out_obj) {
   bool direct = false;
@@ -217,10 +262,17 @@ py::object Dispatcher::map(const Entry& entry, std::span<const runtime::Operand>
         if (overlaps(i, o) && !same_view(i, o)) direct = false;
     }
   }
+  bool fortran = out_obj.is_none() && fortran_order(in, shape);
   py::array target = direct ? py::reinterpret_borrow<py::array>(out_obj)
-                            : new_output(entry.result, shape);
+                            : new_output(entry.result, shape, fortran);
   runtime::Operand target_op;
   fill_operand(target, target_op);
+  runtime::Operand flipped[runtime::kMaxArgs];
+  if (fortran) {
+    for (size_t i = 0; i < in.size(); ++i) flipped[i] = reversed(in[i]);
+    target_op = reversed(target_op);
+    in = std::span<const runtime::Operand>(flipped, in.size());
+  }
   {
     py::gil_scoped_release release;
     runtime::launch_elementwise(*entry.kernel, in, target_op);
@@ -249,12 +301,36 @@ void require_initialized(PyObject* self) {
     throw py::type_error("this kernel object was not initialized (its __init__ never ran)");
 }
 
+bool Dispatcher::needs_protocol(PyObject* args, PyObject* kwargs) const {
+  for (Py_ssize_t i = 0, n = PyTuple_GET_SIZE(args); i < n; ++i) {
+    PyObject* a = PyTuple_GET_ITEM(args, i);
+    PyTypeObject* t = Py_TYPE(a);
+    if (t == ndarray_type || t == &PyFloat_Type || t == &PyLong_Type || t == &PyBool_Type)
+      continue;
+    // An ndarray subclass (its __array_wrap__ makes the result), or an
+    // object that overrides ufuncs (dask, pandas, xarray).
+    if (PyType_IsSubtype(t, ndarray_type) || _PyType_Lookup(t, array_ufunc_name)) return true;
+  }
+  if (!kwargs) return false;
+  const char* option = reduce_ ? "axis" : "out";
+  PyObject *key, *value;
+  Py_ssize_t at = 0;
+  while (PyDict_Next(kwargs, &at, &key, &value))
+    if (!PyUnicode_Check(key) || PyUnicode_CompareWithASCIIString(key, option) != 0) return true;
+  return false;
+}
+
 PyObject* Dispatcher::tp_call(PyObject* self, PyObject* args, PyObject* kwargs) {
   try {
     // pybind11's own __call__ would check that __init__ ran; so must this slot.
-    require_initialized(self);
     auto v_h = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
-    return v_h.value_ptr<Dispatcher>()->call(args, kwargs).release().ptr();
+    if (!v_h.holder_constructed()) require_initialized(self);  // raises
+    Dispatcher* d = v_h.value_ptr<Dispatcher>();
+    if (d->needs_protocol(args, kwargs)) {  // NumPy's protocols: python/ember/protocol.py
+      py::object method = py::reinterpret_borrow<py::object>(self).attr("_protocol_call");
+      return PyObject_Call(method.ptr(), args, kwargs);
+    }
+    return d->call(args, kwargs).release().ptr();
   } catch (py::error_already_set& e) {
     e.restore();
   } catch (...) {

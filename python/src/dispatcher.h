@@ -29,6 +29,10 @@ class Dispatcher {
   pybind11::object call(PyObject* args, PyObject* kwargs);
   // The same as a CPython tp_call slot, for types that install it directly.
   static PyObject* tp_call(PyObject* self, PyObject* args, PyObject* kwargs);
+  // Whether a call needs NumPy's protocols, which the Python subclass's
+  // _protocol_call handles: keyword arguments other than out= (axis= for a
+  // reduction), an ndarray subclass, or an object with __array_ufunc__.
+  bool needs_protocol(PyObject* args, PyObject* kwargs) const;
   // Compiles (or finds) the kernel for these argument types.
   std::shared_ptr<const runtime::Kernel> specialize(const pybind11::list& arg_types);
   size_t size() const;

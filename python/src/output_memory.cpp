@@ -34,13 +34,14 @@ void init_output_memory() {
   if (!handler_capsule) throw py::error_already_set();
 }
 
-py::array new_output(const py::dtype& dtype, const runtime::Shape& shape) {
+py::array new_output(const py::dtype& dtype, const runtime::Shape& shape, bool fortran) {
   npy_intp dims[runtime::kMaxDims];
   std::copy(shape.dims, shape.dims + shape.ndim, dims);
   auto make = [&] {
     PyObject* descr = py::dtype(dtype).release().ptr();  // stolen by the call
     return PyArray_NewFromDescr(&PyArray_Type, reinterpret_cast<PyArray_Descr*>(descr),
-                                shape.ndim, dims, nullptr, nullptr, 0, nullptr);
+                                shape.ndim, dims, nullptr, nullptr,
+                                fortran ? NPY_ARRAY_F_CONTIGUOUS : 0, nullptr);
   };
   if (static_cast<size_t>(shape.size()) * dtype.itemsize() < runtime::kPoolMinBytes) {
     // Small: NumPy's own allocator (and its small-block cache) is faster.

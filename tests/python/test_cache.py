@@ -71,6 +71,11 @@ def make(offset):
 shifted = make(float(os.environ.get("OFFSET", "1.0")))
 
 
+@ember.vectorize
+def bump(x, k):
+    return x + k
+
+
 def main():
     x = np.linspace(0.5, 2.0, 1001)
     scale, offset = float(os.environ.get("SCALE", "2.0")), float(os.environ.get("OFFSET", "1.0"))
@@ -80,6 +85,13 @@ def main():
         "dot": np.isclose(dot(x, x), np.dot(x, x) * helper.FACTOR),
         "shifted": np.allclose(shifted(x), np.sin(x) * x + offset),
     }
+    small = np.arange(4, dtype=np.uint8)
+    checks["weak"] = bump(small, 3).dtype == np.uint8  # a Python int stays weak ...
+    try:
+        bump(small, 300)  # ... and must fit uint8, as NumPy 2 says, after a hit too
+        checks["weak"] = False
+    except OverflowError:
+        pass
     out = np.empty_like(x)
     smooth[x.shape](out, x, 3)
     checks["smooth"] = np.allclose(out, (x + np.roll(x, -1) + np.roll(x, -2)) / 3)
@@ -104,7 +116,7 @@ def main():
 
 main()
 '''
-SPECIALIZATIONS = 4
+SPECIALIZATIONS = 5
 
 
 @pytest.fixture

@@ -241,3 +241,28 @@ def test_a_child_forked_while_another_thread_compiles_can_compile(tmp_path):
     """, timeout=120)
     assert code == 0, err
     assert out.strip() == str([0] * 20)
+
+
+def test_reductions_of_empty_views_with_strides(tmp_path):
+    # An empty slice keeps its parent's strides: the reducer took a remainder
+    # by the empty extent (SIGFPE). Found through dask's empty meta arrays.
+    code, out, err = run_script(tmp_path, """
+        import itertools, numpy as np, ember
+
+        @ember.reduce("+")
+        def total(x, y):
+            return x * y
+
+        base = np.arange(120.0).reshape(4, 5, 6)
+        bad = []
+        for cut in [(slice(0, 0),), (slice(None), slice(0, 0)), (slice(0, 0), slice(0, 0)),
+                    (slice(None), slice(None), slice(0, 0))]:
+            x = base[cut]
+            for axis in [None, 0, 1, 2, (0, 1), (0, 2), (1, 2), (0, 1, 2)]:
+                got, want = total(x, x, axis=axis), np.sum(x * x, axis=axis)
+                if np.shape(got) != np.shape(want) or not np.array_equal(got, want):
+                    bad.append((x.shape, axis))
+        print("bad:", bad)
+    """)
+    assert code == 0, err
+    assert out.strip() == "bad: []"

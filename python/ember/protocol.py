@@ -1,0 +1,178 @@
+"""NumPy's protocols for calls the C++ fast path hands over (dispatcher.cpp,
+`needs_protocol`): keyword arguments by name, inputs that override ufuncs
+(`__array_ufunc__`: dask, pandas, xarray ...), ndarray subclasses
+(`__array_wrap__`: masked arrays, np.matrix), and reductions of dask and
+masked arrays. Everything ends in the fast path with plain arrays.
+"""
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["call_map", "call_reduce", "bind"]
+
+# ufunc keywords ember's maps do not take yet, named in the error.
+_UFUNC_KEYWORDS = ("where", "dtype", "casting", "order", "subok", "signature", "axes", "axis",
+                   "keepdims")
+
+
+def bind(fn, args, kwargs, option):
+    """(positional arguments, the value of `option` or None): keyword
+    arguments bound to the parameters by name, with Python's errors."""
+    names = fn._names
+    bound = list(args)
+    if len(bound) > len(names):
+        raise TypeError(f"{fn.__name__}() takes {len(names)} arguments but "
+                        f"{len(bound)} were given")
+    bound += [_MISSING] * (len(names) - len(bound))
+    value = None
+    for key, v in kwargs.items():
+        if key == option:
+            value = v
+        elif key in names:
+            i = names.index(key)
+            if bound[i] is not _MISSING:
+                raise TypeError(f"{fn.__name__}() got multiple values for argument '{key}'")
+            bound[i] = v
+        elif key in _UFUNC_KEYWORDS:
+            raise TypeError(f"{fn.__name__}() does not take the ufunc keyword '{key}=' yet")
+        else:
+            raise TypeError(f"{fn.__name__}() got an unexpected keyword argument '{key}'")
+    missing = [n for n, v in zip(names, bound) if v is _MISSING]
+    if missing:
+        raise TypeError(f"{fn.__name__}() missing {len(missing)} required argument"
+                        f"{'s' if len(missing) > 1 else ''}: "
+                        + ", ".join(f"'{n}'" for n in missing))
+    return bound, value
+
+
+_MISSING = object()
+
+
+def _overrides(values):
+    """The arguments whose type overrides ufuncs, in NumPy's order: left to
+    right, a subclass before its superclasses."""
+    found = []
+    for v in values:
+        method = getattr(type(v), "__array_ufunc__", None)
+        if method is None or method is np.ndarray.__array_ufunc__:
+            continue
+        if any(type(f) is type(v) for f in found):
+            continue
+        at = next((i for i, f in enumerate(found) if issubclass(type(v), type(f))), len(found))
+        found.insert(at, v)
+    return found
+
+
+def call_map(fn, args, kwargs):
+    """A @vectorize call with NumPy's protocols."""
+    inputs, out = bind(fn, args, kwargs, "out")
+    outs = tuple(out) if isinstance(out, tuple) else (() if out is None else (out,))
+    opted_out = [v for v in (*inputs, *outs)
+                 if hasattr(type(v), "__array_ufunc__") and type(v).__array_ufunc__ is None]
+    if opted_out:
+        raise TypeError(f"operand '{type(opted_out[0]).__name__}' does not support ufuncs "
+                        f"(__array_ufunc__=None), so {fn.__name__}() cannot take it")
+    overriding = _overrides((*inputs, *outs))
+    if overriding:
+        extra = {"out": outs} if outs else {}
+        for v in overriding:
+            result = type(v).__array_ufunc__(v, fn, "__call__", *inputs, **extra)
+            if result is not NotImplemented:
+                return result
+        raise TypeError(f"operand type(s) all returned NotImplemented from __array_ufunc__("
+                        f"{fn!r}, '__call__', {', '.join(type(v).__name__ for v in inputs)}): "
+                        + ", ".join(f"'{type(v).__name__}'" for v in overriding))
+    if len(outs) > 1:
+        raise ValueError(f"{fn.__name__}() has 1 output, but out= gave {len(outs)}")
+    plain = [np.asarray(v) if isinstance(v, np.ndarray) else v for v in inputs]
+    target = outs[0] if outs else None
+    result = _core.Dispatcher.__call__(fn, *plain, out=None if target is None else
+                                       np.asarray(target))
+    if target is not None:
+        return target
+    wrapper = _wrapper(inputs)
+    if wrapper is None:
+        return result
+    scalar = not isinstance(result, np.ndarray)
+    return wrapper.__array_wrap__(np.asarray(result), (fn, tuple(inputs), 0), scalar)
+
+
+def _wrapper(inputs):
+    """The ndarray subclass input whose __array_wrap__ makes the result (the
+    highest __array_priority__, leftmost), or None."""
+    subclasses = [v for v in inputs if isinstance(v, np.ndarray) and type(v) is not np.ndarray]
+    if not subclasses:
+        return None
+    return max(subclasses, key=lambda v: getattr(v, "__array_priority__", 0.0))
+
+
+def call_reduce(fn, args, kwargs):
+    """A @reduce call with NumPy's protocols: dask arrays reduce lazily,
+    masked arrays without their masked elements."""
+    inputs, axis = bind(fn, args, kwargs, "axis")
+    if any(_is_dask(v) for v in inputs):
+        return _dask_reduce(fn, inputs, axis)
+    if any(isinstance(v, np.ma.MaskedArray) for v in inputs):
+        if axis is not None:
+            raise TypeError(f"{fn.__name__}() reduces masked arrays over every axis only "
+                            "(axis=None) so far")
+        shape = np.broadcast_shapes(*[np.shape(v) for v in inputs])
+        masked = np.zeros(shape, bool)
+        for v in inputs:
+            masked |= np.broadcast_to(np.ma.getmaskarray(v), shape) if np.ndim(v) else False
+        kept = ~masked  # an element counts where no input masks it
+        plain = [np.broadcast_to(np.ma.getdata(v), shape)[kept] if np.ndim(v) else v
+                 for v in inputs]
+        return _core.Dispatcher.__call__(fn, *plain)
+    plain = [np.asarray(v) if hasattr(v, "__array__") and not isinstance(v, (int, float)) else v
+             for v in inputs]
+    return _core.Dispatcher.__call__(fn, *plain, axis=axis)
+
+
+def _is_dask(v):
+    return type(v).__module__.startswith("dask.") and hasattr(v, "__dask_graph__")
+
+
+# Reductions with the identity map, one per operator, that combine the
+# partial results of dask chunks (made at the first use).
+_combiners = {}
+
+
+def _identity(x):
+    return x
+
+
+def _combiner(op):
+    if op not in _combiners:
+        from .reduce import reduce
+        _combiners[op] = reduce(op)(_identity)
+    return _combiners[op]
+
+
+def _dask_reduce(fn, inputs, axis):
+    """The lazy dask reduction: each block of the broadcast inputs reduced by
+    `fn` over the reduced axes (kept as length 1), then the blocks' results
+    combined with the same operator."""
+    import dask.array as da
+    arrays = da.broadcast_arrays(*[v for v in inputs if np.ndim(v)])
+    ndim = arrays[0].ndim
+    axes = tuple(range(ndim)) if axis is None else _core.Dispatcher.reduced_axes(axis, ndim)
+    axes = tuple(sorted(a % ndim for a in axes)) if ndim else ()
+    slots = [i for i, v in enumerate(inputs) if np.ndim(v)]
+    sample = [np.ones(1, v.dtype) if np.ndim(v) else v for v in inputs]
+    dtype = np.asarray(fn(*sample)).dtype
+
+    def chunk(*blocks):
+        values = list(inputs)
+        for i, b in zip(slots, blocks):
+            values[i] = b
+        return np.expand_dims(np.asarray(fn(*values, axis=axes)), axes)
+
+    chunks = tuple((1,) * len(c) if d in axes else c for d, c in enumerate(arrays[0].chunks))
+    partial = da.map_blocks(chunk, *arrays, chunks=chunks, dtype=dtype)
+    combine = _combiner(fn.op)
+    whole = partial.rechunk({a: -1 for a in axes})
+    result = whole.map_blocks(lambda b: np.asarray(combine(b, axis=axes)), drop_axis=axes,
+                              dtype=dtype)
+    return result

@@ -1,0 +1,142 @@
+"""NumPy's protocols (python/ember/protocol.py): ufunc attributes, keyword
+arguments by name, __array_ufunc__ overrides (dask stays lazy, pandas and
+xarray keep their labels), ndarray subclasses (masked arrays, np.matrix),
+Fortran order, and reductions of dask and masked arrays."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+
+
+@ember.vectorize
+def affine(x, y):
+    return x * y + 1.0
+
+
+@ember.vectorize
+def halve(v):
+    return v * 0.5
+
+
+@ember.reduce("+")
+def dot(x, y):
+    return x * y
+
+
+@ember.reduce("max")
+def biggest(x):
+    return x
+
+
+def test_ufunc_attributes_match_numpys():
+    for ours, theirs in [(affine, np.multiply), (halve, np.negative)]:
+        for name in ("nin", "nout", "nargs", "signature"):
+            assert getattr(ours, name) == getattr(theirs, name), name
+    assert affine.identity is None
+    assert (dot.identity, biggest.identity) == (np.add.identity, np.maximum.identity)
+    halve(np.float32(2.0))
+    halve(np.float32(3.0))  # the same loop: listed once
+    halve(np.arange(3, dtype=np.int16))  # int16 * 0.5 is float64, as in NumPy
+    assert halve.types == ["f->f", "h->d"] and halve.ntypes == 2
+
+
+def test_keyword_arguments_by_name():
+    x, y = np.arange(4.0), np.full(4, 2.0)
+    want = x * y + 1
+    for call in (lambda: affine(x=x, y=y), lambda: affine(x, y=y), lambda: affine(y=y, x=x)):
+        assert np.array_equal(call(), want)
+    out = np.empty(4)
+    assert affine(x, y=y, out=out) is out and np.array_equal(out, want)
+    assert dot(x=x, y=y) == np.dot(x, y)
+    for call, message in [(lambda: affine(x, x=y), "multiple values for argument 'x'"),
+                          (lambda: affine(x, z=y), "unexpected keyword argument 'z'"),
+                          (lambda: affine(x=x), "missing 1 required argument: 'y'"),
+                          (lambda: affine(x, y, where=True), "ufunc keyword 'where='"),
+                          (lambda: affine(x, y, x), "takes 2 arguments but 3"),
+                          (lambda: affine(x, y, x, out=None), "takes 2 arguments but 3")]:
+        with pytest.raises(TypeError, match=message):
+            call()
+
+
+def test_dask_arrays_stay_lazy():
+    da = pytest.importorskip("dask.array")
+    x = np.arange(24.0).reshape(4, 6)
+    d = da.from_array(x, chunks=(2, 3))
+    mapped = affine(d, 2.0)
+    assert isinstance(mapped, da.Array)  # nothing computed yet
+    assert np.array_equal(mapped.compute(), x * 2 + 1)
+    for axis in (None, 0, 1, (0, 1), -1):
+        lazy = dot(d, d, axis=axis)
+        assert isinstance(lazy, da.Array)
+        np.testing.assert_allclose(lazy.compute(), dot(x, x, axis=axis), rtol=1e-15)
+    ints = da.from_array(np.arange(1000, dtype=np.int32), chunks=100)
+    assert dot(ints, ints).compute() == dot(np.arange(1000, dtype=np.int32),
+                                            np.arange(1000, dtype=np.int32))  # bitwise
+    assert biggest(d, axis=1).compute().tolist() == x.max(axis=1).tolist()
+
+
+def test_masked_arrays_keep_their_masks():
+    x = np.ma.masked_array([1.0, 2.0, 3.0, 4.0], mask=[0, 1, 0, 0])
+    y = np.ma.masked_array([2.0, 2.0, 2.0, 2.0], mask=[0, 0, 1, 0])
+    got, want = affine(x, y), x * y + 1
+    assert isinstance(got, np.ma.MaskedArray)
+    assert got.mask.tolist() == want.mask.tolist()
+    assert got.compressed().tolist() == want.compressed().tolist()
+    assert dot(x, y) == np.ma.dot(x, y)  # masked elements left out (was 14.0 for 10.0)
+    with pytest.raises(TypeError, match="axis=None"):
+        dot(x, y, axis=0)
+
+
+def test_ndarray_subclasses_and_order():
+    with warnings.catch_warnings():  # np.matrix is pending deprecation, still in use
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    assert isinstance(affine(m, 1.0), np.matrix)
+    f = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    got = affine(f, f)
+    assert got.flags.f_contiguous and not got.flags.c_contiguous
+    assert np.array_equal(got, f * f + 1)
+    c = np.ascontiguousarray(f)
+    assert affine(c, c).flags.c_contiguous and np.array_equal(affine(f, c), f * f + 1)
+
+
+def test_pandas_and_xarray_keep_their_labels():
+    pd = pytest.importorskip("pandas")
+    s = pd.Series([1.0, 2.0, 3.0], index=["a", "b", "c"], name="price")
+    got = affine(s, 2.0)
+    assert isinstance(got, pd.Series) and list(got.index) == ["a", "b", "c"]
+    assert got.name == "price" and got.tolist() == [3.0, 5.0, 7.0]
+    xr = pytest.importorskip("xarray")
+    a = xr.DataArray(np.arange(3.0), dims=["t"], coords={"t": [10, 20, 30]})
+    got = affine(a, 2.0)
+    assert isinstance(got, xr.DataArray) and got["t"].values.tolist() == [10, 20, 30]
+    assert got.values.tolist() == [1.0, 3.0, 5.0]
+
+
+class Opinionated:
+    """Overrides every ufunc, as NumPy lets a type do."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return ("handled", ufunc.__name__, method, len(inputs))
+
+
+class Refuses:
+    __array_ufunc__ = None
+
+
+class Declines:
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return NotImplemented
+
+
+def test_array_ufunc_overrides():
+    assert affine(Opinionated(), 1.0) == ("handled", "affine", "__call__", 2)
+    assert affine(1.0, Opinionated()) == np.multiply(1.0, Opinionated())[:1] + (
+        "affine", "__call__", 2)
+    with pytest.raises(TypeError, match="does not support ufuncs"):
+        affine(Refuses(), 1.0)
+    with pytest.raises(TypeError, match="returned NotImplemented"):
+        affine(Declines(), 1.0)
