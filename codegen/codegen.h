@@ -88,10 +88,20 @@ struct ArrayArg {
 };
 
 // Where a kernel run with bounds checks stopped: the array parameter, the
-// axis, the index as written and the source line.
+// axis, the index as written and the source line. An index that was a uint64
+// value (to be shown unsigned: 2**64 - 1, not -1) has kUnsignedIndex set in
+// `axis`.
 struct KernelError {
   int64_t param, axis, index, line;
 };
+inline constexpr int64_t kUnsignedIndex = int64_t{1} << 32;
+
+// Whether index expression `e` (int64, as the builder makes indices) is a
+// uint64 value: it does not count from the end, and 2**63 and up are out of
+// range.
+inline bool unsigned_index(const ir::Expr& e) {
+  return e.op == ir::Op::Cast && e.args[0]->type.scalar == ir::Scalar::U64;
+}
 
 // A @kernel over the box lo <= index < hi of its domain (one bound per
 // domain dimension, the last one innermost). args[i] points to parameter i:

@@ -265,13 +265,15 @@ Value* Lowering::element(const std::vector<ir::ExprPtr>& args, ir::Loc loc) {
     Value* i = expr(*args[k]);
     Value* extent = a.shape[k - 1];
     Value* at = i;
-    if (!non_negative(*args[k])) at = wrap(i, extent);
+    bool is_unsigned = unsigned_index(*args[k]);
+    if (!is_unsigned && !non_negative(*args[k])) at = wrap(i, extent);
     if (boundscheck_) {
       auto* outside = llvm::BasicBlock::Create(c_, "out_of_bounds", f_);
       auto* inside = llvm::BasicBlock::Create(c_, "in_bounds", f_);
       b_.CreateCondBr(b_.CreateICmpULT(at, extent), inside, outside);
       b_.SetInsertPoint(outside);
-      Value* fields[] = {b_.getInt64(param), b_.getInt64(k - 1), i, b_.getInt64(loc.line)};
+      int64_t axis = static_cast<int64_t>(k - 1) | (is_unsigned ? kUnsignedIndex : 0);
+      Value* fields[] = {b_.getInt64(param), b_.getInt64(axis), i, b_.getInt64(loc.line)};
       for (int f = 0; f < 4; ++f)
         b_.CreateStore(fields[f], b_.CreateConstGEP1_64(b_.getInt64Ty(), error_, f));
       b_.CreateRet(b_.getInt32(1));

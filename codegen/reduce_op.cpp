@@ -68,12 +68,13 @@ Value* ReduceOp::combine(Value* s, Value* x, Value*& c) {
     }
     case Op::Mul: return fp ? b_.CreateFMul(s, x) : b_.CreateMul(s, x);
     default: {
-      // NaN wins, as in np.min / np.max; otherwise the first of equals stays.
+      // NaN wins, as in np.min / np.max; of equals (-0.0 and 0.0), the later
+      // one, as NumPy's loop (s < x || isnan(s) ? s : x) keeps it.
       bool min = r_.op == Op::Minimum;
       Value* take;
       if (fp)
-        take = b_.CreateOr(min ? b_.CreateFCmpOLT(x, s) : b_.CreateFCmpOGT(x, s),
-                           b_.CreateFCmpUNO(x, x));
+        take = b_.CreateNot(b_.CreateOr(min ? b_.CreateFCmpOLT(s, x) : b_.CreateFCmpOGT(s, x),
+                                        b_.CreateFCmpUNO(s, s)));
       else if (min)
         take = sign ? b_.CreateICmpSLT(x, s) : b_.CreateICmpULT(x, s);
       else

@@ -29,9 +29,12 @@ char* element(const std::vector<ExprPtr>& args, Loc loc, const Frame& f) {
   char* p = static_cast<char*>(a.data);
   for (size_t k = 1; k < args.size(); ++k) {
     int64_t i = eval_expr(*args[k], f).i, extent = a.shape.at(k - 1);
-    int64_t wrapped = i < 0 ? i + extent : i;
+    // A uint64 index (the builder's cast of one to int64) never counts from the end.
+    const Expr& index = *args[k];
+    bool is_unsigned = index.op == Op::Cast && index.args[0]->type.scalar == Scalar::U64;
+    int64_t wrapped = i < 0 && !is_unsigned ? i + extent : i;
     if (wrapped < 0 || wrapped >= extent)
-      throw index_error(*f.fn, param, static_cast<int>(k - 1), i, a.shape, loc.line);
+      throw index_error(*f.fn, param, static_cast<int>(k - 1), i, a.shape, loc.line, is_unsigned);
     p += wrapped * a.strides.at(k - 1);
   }
   return p;

@@ -50,12 +50,14 @@ bool op_from_name(const std::string& name, Op* out) {
 }
 
 IndexError index_error(const Function& fn, int param, int axis, int64_t index,
-                       const std::vector<int64_t>& shape, int line) {
+                       const std::vector<int64_t>& shape, int line, bool is_unsigned) {
   std::string dims;
   for (size_t k = 0; k < shape.size(); ++k)
     dims += (k ? ", " : "") + std::to_string(shape[k]);
   if (shape.size() == 1) dims += ",";
-  return IndexError("index " + std::to_string(index) + " is out of bounds for axis " +
+  std::string shown = is_unsigned ? std::to_string(static_cast<uint64_t>(index))
+                                  : std::to_string(index);
+  return IndexError("index " + shown + " is out of bounds for axis " +
                     std::to_string(axis) + " with size " + std::to_string(shape.at(axis)) +
                     " (array '" + fn.params.at(param).name + "' of shape (" + dims +
                     ")) in kernel '" + fn.name + "' at " + fn.file + ":" + std::to_string(line));

@@ -148,7 +148,8 @@ class IndexError : public std::out_of_range {
  public:
   using std::out_of_range::out_of_range;
 };
+// `is_unsigned`: the index was a uint64 value (shown as one).
 IndexError index_error(const Function& fn, int param, int axis, int64_t index,
-                       const std::vector<int64_t>& shape, int line);
+                       const std::vector<int64_t>& shape, int line, bool is_unsigned = false);
 
 }  // namespace ember::ir

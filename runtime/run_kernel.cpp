@@ -61,9 +61,15 @@ void run_kernel(const Kernel& kernel, void* const* args, std::span<const int64_t
     const auto* array = static_cast<const codegen::ArrayArg*>(args[e.param]);
     int ndim = kernel.optimized.params.at(e.param).type.ndim;
     std::vector<int64_t> shape(array->shape, array->shape + ndim);
-    throw ir::index_error(kernel.optimized, static_cast<int>(e.param), static_cast<int>(e.axis),
-                          e.index, shape, static_cast<int>(e.line));
+    throw kernel_index_error(kernel, e, shape);
   }
+}
+
+ir::IndexError kernel_index_error(const Kernel& kernel, const codegen::KernelError& e,
+                                  const std::vector<int64_t>& shape) {
+  return ir::index_error(kernel.optimized, static_cast<int>(e.param),
+                         static_cast<int>(e.axis & ~codegen::kUnsignedIndex), e.index, shape,
+                         static_cast<int>(e.line), (e.axis & codegen::kUnsignedIndex) != 0);
 }
 
 }  // namespace ember::runtime

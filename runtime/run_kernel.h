@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "runtime/kernel.h"
 
@@ -13,5 +14,10 @@ namespace ember::runtime {
 // an out-of-range index throws ir::IndexError (the first in domain order
 // among the pieces that failed); every piece that started still finishes.
 void run_kernel(const Kernel& kernel, void* const* args, std::span<const int64_t> domain);
+
+// The IndexError a bounds-checked run reported in `e` (codegen.h), for an
+// array of `shape`; the GPU path reads `e` back from the device.
+ir::IndexError kernel_index_error(const Kernel& kernel, const codegen::KernelError& e,
+                                  const std::vector<int64_t>& shape);
 
 }  // namespace ember::runtime

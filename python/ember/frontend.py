@@ -577,17 +577,26 @@ class _Translator(ast.NodeVisitor):
             self.defined.add(target.id)
 
     def visit_If(self, node):
-        self.b.begin_if(self.expr(node.test), *self.loc(node))
+        # An elif chain (an if alone in the else of the one before) nests in
+        # the IR as in Python's tree, but is walked in a loop: thousands of
+        # branches would exceed Python's recursion limit.
+        chain = [node]
+        while len(chain[-1].orelse) == 1 and isinstance(chain[-1].orelse[0], ast.If):
+            chain.append(chain[-1].orelse[0])
         before = set(self.defined)
-        then = self._branch(node.body, before)
-        if node.orelse:
-            self.b.begin_else()
-            other = self._branch(node.orelse, before)
-        else:
-            other = (before, False)
-        self.b.end_if()
+        outcomes = []
+        for i, link in enumerate(chain):
+            self.defined = set(before)  # each test runs where the tests before it failed
+            self.b.begin_if(self.expr(link.test), *self.loc(link))
+            outcomes.append(self._branch(link.body, before))
+            if i + 1 < len(chain) or link.orelse:
+                self.b.begin_else()
+        last = chain[-1]
+        outcomes.append(self._branch(last.orelse, before) if last.orelse else (before, False))
+        for _ in chain:
+            self.b.end_if()
         # Only branches that fall through reach the code after the if.
-        live = [d for d, returned in (then, other) if not returned]
+        live = [d for d, returned in outcomes if not returned]
         self.defined = set.intersection(*live) if live else before
         self.returned = not live
 

@@ -12,6 +12,7 @@
 #include "python/src/launcher.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/kernel.h"
+#include "runtime/run_kernel.h"
 #include "runtime/thread_pool.h"
 
 namespace py = pybind11;
@@ -48,9 +49,10 @@ void bind_kernel(py::module_& m) {
       .def_property_readonly("artifact",
                              [](const runtime::Kernel& k) { return py::bytes(k.artifact); })
       .def("index_error",
-           [](const runtime::Kernel& k, int param, int axis, int64_t index,
-              const std::vector<int64_t>& shape, int line) {
-             return std::string(ir::index_error(k.optimized, param, axis, index, shape, line).what());
+           [](const runtime::Kernel& k, int64_t param, int64_t axis, int64_t index,
+              const std::vector<int64_t>& shape, int64_t line) {
+             return std::string(
+                 runtime::kernel_index_error(k, {param, axis, index, line}, shape).what());
            });
 
   m.def("interpret",

@@ -316,3 +316,19 @@ def test_signatures_repr_and_inspect():
     assert m.signatures == ["int8(int8, int)"]
     assert repr(m).startswith("<ember.reduce('max') ")
     assert "_reduce" in m.inspect("llvm") and "sub" in m.inspect("ir")
+
+
+def test_signed_zeros_in_min_and_max_like_numpy():
+    # Of -0.0 and 0.0 (equal), NumPy's loop keeps the later one; ember kept
+    # the first. Short arrays (NumPy's scalar loop) in every order, and long
+    # runs of each sign.
+    cases = [[-0.0, 0.0], [0.0, -0.0], [0.0, 0.0, 0.0, -0.0], [-0.0, 1.0, 0.0],
+             [-0.0] * 20 + [0.0] * 20, [0.0] * 20 + [-0.0] * 20,
+             [0.0] * 17 + [-0.0] + [0.0] * 5]
+    for values in cases:
+        a = np.array(values)
+        for ours, theirs in [(smallest, np.min), (largest, np.max)]:
+            got, want = ours(a), theirs(a)
+            assert got == want and np.signbit(got) == np.signbit(want), (values, theirs)
+    with_nan = np.array([-0.0, np.nan, 0.0])
+    assert math.isnan(smallest(with_nan)) and math.isnan(largest(with_nan))

@@ -266,3 +266,45 @@ def test_reductions_of_empty_views_with_strides(tmp_path):
     """)
     assert code == 0, err
     assert out.strip() == "bad: []"
+
+
+def test_long_elif_chains_compile(tmp_path):
+    # Row 12: 300 branches were "an expression nests too deeply" (the
+    # frontend recursed once per elif).
+    n = 1200
+    lines = ["import ember", "", "@ember.vectorize(cache=False)", "def bucket(x):",
+             "    if x < 0.0:", "        return -1.0"]
+    for i in range(1, n):
+        lines += [f"    elif x < {i}.0:", f"        return {i}.5"]
+    lines += ["    else:", "        return 0.0"]
+    (tmp_path / "chain.py").write_text("\n".join(lines) + "\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import chain
+    finally:
+        sys.path.remove(str(tmp_path))
+    x = np.array([-3.0, 0.5, 7.2, 1199.5, 5000.0])
+    assert chain.bucket(x).tolist() == [-1.0, 1.5, 8.5, 0.0, 0.0]
+
+
+def test_uint64_indices_never_count_from_the_end():
+    # Row 7: index 2**64 - 1 from a uint64 array wrote a[-1]; 2**63 was shown
+    # negative; interpret() did the same.
+    @ember.kernel(boundscheck=True, cache=False)
+    def gather(out, a, idx):
+        i = ember.tid()
+        out[i] = a[idx[i]]
+
+    a = np.arange(10.0)
+    out = np.zeros(3)
+    gather[3](out, a, np.array([0, 9, 4], np.uint64))
+    assert out.tolist() == [0.0, 9.0, 4.0]
+    for bad in (2**64 - 1, 2**63, 10):
+        idx = np.array([1, bad, 2], np.uint64)
+        for run in (lambda: gather[3](out, a, idx), lambda: gather.interpret(3, out, a, idx)):
+            with pytest.raises(IndexError, match=f"index {bad} is out of bounds for axis 0 "
+                                                 "with size 10"):
+                run()
+    signed = np.zeros(3)
+    gather[3](signed, a, np.array([-1, -10, 0], np.int64))  # int64 still counts from the end
+    assert signed.tolist() == [9.0, 0.0, 0.0]
