@@ -176,3 +176,102 @@ def _dask_reduce(fn, inputs, axis):
     result = whole.map_blocks(lambda b: np.asarray(combine(b, axis=axes)), drop_axis=axes,
                               dtype=dtype)
     return result
+
+
+# --- ufunc methods (numpy.ufunc.reduce, accumulate, outer, at) ------------------------
+#
+# A user function is not known to be associative: as for NumPy's ufuncs that
+# are not reorderable, reduce and accumulate fold left to right along one axis.
+
+_NO_VALUE = object()
+
+
+def _binary(fn, method):
+    if fn.nin != 2:
+        raise ValueError(f"{method} only supported for binary functions")
+
+
+def _one_axis(fn, ndim, axis, method):
+    if axis is None:
+        if ndim > 1:
+            raise ValueError(f"reduction operation '{fn.__name__}' is not reorderable, so at "
+                             "most one axis may be specified")
+        return 0
+    if isinstance(axis, tuple):
+        if len(axis) > 1:
+            raise ValueError(f"reduction operation '{fn.__name__}' is not reorderable, so at "
+                             "most one axis may be specified")
+        axis = axis[0] if axis else 0
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"'{type(axis).__name__}' object cannot be interpreted as an integer")
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(int(axis), ndim)
+    return int(axis) % ndim
+
+
+def _loop_dtype(fn, dtype):
+    empty = np.empty(0, dtype)
+    return np.asarray(fn(empty, empty)).dtype
+
+
+def ufunc_reduce(fn, array, axis=0, keepdims=False, initial=_NO_VALUE):
+    """numpy.ufunc.reduce: a left fold of `fn` along `axis`."""
+    _binary(fn, "reduce")
+    a = np.asarray(array)
+    if a.ndim == 0:
+        raise TypeError(f"cannot reduce a scalar with {fn.__name__}.reduce")
+    ax = _one_axis(fn, a.ndim, axis, "reduce")
+    moved = np.moveaxis(a, ax, 0)
+    dtype = _loop_dtype(fn, a.dtype)
+    if initial is not _NO_VALUE:
+        result = np.full(moved.shape[1:], initial, dtype)
+        rest = moved
+    elif moved.shape[0] == 0:
+        raise ValueError(f"zero-size array to reduction operation {fn.__name__} which has no "
+                         "identity")
+    else:
+        result, rest = moved[0].astype(dtype), moved[1:]
+    for item in rest:
+        result = np.asarray(fn(result, item), dtype)
+    if keepdims:
+        result = np.expand_dims(result, ax)
+    return result[()] if result.ndim == 0 else result
+
+
+def ufunc_accumulate(fn, array, axis=0):
+    """numpy.ufunc.accumulate: every partial left fold of `fn` along `axis`."""
+    _binary(fn, "accumulate")
+    a = np.asarray(array)
+    if a.ndim == 0:
+        raise TypeError(f"cannot accumulate on a scalar with {fn.__name__}.accumulate")
+    ax = _one_axis(fn, a.ndim, axis, "accumulate")
+    moved = np.moveaxis(a, ax, 0)
+    out = np.empty(moved.shape, _loop_dtype(fn, a.dtype))
+    for i, item in enumerate(moved):
+        out[i] = item if i == 0 else fn(out[i - 1], item)
+    return np.moveaxis(out, 0, ax)
+
+
+def ufunc_outer(fn, a, b):
+    """numpy.ufunc.outer: fn(a[i..., None...], b[...]) of shape a.shape + b.shape."""
+    _binary(fn, "outer")
+    a, b = np.asarray(a), np.asarray(b)
+    return fn(a.reshape(a.shape + (1,) * b.ndim), b)
+
+
+def ufunc_at(fn, a, indices, b=None):
+    """numpy.ufunc.at: a[indices] = fn(a[indices], b), unbuffered (a repeated
+    index is applied once per occurrence, in order)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{fn.__name__}.at needs an ndarray to modify in place")
+    if (b is None) != (fn.nin == 1):
+        raise ValueError(f"{fn.__name__}.at takes {'no' if fn.nin == 1 else 'one'} second "
+                         "operand")
+    keys = indices if isinstance(indices, tuple) else (indices,)
+    keys = np.broadcast_arrays(*[np.asarray(k) for k in keys])
+    points = list(zip(*[k.ravel() for k in keys])) if keys[0].ndim else [tuple(k[()] for k in keys)]
+    values = None if b is None else np.broadcast_to(b, (len(points),) + a[points[0]].shape) \
+        if points else None
+    for n, point in enumerate(points):
+        args = (a[point],) if values is None else (a[point], values[n])
+        a[point] = fn(*args)

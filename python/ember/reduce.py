@@ -32,6 +32,18 @@ class Reduced(Vectorized):
     def _pickle_options(self):
         return {"op": self.op, "fastmath": self.fastmath, "cache": self.cache}
 
+    def _no_ufunc_method(name):
+        def method(self):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}' "
+                                 "(ufunc methods belong to @ember.vectorize functions)")
+        return property(method)
+
+    reduce = _no_ufunc_method("reduce")
+    accumulate = _no_ufunc_method("accumulate")
+    outer = _no_ufunc_method("outer")
+    at = _no_ufunc_method("at")
+    del _no_ufunc_method
+
     @property
     def identity(self):
         """The operator's identity, as numpy.add.identity (None for min/max)."""

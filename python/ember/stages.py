@@ -1,5 +1,8 @@
 """The texts `inspect()` shows for one compiled specialization, shared by
-@vectorize, @reduce and @kernel."""
+@vectorize, @reduce and @kernel: `Code` strings (ember/highlight.py), which
+notebooks show highlighted."""
+
+from .highlight import Code
 
 STAGES = ("ir", "source-ir", "llvm", "asm", "ptx", "cuda-llvm")
 
@@ -32,6 +35,10 @@ def text(compiled, stage, arch=None):
     ember.cuda.default_arch(), the GPU's or the newest LLVM knows), "cuda-llvm"
     the GPU module's optimized LLVM IR. Neither GPU stage needs a GPU.
     """
+    return Code(_text(compiled, stage, arch), stage)
+
+
+def _text(compiled, stage, arch):
     check(stage)
     if arch is not None and stage in ("ir", "source-ir"):
         raise ValueError(f"arch= applies to the stages 'llvm', 'asm', 'ptx' and 'cuda-llvm', "

@@ -153,6 +153,24 @@ class Vectorized(_core.Dispatcher):
     def _protocol_call(self, *args, **kwargs):
         return protocol.call_map(self, args, kwargs)
 
+    # numpy.ufunc's methods (python/ember/protocol.py): folds left to right,
+    # as for a ufunc that is not reorderable.
+    def reduce(self, array, axis=0, *, keepdims=False, initial=protocol._NO_VALUE):
+        """Folds a binary function along one axis: f(f(a[0], a[1]), a[2])..."""
+        return protocol.ufunc_reduce(self, array, axis, keepdims, initial)
+
+    def accumulate(self, array, axis=0):
+        """Every partial fold along one axis, as numpy.ufunc.accumulate."""
+        return protocol.ufunc_accumulate(self, array, axis)
+
+    def outer(self, a, b):
+        """f(a_i, b_j) for every pair: shape a.shape + b.shape."""
+        return protocol.ufunc_outer(self, a, b)
+
+    def at(self, a, indices, b=None):
+        """a[indices] = f(a[indices], b) in place, once per index (unbuffered)."""
+        protocol.ufunc_at(self, a, indices, b)
+
     def __reduce__(self):
         return pickling.rebuild, (pickling.state(self),)
 

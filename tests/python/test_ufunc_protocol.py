@@ -140,3 +140,73 @@ def test_array_ufunc_overrides():
         affine(Refuses(), 1.0)
     with pytest.raises(TypeError, match="returned NotImplemented"):
         affine(Declines(), 1.0)
+
+
+@ember.vectorize
+def plus(x, y):
+    return x + y
+
+
+@ember.vectorize
+def minus(x, y):
+    return x - y
+
+
+@ember.vectorize
+def larger(x, y):
+    return np.maximum(x, y)
+
+
+@ember.vectorize
+def twice(x):
+    return x * 2
+
+
+METHOD_CASES = [(plus, np.add), (minus, np.subtract), (larger, np.maximum)]
+
+
+@pytest.mark.parametrize("ours, theirs", METHOD_CASES, ids=lambda f: f.__name__)
+def test_ufunc_methods_match_numpys(ours, theirs):
+    rng = np.random.default_rng(3)
+    a = rng.integers(-50, 50, (4, 5, 6)).astype(np.float64)
+    ints = rng.integers(-50, 50, 17).astype(np.int32)
+    for axis in (0, 1, 2, -1):
+        np.testing.assert_array_equal(ours.reduce(a, axis=axis), theirs.reduce(a, axis=axis))
+        np.testing.assert_array_equal(ours.accumulate(a, axis=axis),
+                                      theirs.accumulate(a, axis=axis))
+        np.testing.assert_array_equal(ours.reduce(a, axis, keepdims=True),
+                                      theirs.reduce(a, axis, keepdims=True))
+    assert ours.reduce(ints) == theirs.reduce(ints)
+    # NumPy sums and products of small integers in int64 (add and multiply
+    # only); a user function's fold keeps its loop's type, as other ufuncs do.
+    assert ours.reduce(ints).dtype == np.int32
+    if theirs is not np.add:
+        assert theirs.reduce(ints).dtype == np.int32
+    assert ours.reduce(a[:, 0, 0], initial=7.0) == theirs.reduce(a[:, 0, 0], initial=7.0)
+    np.testing.assert_array_equal(ours.outer(a[0, 0], ints[:3]), theirs.outer(a[0, 0], ints[:3]))
+    assert ours.outer(a[0], a[1, 0]).shape == (5, 6, 6)
+    mine, numpys = np.arange(8.0), np.arange(8.0)
+    ours.at(mine, [1, 3, 3, 7], 2.5)
+    theirs.at(numpys, [1, 3, 3, 7], 2.5)
+    np.testing.assert_array_equal(mine, numpys)
+    grid, numpy_grid = np.zeros((3, 3)), np.zeros((3, 3))
+    ours.at(grid, ([0, 2, 2], [1, 0, 0]), np.array([1.0, 2.0, 3.0]))
+    theirs.at(numpy_grid, ([0, 2, 2], [1, 0, 0]), np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(grid, numpy_grid)
+
+
+def test_ufunc_method_errors():
+    with pytest.raises(ValueError, match="zero-size array to reduction operation plus which "
+                                         "has no identity"):
+        plus.reduce(np.zeros(0))
+    with pytest.raises(ValueError, match="not reorderable"):
+        plus.reduce(np.zeros((2, 2)), axis=None)
+    with pytest.raises(ValueError, match="reduce only supported for binary functions"):
+        twice.reduce(np.ones(3))
+    with pytest.raises(np.exceptions.AxisError):
+        plus.reduce(np.ones(3), axis=1)
+    data = np.arange(4.0)
+    twice.at(data, [0, 0, 3])
+    assert data.tolist() == [0.0, 1.0, 2.0, 6.0]  # index 0 twice: 0 * 2 * 2
+    with pytest.raises(AttributeError, match="ufunc methods belong to @ember.vectorize"):
+        dot.outer
