@@ -191,7 +191,7 @@ def _binary(fn, method):
         raise ValueError(f"{method} only supported for binary functions")
 
 
-def _one_axis(fn, ndim, axis, method):
+def _one_axis(fn, ndim, axis):
     if axis is None:
         if ndim > 1:
             raise ValueError(f"reduction operation '{fn.__name__}' is not reorderable, so at "
@@ -214,14 +214,19 @@ def _loop_dtype(fn, dtype):
     return np.asarray(fn(empty, empty)).dtype
 
 
-def ufunc_reduce(fn, array, axis=0, keepdims=False, initial=_NO_VALUE):
-    """numpy.ufunc.reduce: a left fold of `fn` along `axis`."""
-    _binary(fn, "reduce")
+def _along(fn, array, axis, method):
+    """(the array, the axis, the array with that axis first) of a fold."""
+    _binary(fn, method)
     a = np.asarray(array)
     if a.ndim == 0:
-        raise TypeError(f"cannot reduce a scalar with {fn.__name__}.reduce")
-    ax = _one_axis(fn, a.ndim, axis, "reduce")
-    moved = np.moveaxis(a, ax, 0)
+        raise TypeError(f"cannot {method} a scalar with {fn.__name__}.{method}")
+    ax = _one_axis(fn, a.ndim, axis)
+    return a, ax, np.moveaxis(a, ax, 0)
+
+
+def ufunc_reduce(fn, array, axis=0, keepdims=False, initial=_NO_VALUE):
+    """numpy.ufunc.reduce: a left fold of `fn` along `axis`."""
+    a, ax, moved = _along(fn, array, axis, "reduce")
     dtype = _loop_dtype(fn, a.dtype)
     if initial is not _NO_VALUE:
         result = np.full(moved.shape[1:], initial, dtype)
@@ -240,12 +245,7 @@ def ufunc_reduce(fn, array, axis=0, keepdims=False, initial=_NO_VALUE):
 
 def ufunc_accumulate(fn, array, axis=0):
     """numpy.ufunc.accumulate: every partial left fold of `fn` along `axis`."""
-    _binary(fn, "accumulate")
-    a = np.asarray(array)
-    if a.ndim == 0:
-        raise TypeError(f"cannot accumulate on a scalar with {fn.__name__}.accumulate")
-    ax = _one_axis(fn, a.ndim, axis, "accumulate")
-    moved = np.moveaxis(a, ax, 0)
+    a, ax, moved = _along(fn, array, axis, "accumulate")
     out = np.empty(moved.shape, _loop_dtype(fn, a.dtype))
     for i, item in enumerate(moved):
         out[i] = item if i == 0 else fn(out[i - 1], item)
