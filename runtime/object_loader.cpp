@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -250,8 +251,12 @@ LoadedObject::LoadedObject(std::string_view bytes, bool direct_calls) {
   }
 }
 
+std::atomic<bool> exiting{false};
+
+void keep_code_mapped() { exiting = true; }
+
 LoadedObject::~LoadedObject() {
-  if (base_) munmap(base_, size_);
+  if (base_ && !exiting) munmap(base_, size_);
 }
 
 void* LoadedObject::symbol(const std::string& name) const {

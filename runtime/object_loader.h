@@ -18,6 +18,10 @@ class LoadError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// From now on no code is unmapped: the process is exiting, and a daemon
+// thread may still be running a kernel while the interpreter frees it.
+void keep_code_mapped();
+
 // The sections of one object in one mapping (code read+execute, the rest
 // read-only), relocated; external symbols resolve in the process (libm,
 // glibc's libmvec, which is loaded for them). Freed with the object.

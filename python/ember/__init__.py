@@ -11,7 +11,9 @@ combines such a function's results (a dot product, a norm, a maximum);
 with array arguments, loops and atomics.
 """
 
-from . import cache, cuda
+import atexit
+
+from . import _core, cache, cuda
 from .errors import CompileError, CudaError
 from .kernel import Kernel, atomic_add, atomic_max, atomic_min, kernel, tid
 from .reduce import Reduced, reduce
@@ -30,6 +32,10 @@ def host_cpu():
     from . import _jit
     return _jit.host_cpu()
 
+
+# At exit the interpreter frees ember's functions while a daemon thread may
+# still run one's code: from then on compiled code stays mapped.
+atexit.register(_core.keep_code_mapped)
 
 MAX_THREADS = 1024  # a sane cap: more threads than that only cost memory
 

@@ -6,6 +6,7 @@
 #include "runtime/artifact.h"
 #include "runtime/cpu_features.h"
 #include "runtime/kernel.h"
+#include "python/src/gil.h"
 
 namespace py = pybind11;
 using namespace ember;
@@ -23,7 +24,7 @@ void bind_artifact(py::module_& m) {
       "load_artifact",
       [](const runtime::Specialization& spec, const py::bytes& data) {
         std::string_view bytes = data;
-        py::gil_scoped_release release;
+        ReleaseGil release;
         return std::const_pointer_cast<runtime::Kernel>(runtime::load(spec, bytes));
       },
       py::arg("spec"), py::arg("data"));
@@ -31,7 +32,7 @@ void bind_artifact(py::module_& m) {
       "load_artifact_by_key",
       [](const py::bytes& data, const std::string& key, const std::string& file) {
         std::string_view bytes = data;
-        py::gil_scoped_release release;
+        ReleaseGil release;
         return std::const_pointer_cast<runtime::Kernel>(runtime::load(bytes, key, file));
       },
       py::arg("data"), py::arg("key"), py::arg("file"));

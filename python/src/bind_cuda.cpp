@@ -9,6 +9,7 @@
 
 #include "python/src/cuda_call.h"
 #include "runtime/cuda_driver.h"
+#include "python/src/gil.h"
 
 namespace py = pybind11;
 namespace cuda = ember::runtime::cuda;
@@ -34,14 +35,14 @@ void bind_cuda(py::module_& m) {
     }
   });
   // The first of these loads and initializes the driver: seconds, sometimes.
-  using Release = py::call_guard<py::gil_scoped_release>;
+  using Release = py::call_guard<ember::ReleaseGil>;
   m.def("cuda_available", &cuda::available, Release());
   m.def("cuda_unavailable_reason", &cuda::unavailable_reason, Release());
   m.def("cuda_device_count", &cuda::device_count, Release());
   m.def("cuda_device_info", [](int device) {
     cuda::DeviceInfo i;
     {
-      py::gil_scoped_release release;
+      ember::ReleaseGil release;
       i = cuda::device_info(device);
     }
     py::dict d;
@@ -60,13 +61,13 @@ void bind_cuda(py::module_& m) {
       .def_property_readonly("device", &cuda::DeviceMemory::device);
   m.def("cuda_copy_to_device", [](int device, cuda::DevicePtr dst, const py::array& src) {
     auto [data, bytes] = host_bytes(src);
-    py::gil_scoped_release release;
+    ember::ReleaseGil release;
     cuda::copy_to_device(device, dst, data, bytes);
   });
   m.def("cuda_copy_to_host", [](int device, py::array& dst, cuda::DevicePtr src) {
     auto [data, bytes] = host_bytes(dst);
     if (!dst.writeable()) throw py::value_error("host array is read-only");
-    py::gil_scoped_release release;
+    ember::ReleaseGil release;
     cuda::copy_to_host(device, data, src, bytes);
   });
   m.def("cuda_copy_on_device", &cuda::copy_on_device, Release());
@@ -85,7 +86,7 @@ void bind_cuda(py::module_& m) {
              if (raw.size() % 8) throw py::value_error("parameters must be 8-byte slots");
              std::vector<uint64_t> slots(raw.size() / 8);
              std::memcpy(slots.data(), raw.data(), raw.size());
-             py::gil_scoped_release release;
+             ember::ReleaseGil release;
              module.launch(entry, threads, slots, stream);
            },
            py::arg("threads"), py::arg("params"), py::arg("entry") = 0, py::arg("stream") = 0)

@@ -12,6 +12,7 @@
 #include "python/src/launcher.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/kernel.h"
+#include "runtime/object_loader.h"
 #include "runtime/run_kernel.h"
 #include "runtime/thread_pool.h"
 
@@ -80,6 +81,7 @@ void bind_kernel(py::module_& m) {
     PyType_Modified(reinterpret_cast<PyTypeObject*>(cls.ptr()));
   });
   m.def("pool_cached_bytes", &runtime::pool_cached_bytes);
+  m.def("keep_code_mapped", &runtime::keep_code_mapped);
   m.def("set_num_threads", &runtime::set_num_threads);
   m.def("get_num_threads", &runtime::num_threads);
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "python/src/convert.h"
+#include "python/src/gil.h"
 
 namespace py = pybind11;
 
@@ -102,7 +103,7 @@ py::object CudaCall::call(const py::tuple& args, py::handle out) {
   a.slots.push_back(static_cast<uint64_t>(a.n));
   std::shared_ptr<runtime::cuda::Module> module = loaded.module;  // add() may replace the entry
   {
-    py::gil_scoped_release release;
+    ReleaseGil release;
     module->launch(0, a.n, a.slots, 0);
   }
   return result;

@@ -4,11 +4,14 @@
 // runtime::kMaxDims dimensions except the output array itself.
 #include "python/src/dispatcher.h"
 
+#include <cxxabi.h>
+
 #include <algorithm>
 
 #include "python/src/convert.h"
 #include "python/src/output_memory.h"
 #include "runtime/launch.h"
+#include "python/src/gil.h"
 
 namespace py = pybind11;
 
@@ -274,7 +277,7 @@ py::object Dispatcher::map(const Entry& entry, std::span<const runtime::Operand>
     in = std::span<const runtime::Operand>(flipped, in.size());
   }
   {
-    py::gil_scoped_release release;
+    ReleaseGil release;
     runtime::launch_elementwise(*entry.kernel, in, target_op);
   }
   if (!out_obj.is_none()) {
@@ -333,6 +336,8 @@ PyObject* Dispatcher::tp_call(PyObject* self, PyObject* args, PyObject* kwargs) 
     return d->call(args, kwargs).release().ptr();
   } catch (py::error_already_set& e) {
     e.restore();
+  } catch (abi::__forced_unwind&) {
+    throw;  // a thread ended while Python exits (gil.h): let it unwind
   } catch (...) {
     py::detail::translate_exception(std::current_exception());
   }

@@ -8,6 +8,7 @@
 #include "codegen/codegen.h"
 #include "ir/ir.h"
 #include "runtime/compile.h"
+#include "python/src/gil.h"
 
 namespace py = pybind11;
 using namespace ember;
@@ -30,21 +31,21 @@ PYBIND11_MODULE(_jit, m) {
         [](const runtime::Specialization& spec, bool native) {
           return std::const_pointer_cast<runtime::Kernel>(runtime::compile(spec, native));
         },
-        py::arg("spec"), py::arg("native") = true, py::call_guard<py::gil_scoped_release>());
+        py::arg("spec"), py::arg("native") = true, py::call_guard<ember::ReleaseGil>());
   m.def("codegen_runs", &codegen::codegen_runs);
   m.def("llvm_ir", &runtime::llvm_ir, py::arg("kernel"), py::arg("cpu") = "",
-        py::call_guard<py::gil_scoped_release>());
+        py::call_guard<ember::ReleaseGil>());
   m.def("asm", &runtime::assembly, py::arg("kernel"), py::arg("cpu") = "",
-        py::call_guard<py::gil_scoped_release>());
+        py::call_guard<ember::ReleaseGil>());
   m.def("host_cpu", &codegen::host_cpu);
   py::class_<codegen::PtxCode>(m, "PtxCode")
       .def_readonly("ptx", &codegen::PtxCode::ptx)
       .def_readonly("entry", &codegen::PtxCode::entry)
       .def_readonly("arch", &codegen::PtxCode::arch);
   m.def("ptx", &runtime::ptx, py::arg("kernel"), py::arg("arch") = "", py::arg("strided") = 0,
-        py::call_guard<py::gil_scoped_release>());
+        py::call_guard<ember::ReleaseGil>());
   m.def("gpu_llvm_ir", &runtime::gpu_llvm_ir, py::arg("kernel"), py::arg("arch") = "",
-        py::call_guard<py::gil_scoped_release>());
+        py::call_guard<ember::ReleaseGil>());
   m.def("gpu_archs", &codegen::gpu_archs);
   m.def("newest_gpu_arch", &codegen::newest_gpu_arch);
   m.def("libdevice_path", &codegen::libdevice_path);

@@ -15,6 +15,7 @@
 #include "ir/interpreter.h"
 #include "python/src/convert.h"
 #include "runtime/run_kernel.h"
+#include "python/src/gil.h"
 
 namespace py = pybind11;
 
@@ -190,7 +191,7 @@ void Launcher::launch(py::handle domain, const py::tuple& args) {
     check_weak_int(use, a.boxes[use.param], a.dtypes[use.param] == ir::Scalar::U64,
                    args[use.param].ptr());
   check_writable(name_, kernel.source, kernel.written, a);
-  py::gil_scoped_release release;
+  ReleaseGil release;
   runtime::run_kernel(kernel, a.ptrs.data(), a.domain);
 }
 
@@ -214,7 +215,7 @@ void interpret_kernel(const ir::Function& source, py::handle domain, const py::t
       values[i].array.strides.push_back(array.strides(k));
     }
   }
-  py::gil_scoped_release release;
+  ReleaseGil release;
   ir::interpret_kernel(fn, values, a.domain);
 }
 

@@ -7,6 +7,7 @@
 #include "python/src/dispatcher.h"
 #include "python/src/output_memory.h"
 #include "runtime/reduce.h"
+#include "python/src/gil.h"
 
 namespace py = pybind11;
 
@@ -87,7 +88,7 @@ py::object Dispatcher::reduce(const Entry& entry, std::span<const runtime::Opera
   runtime::Operand target_op;
   fill_operand(target, target_op);
   {
-    py::gil_scoped_release release;
+    ReleaseGil release;
     runtime::launch_reduce(*entry.kernel, in, shape, reduced, target_op);
   }
   if (kept.ndim == 0) return target[py::tuple()];  // a NumPy scalar, as np.sum returns

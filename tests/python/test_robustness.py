@@ -308,3 +308,45 @@ def test_uint64_indices_never_count_from_the_end():
     signed = np.zeros(3)
     gather[3](signed, a, np.array([-1, -10, 0], np.int64))  # int64 still counts from the end
     assert signed.tolist() == [9.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("form", ["vectorize", "kernel", "reduce"])
+def test_exit_while_a_daemon_thread_runs_a_kernel(tmp_path, form):
+    # Row 2: "terminate called without an active exception" (the GIL retaken
+    # in a noexcept destructor while Python exits) or SIGSEGV (the code freed
+    # under the running thread). Exit status 0, as with np.sin.
+    source = """
+        import sys, threading, time, numpy as np, ember
+
+        @ember.vectorize
+        def heavy(x):
+            return np.sin(x) * np.cos(x) + np.exp(-x * x)
+
+        @ember.reduce("+")
+        def total(x):
+            return np.sin(x) * x
+
+        @ember.kernel
+        def spin(out, n):
+            i = ember.tid()
+            acc = 0.0
+            for j in range(n):
+                acc += j * 0.5
+            out[i] = acc
+
+        x = np.random.rand(3_000_000)
+        out = np.zeros(64)
+        calls = {"vectorize": lambda: heavy(x), "reduce": lambda: total(x),
+                 "kernel": lambda: spin[64](out, 2_000_000)}
+        call = calls[FORM]
+        call()
+        def work():
+            while True:
+                call()
+        threading.Thread(target=work, daemon=True).start()
+        time.sleep(0.2)
+        print("exiting")
+    """.replace("FORM", repr(form))
+    for _ in range(3):
+        code, out, err = run_script(tmp_path, source)
+        assert code == 0 and out.strip() == "exiting", err[-2000:]
