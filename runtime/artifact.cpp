@@ -34,12 +34,6 @@ void expression_lines(const ir::Block& block, std::string& out) {
   }
 }
 
-std::string bits(const std::vector<bool>& flags) {
-  std::string text;
-  for (bool f : flags) text += f ? '1' : '0';
-  return text;
-}
-
 template <typename T>
 void put(std::string& out, T value) {
   out.append(reinterpret_cast<const char*>(&value), sizeof value);
@@ -61,27 +55,40 @@ std::string_view get_bytes(std::string_view bytes, size_t& at, uint64_t n) {
   return part;
 }
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > start) parts.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return parts;
+// fields[name], or an ArtifactError: a field every artifact has is missing.
+const std::string& required(const std::map<std::string, std::string>& fields,
+                            const std::string& name) {
+  auto it = fields.find(name);
+  if (it == fields.end()) throw ArtifactError("artifact without field '" + name + "'");
+  return it->second;
+}
+
+// A function of `ir_text` (printed IR) with its signature alone.
+ir::Function signature_only(const std::string& ir_text) {
+  return ir::parse(ir_text.substr(0, ir_text.find('\n') + 1) + "}\n");
 }
 
 }  // namespace
+
+std::string flag_text(const std::vector<bool>& flags) {
+  std::string text;
+  for (bool f : flags) text += f ? '1' : '0';
+  return text;
+}
+
+std::vector<bool> flags_of(const std::string& text) {
+  std::vector<bool> flags;
+  for (char c : text) flags.push_back(c == '1');
+  return flags;
+}
 
 std::string Specialization::spec_text() const {
   std::string text = fn.is_kernel() ? "kind: kernel\n" : combine ? "kind: reduce\n" : "kind: map\n";
   if (combine) text += std::string("combine: ") + ir::op_name(*combine) + "\n";
   text += "fastmath: " + std::to_string(options.fastmath) + "\n";
   text += "boundscheck: " + std::to_string(options.boundscheck) + "\n";
-  text += "scalar layout: " + bits(layout.scalar) + "\n";
-  text += "unit stride: " + bits(layout.unit_stride) + "\n";
+  text += "scalar layout: " + flag_text(layout.scalar) + "\n";
+  text += "unit stride: " + flag_text(layout.unit_stride) + "\n";
   text += "strided axes: " + std::to_string(layout.strided) + "\n";
   std::string lines;
   expression_lines(fn.body, lines);
@@ -160,15 +167,10 @@ std::map<std::string, std::string> read_artifact(std::string_view bytes, const s
   }
   if (at != payload.size()) throw ArtifactError("damaged artifact: trailing bytes");
   if (key.empty()) return fields;
-  auto field = [&](const std::string& name) -> const std::string& {
-    auto it = fields.find(name);
-    if (it == fields.end()) throw ArtifactError("artifact without field '" + name + "'");
-    return it->second;
-  };
   for (const auto& [name, value] : versions())
-    if (field(name) != value)
-      throw ArtifactError("artifact of " + name + " " + field(name) + ", this is " + value);
-  if (field("key") != key) throw ArtifactError("artifact of another specialization");
+    if (required(fields, name) != value)
+      throw ArtifactError("artifact of " + name + " " + fields[name] + ", this is " + value);
+  if (required(fields, "key") != key) throw ArtifactError("artifact of another specialization");
   return fields;
 }
 
@@ -179,15 +181,11 @@ namespace {
 class Checked {
  public:
   Checked(std::string_view bytes, const std::string& key) : fields_(read_artifact(bytes, key)) {
-    std::string why = incompatibility(split(field("features")));
+    std::string why = incompatibility(feature_list(field("features")));
     if (!why.empty()) throw ArtifactError("artifact " + why, true);
   }
 
-  const std::string& field(const char* name) const {
-    auto it = fields_.find(name);
-    if (it == fields_.end()) throw ArtifactError(std::string("artifact without field '") + name + "'");
-    return it->second;
-  }
+  const std::string& field(const char* name) const { return required(fields_, name); }
 
   // Maps the object code for `kernel` (its IR set), the Kernel of `key`.
   std::shared_ptr<const Kernel> attach(std::shared_ptr<Kernel> kernel, const std::string& key,
@@ -211,12 +209,6 @@ std::string spec_line(const std::string& spec, const std::string& name) {
   if (at == std::string::npos) throw ArtifactError("artifact spec without '" + name + "'");
   at = spec.find(": ", at) + 2;
   return spec.substr(at, spec.find('\n', at) - at);
-}
-
-std::vector<bool> flags(const std::string& bits) {
-  std::vector<bool> out;
-  for (char c : bits) out.push_back(c == '1');
-  return out;
 }
 
 }  // namespace
@@ -244,9 +236,9 @@ std::shared_ptr<const Kernel> load(std::string_view bytes, const std::string& ke
     // The signature is all the call path needs of the frontend's IR (its
     // parameters' weak types); the rest is parsed if someone asks.
     std::string source = text.substr(ir_at + 1);
-    spec.fn = ir::parse(source.substr(0, source.find('\n') + 1) + "}\n");
+    spec.fn = signature_only(source);
     spec.fn.file = file;
-    spec.layout = {flags(spec_line(text, "scalar layout")), flags(spec_line(text, "unit stride")),
+    spec.layout = {flags_of(spec_line(text, "scalar layout")), flags_of(spec_line(text, "unit stride")),
                    std::stoi(spec_line(text, "strided axes"))};
     spec.options.fastmath = spec_line(text, "fastmath") == "1";
     spec.options.boundscheck = spec_line(text, "boundscheck") == "1";
@@ -261,7 +253,7 @@ std::shared_ptr<const Kernel> load(std::string_view bytes, const std::string& ke
     // signature now, the rest when asked for; the call path's facts from
     // the artifact.
     const std::string& optimized = checked.field("optimized");
-    auto kernel = prepare(spec, ir::parse(optimized.substr(0, optimized.find('\n') + 1) + "}\n"));
+    auto kernel = prepare(spec, signature_only(optimized));
     kernel->optimized.file = file;
     kernel->source_text = source;
     kernel->optimized_text = optimized;

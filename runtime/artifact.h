@@ -68,6 +68,10 @@ Specialization elementwise_specialization(ir::Function fn, std::vector<bool> sca
 Specialization kernel_specialization(ir::Function fn, bool boundscheck, bool fastmath,
                                      std::vector<bool> unit_stride);
 
+// Flags as "0110" and back: the spec text and the call path's facts.
+std::string flag_text(const std::vector<bool>& flags);
+std::vector<bool> flags_of(const std::string& text);
+
 // ember's version, build id, LLVM's version and the target triple.
 std::map<std::string, std::string> versions();
 

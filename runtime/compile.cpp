@@ -33,12 +33,9 @@ std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native) {
     std::string prefix = "ember_" + spec.fn.name + "_" + kernel->key.substr(0, 16);
     codegen::ObjectCode code =
         codegen::compile_object(kernel->optimized, spec.layout, kernel->options, prefix);
-    std::vector<std::string> isa = enabled_isa_features(code.features);
-    std::string features;
-    for (const std::string& f : isa) features += (features.empty() ? "" : ",") + f;
     std::map<std::string, std::string> fields = versions();
     std::string source = ir::print(spec.fn, true), optimized = ir::print(kernel->optimized, true);
-    fields.insert({{"key", kernel->key}, {"cpu", code.cpu}, {"features", features},
+    fields.insert({{"key", kernel->key}, {"cpu", code.cpu}, {"features", isa_feature_text(code.features)},
                    {"spec", spec.spec_text()}, {"optimized", optimized}, {"prefix", prefix},
                    {"object", code.elf}, {"calls", call_facts(*kernel)},
                    {"reparses", reparses(source) && reparses(optimized) ? "1" : "0"}});

@@ -108,16 +108,17 @@ const std::vector<std::string>& host_features() {
   return features;
 }
 
-std::vector<std::string> enabled_isa_features(const std::vector<std::string>& features) {
-  std::vector<std::string> enabled;
-  for (const std::string& f : features) {
-    std::string name = f.empty() || (f[0] != '+' && f[0] != '-') ? f : f.substr(1);
-    if (f.empty() || f[0] == '-' || !has(isa_feature_names(), name.c_str())) continue;
-    if (!has(enabled, name.c_str())) enabled.push_back(name);
-  }
-  std::sort(enabled.begin(), enabled.end());
-  return enabled;
+std::string isa_feature_text(const std::vector<std::string>& enabled) {
+  std::vector<std::string> isa;
+  for (const std::string& f : enabled)
+    if (has(isa_feature_names(), f.c_str()) && !has(isa, f.c_str())) isa.push_back(f);
+  std::sort(isa.begin(), isa.end());
+  std::string text;
+  for (const std::string& f : isa) text += (text.empty() ? "" : ",") + f;
+  return text;
 }
+
+std::vector<std::string> feature_list(const std::string& text) { return split(text, ','); }
 
 std::string incompatibility(const std::vector<std::string>& features) {
   const std::vector<std::string>& host = host_features();

@@ -19,9 +19,11 @@ const std::vector<std::string>& isa_feature_names();
 // some (a test pretends to run on an older CPU).
 const std::vector<std::string>& host_features();
 
-// `features` (LLVM's "+avx2,-sse4a,..." or a list of names) reduced to the
-// ISA features that are enabled, sorted.
-std::vector<std::string> enabled_isa_features(const std::vector<std::string>& features);
+// The ISA features among `enabled` (every target feature a compile enabled,
+// LLVM's names), sorted and comma-separated ("avx2,fma,..."), as an artifact
+// records them; feature_list() reads such a text back.
+std::string isa_feature_text(const std::vector<std::string>& enabled);
+std::vector<std::string> feature_list(const std::string& text);
 
 // Why code compiled for `features` must not run here ("" when it may): a
 // feature the host lacks, or a different widest vector ISA (an AVX2 entry on

@@ -33,8 +33,7 @@ std::string call_facts(const Kernel& kernel) {
   std::string text = "weak:";
   for (const WeakIntUse& use : kernel.weak_int_uses)
     text += " " + std::to_string(use.param) + "=" + std::string(ir::short_name(use.type));
-  text += "\nwritten: ";
-  for (bool w : kernel.written) text += w ? '1' : '0';
+  text += "\nwritten: " + flag_text(kernel.written);
   return text + "\nloops: " + (kernel.loops ? "1" : "0") + "\n";
 }
 
@@ -52,8 +51,7 @@ void read_call_facts(Kernel& kernel, const std::string& text) {
   }
   in >> written >> word >> loops;  // the bits, "loops:", the flag
   if (word != "loops:") throw std::invalid_argument("bad call facts");
-  kernel.written.clear();
-  for (char c : written) kernel.written.push_back(c == '1');
+  kernel.written = flags_of(written);
   kernel.loops = loops == "1";
 }
 
