@@ -166,9 +166,10 @@ def _discard(path):
         pass
 
 
-def _lookup(folder, key, load):
-    """The Kernel that `load(data)` makes of an entry of `key`, or None."""
-    own = _entry_path(folder, key, _features_tag(_core.host_features()))
+def _lookup(folder, key, load, tag=None):
+    """What `load(data)` makes of an entry of `key` (a Kernel), or None: the
+    entry of this CPU's features (or of `tag`) first, then the key's others."""
+    own = _entry_path(folder, key, tag or _features_tag(_core.host_features()))
     try:
         others = [os.path.join(os.path.dirname(own), name)
                   for name in os.listdir(os.path.dirname(own))
@@ -375,20 +376,10 @@ def ptx(kernel, arch, strided, make, enabled=True):
                          .encode()).hexdigest()
     folder = _folder(create=False) if how != "off" else None
     if folder:
-        path = _entry_path(folder, key, "ptx")
-        data = _read(path)
-        if data is not None:
-            try:
-                if isinstance(data, OSError):
-                    raise _core.ArtifactError(f"cannot read it: {data.strerror}")
-                fields = _core.read_artifact(data, key)
-                _touch(path)
-                _stats["hits"] += 1
-                return fields["ptx"].decode(), fields["entry"].decode()
-            except (_core.ArtifactError, KeyError) as e:
-                _stats["rejected"] += 1
-                _warn(f"{path}: {e}; recompiling")
-                _discard(path)
+        found = _lookup(folder, key, lambda data: _ptx_fields(data, key), "ptx")
+        if found is not None:
+            _stats["hits"] += 1
+            return found
         _stats["misses"] += 1
     code = make()
     if how == "on" and (folder := _folder(create=True)):
@@ -398,6 +389,14 @@ def ptx(kernel, arch, strided, make, enabled=True):
         if _write(folder, _entry_path(folder, key, "ptx"), _core.write_artifact(fields)):
             _stats["writes"] += 1
     return code.ptx, code.entry
+
+
+def _ptx_fields(data, key):
+    """(PTX text, entry name) of a PTX entry; ArtifactError if it is not one."""
+    fields = _core.read_artifact(data, key)
+    if "ptx" not in fields or "entry" not in fields:
+        raise _core.ArtifactError("a PTX entry without its PTX")
+    return fields["ptx"].decode(), fields["entry"].decode()
 
 
 # --- the source index ---------------------------------------------------------------
@@ -417,7 +416,9 @@ def _frontend_hash():
 def source_key(py_func, what):
     """A key of everything the frontend reads of `py_func` but its free names'
     values, with `what` (the argument types and options); None if the source
-    cannot be read."""
+    index is not in use (EMBER_CACHE=off) or the source cannot be read."""
+    if mode() == "off" or not source_index:
+        return None
     code = py_func.__code__
     lines = linecache.getlines(code.co_filename, py_func.__globals__)
     if not lines:
@@ -467,15 +468,12 @@ def _index_path(folder, key):
     return os.path.join(folder, key[:2], key[:_KEY_CHARS] + _INDEX)
 
 
-def load_by_source(py_func, what, frozen):
-    """The Kernel that the source index gives for `py_func` and `what`, or
-    None. On a hit, `frozen` (the function's frozen values) gets the values
-    the kernel was compiled with."""
-    if mode() == "off" or not source_index:
-        return None
-    folder = _folder(create=False)
-    key = source_key(py_func, what) if folder else None
-    data = _read(_index_path(folder, key)) if key else None
+def load_by_source(key, py_func, frozen):
+    """The Kernel that the source index gives for source key `key` (source_key(),
+    or None) of `py_func`, or None. On a hit, `frozen` (the function's frozen
+    values) gets the values the kernel was compiled with."""
+    folder = _folder(create=False) if key else None
+    data = _read(_index_path(folder, key)) if folder else None
     if not isinstance(data, bytes):
         return None
     try:
@@ -498,14 +496,13 @@ def load_by_source(py_func, what, frozen):
     return found
 
 
-def remember(py_func, what, frozen, kernel):
-    """Records in the source index that `py_func` with `what` and the values
-    in `frozen` gives `kernel`'s key."""
-    if mode() != "on" or not kernel.artifact:
+def remember(key, frozen, kernel):
+    """Records in the source index that source key `key` (or None) with the
+    values in `frozen` gives `kernel`'s key."""
+    if key is None or mode() != "on" or not kernel.artifact:
         return
-    key = source_key(py_func, what)
     folder = _folder(create=True)
-    if key is None or folder is None:
+    if folder is None:
         return
     names = {n: _describe(v if "." in n else v[0]) for n, v in frozen.items()}
     record = json.dumps({"key": kernel.key, "names": names}, sort_keys=True).encode()

@@ -203,7 +203,8 @@ def compile_or_load(py_func, what, frozen, specialization, native, use_cache):
     frontend), else `specialization()` (the frontend) and the cache, else
     compiled (host code when `native`). A user error the compiler finds
     (uint8 + 300) becomes a CompileError at `py_func`'s line."""
-    found = cache.load_by_source(py_func, what, frozen) if use_cache else None
+    source = cache.source_key(py_func, what) if use_cache else None
+    found = cache.load_by_source(source, py_func, frozen)
     if found is not None:
         return found
     spec = specialization()
@@ -216,8 +217,7 @@ def compile_or_load(py_func, what, frozen, specialization, native, use_cache):
         kernel = cache.kernel(spec, compile, use_cache)
     except _core.BuildError as e:
         raise from_build_error(e, py_func.__code__.co_filename) from None
-    if use_cache:
-        cache.remember(py_func, what, frozen, kernel)
+    cache.remember(source, frozen, kernel)
     return kernel
 
 

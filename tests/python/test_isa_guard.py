@@ -42,22 +42,16 @@ def _reduce_loop(llvm_text):
 
 
 @pytest.mark.parametrize("cpu", CPUS)
-@pytest.mark.parametrize("fn, signature", MAPS, ids=lambda v: getattr(v, "__name__", v))
-def test_maps(fn, signature, cpu):
-    asm = fn.inspect("asm", signature=signature, arch=cpu)
-    assert not re.search(r"gather|scatter", asm), f"{fn.__name__} on {cpu}"
-    body = _vector_body(fn.inspect("llvm", signature=signature, arch=cpu))
-    assert not _scalar_calls(body), f"{fn.__name__} on {cpu}: {_scalar_calls(body)}"
-
-
-@pytest.mark.parametrize("cpu", CPUS)
-@pytest.mark.parametrize("fn, signature", REDUCES, ids=lambda v: getattr(v, "__name__", v))
-def test_reductions(fn, signature, cpu):
-    # The reduce loop loads each stream's elements as a vector: left to the
+@pytest.mark.parametrize("fn, signature, loop_of",
+                         [(f, sig, _vector_body) for f, sig in MAPS] +
+                         [(f, sig, _reduce_loop) for f, sig in REDUCES],
+                         ids=lambda v: getattr(v, "__name__", v))
+def test_maps_and_reductions(fn, signature, loop_of, cpu):
+    # A reduce loop loads each stream's elements as a vector: left to the
     # vectorizers, two streams' lanes became vgatherqpd on AVX-512.
     asm = fn.inspect("asm", signature=signature, arch=cpu)
     assert not re.search(r"gather|scatter", asm), f"{fn.__name__} on {cpu}"
-    loop = _reduce_loop(fn.inspect("llvm", signature=signature, arch=cpu))
+    loop = loop_of(fn.inspect("llvm", signature=signature, arch=cpu))
     assert not _scalar_calls(loop), f"{fn.__name__} on {cpu}: {_scalar_calls(loop)}"
 
 
