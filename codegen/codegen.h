@@ -144,8 +144,11 @@ struct ObjectCode {
 // entry_symbols(prefix, ...). Thread-safe. Throws std::runtime_error on an
 // internal LLVM failure. EMBER_TEST_HIDE_FEATURES=avx512f,... compiles as
 // for a CPU without those features (runtime/cpu_features.h hides them too).
+// With `cpu` (LLVM's -mcpu names: x86-64-v3, znver4), for that CPU of the
+// host's architecture instead (the ahead-of-time tool); an unknown or 32-bit
+// one throws std::invalid_argument.
 ObjectCode compile_object(const ir::Function& fn, const Layout& layout, const Options& options,
-                          const std::string& prefix);
+                          const std::string& prefix, const std::string& cpu = "");
 
 // How many modules this process has optimized and turned into machine code
 // (compile_object and the inspection texts): a cache hit adds none.

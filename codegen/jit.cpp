@@ -137,6 +137,19 @@ llvm::orc::JITTargetMachineBuilder machine_builder(const std::string& cpu) {
   return builder;
 }
 
+// Optimizes `m` for `tm` and returns its object code.
+ObjectCode object_for(llvm::TargetMachine& tm, const VectorIsa& isa, llvm::Module& m) {
+  optimize_for(tm, isa, m);
+  ObjectCode code;
+  code.elf = emit(tm, m, llvm::CodeGenFileType::ObjectFile);
+  code.triple = tm.getTargetTriple().str();
+  code.cpu = tm.getTargetCPU().str();
+  const llvm::MCSubtargetInfo* info = tm.getMCSubtargetInfo();
+  for (const llvm::SubtargetFeatureKV& f : info->getAllProcessorFeatures())
+    if (info->checkFeatures(std::string("+") + f.Key)) code.features.push_back(f.Key);
+  return code;
+}
+
 class HostTarget {
  public:
   static HostTarget& get() {
@@ -157,15 +170,7 @@ class HostTarget {
   // Optimizes `m` and returns its object code.
   ObjectCode object(llvm::Module& m) {
     std::lock_guard<std::mutex> lock(tm_mu_);
-    optimize_for(machine(), isa_, m);
-    ObjectCode code;
-    code.elf = emit(machine(), m, llvm::CodeGenFileType::ObjectFile);
-    code.triple = tm_->getTargetTriple().str();
-    code.cpu = tm_->getTargetCPU().str();
-    const llvm::MCSubtargetInfo* info = tm_->getMCSubtargetInfo();
-    for (const llvm::SubtargetFeatureKV& f : info->getAllProcessorFeatures())
-      if (info->checkFeatures(std::string("+") + f.Key)) code.features.push_back(f.Key);
-    return code;
+    return object_for(machine(), isa_, m);
   }
 
   // A machine for another CPU of the host's architecture (LLVM's -mcpu
@@ -228,13 +233,15 @@ class HostTarget {
 }  // namespace
 
 ObjectCode compile_object(const ir::Function& fn, const Layout& layout, const Options& options,
-                          const std::string& prefix) {
+                          const std::string& prefix, const std::string& cpu) {
   HostTarget& target = HostTarget::get();
   auto t0 = std::chrono::steady_clock::now();
   llvm::LLVMContext ctx;
-  auto module = lower_module(fn, layout, options, target.isa(), ctx, prefix);
+  std::unique_ptr<llvm::TargetMachine> tm = cpu.empty() ? nullptr : target.machine_for(cpu);
+  VectorIsa isa = tm ? vector_isa(*tm) : target.isa();
+  auto module = lower_module(fn, layout, options, isa, ctx, prefix);
   double lowered = ms_since(t0);
-  ObjectCode code = target.object(*module);
+  ObjectCode code = tm ? object_for(*tm, isa, *module) : target.object(*module);
   logger("codegen").debug("{}: lower {:.2f} ms, optimize and machine code {:.2f} ms", fn.name,
                           lowered, ms_since(t0) - lowered);
   return code;

@@ -81,6 +81,9 @@ std::map<std::string, std::string> versions();
 std::map<std::string, std::string> read_artifact(std::string_view bytes,
                                                  const std::string& key = "");
 std::string write_artifact(const std::map<std::string, std::string>& fields);
+// fields[name], or an ArtifactError saying that the field is missing.
+const std::string& required(const std::map<std::string, std::string>& fields,
+                            const std::string& name);
 
 // Loads `bytes` as the code of `spec`: checks the versions, the key, the
 // CPU features and the optimized IR, then maps the object code.

@@ -51,6 +51,10 @@ std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native) {
   return kernel;
 }
 
+codegen::ObjectCode object_for(const Kernel& k, const std::string& cpu, const std::string& prefix) {
+  return codegen::compile_object(k.optimized_function(), k.layout, k.options, prefix, cpu);
+}
+
 std::string llvm_ir(const Kernel& k, const std::string& cpu) {
   return codegen::llvm_ir(k.optimized_function(), k.layout, k.options, cpu);
 }

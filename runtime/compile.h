@@ -16,6 +16,12 @@ namespace ember::runtime {
 // ptx()).
 std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native = true);
 
+// Object code of `kernel` (compiled or loaded) for CPU `cpu` (LLVM's -mcpu
+// names: x86-64-v3), entry points named `prefix` + codegen's suffixes: what
+// the ahead-of-time tool links.
+codegen::ObjectCode object_for(const Kernel& kernel, const std::string& cpu,
+                               const std::string& prefix);
+
 // Optimized LLVM IR and assembly for the host, or for CPU `cpu` of the
 // host's architecture (codegen.h).
 std::string llvm_ir(const Kernel& kernel, const std::string& cpu = "");

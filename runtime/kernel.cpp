@@ -2,7 +2,6 @@
 #include "runtime/kernel.h"
 
 #include <cstdint>
-#include <sstream>
 
 #include "compiler/pipeline.h"
 #include "ir/builder.h"
@@ -28,32 +27,6 @@ ir::Function whole(const ir::Function& header, const std::string& text) {
 
 ir::Function Kernel::source_function() const { return whole(source, source_text); }
 ir::Function Kernel::optimized_function() const { return whole(optimized, optimized_text); }
-
-std::string call_facts(const Kernel& kernel) {
-  std::string text = "weak:";
-  for (const WeakIntUse& use : kernel.weak_int_uses)
-    text += " " + std::to_string(use.param) + "=" + std::string(ir::short_name(use.type));
-  text += "\nwritten: " + flag_text(kernel.written);
-  return text + "\nloops: " + (kernel.loops ? "1" : "0") + "\n";
-}
-
-void read_call_facts(Kernel& kernel, const std::string& text) {
-  std::istringstream in(text);
-  std::string word, written, loops;
-  in >> word;  // "weak:"
-  kernel.weak_int_uses.clear();
-  while (in >> word && word != "written:") {
-    size_t eq = word.find('=');
-    std::optional<ir::Scalar> type =
-        eq == std::string::npos ? std::nullopt : ir::scalar_from_short_name(word.substr(eq + 1));
-    if (!type) throw std::invalid_argument("bad call facts: " + word);
-    kernel.weak_int_uses.push_back({std::stoi(word.substr(0, eq)), *type});
-  }
-  in >> written >> word >> loops;  // the bits, "loops:", the flag
-  if (word != "loops:") throw std::invalid_argument("bad call facts");
-  kernel.written = flags_of(written);
-  kernel.loops = loops == "1";
-}
 
 std::string Kernel::source_ir_text() const { return ir::print(source_function()); }
 

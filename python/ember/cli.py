@@ -4,6 +4,8 @@
     ember cache list                  one line per entry
     ember cache clear                 removes every entry of this ember version
     ember cache explain FILE.py:FUNC  why FUNC's specializations hit or miss
+    ember aot build FILE.py -o DIR    a shared and a static library with a C header
+          [--target x86-64-v2,x86-64-v3,x86-64-v4] [--export FUNC:SIGNATURE ...]
 """
 
 import argparse
@@ -13,7 +15,7 @@ import importlib.util
 import os
 import sys
 
-from . import _core, cache
+from . import _core, aot, cache
 
 __all__ = ["main"]
 
@@ -152,5 +154,25 @@ def main(argv=None):
     explain_parser = actions.add_parser("explain", help="why a function's specializations miss")
     explain_parser.add_argument("target", metavar="FILE.py:FUNC")
     explain_parser.set_defaults(run=explain)
+    aot_parser = commands.add_parser("aot", help="compile ahead of time into C libraries")
+    aot_actions = aot_parser.add_subparsers(dest="action", required=True)
+    build_parser = aot_actions.add_parser("build", help="lib<stem>.so, lib<stem>.a, <stem>.h, "
+                                          "<stem>.json from a module's functions")
+    build_parser.add_argument("module", metavar="FILE.py")
+    build_parser.add_argument("-o", "--output", required=True, metavar="DIR")
+    build_parser.add_argument("--target", default=",".join(aot.DEFAULT_TARGETS),
+                              help="comma-separated CPUs by LLVM's names (default: %(default)s)")
+    build_parser.add_argument("--export", action="append", default=[], metavar="FUNC:SIGNATURE",
+                              help="also export FUNC with SIGNATURE (repeatable)")
+    build_parser.set_defaults(run=aot_build)
     args = parser.parse_args(argv)
     return args.run(args)
+
+
+def aot_build(args):
+    try:
+        aot.build(args.module, args.output, args.target.split(","), args.export)
+    except aot.AotError as e:
+        print(f"ember aot build: error: {e}", file=sys.stderr)
+        return 1
+    return 0

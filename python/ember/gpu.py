@@ -267,9 +267,9 @@ class CudaReduced(_Elementwise, Reduced):
     _native = False
     _suffixes, _block = ("", "_merge", "_finish"), _BLOCK
 
-    def __init__(self, py_func, op, fastmath=False, *, cache=True):
+    def __init__(self, py_func, op, fastmath=False, *, cache=True, signatures=()):
         self._setup(py_func)
-        super().__init__(py_func, op, fastmath, cache=cache)
+        super().__init__(py_func, op, fastmath, cache=cache, signatures=signatures)
 
     def __call__(self, *args, axis=None):
         types, spec, device, shape, ops, on_device = self._prepare(args)
@@ -315,12 +315,12 @@ class CudaKernel(Kernel):
 
     _native = False
 
-    def __init__(self, py_func, boundscheck=False, fastmath=False, *, cache=True):
+    def __init__(self, py_func, boundscheck=False, fastmath=False, *, cache=True, signatures=()):
         self._names = check_signature(py_func)
         self._nargs = len(self._names)
         # (arg types, domain rank, device) -> (kernel, module, packer, written parameters)
         self._loaded = {}
-        super().__init__(py_func, boundscheck, fastmath, cache=cache)
+        super().__init__(py_func, boundscheck, fastmath, cache=cache, signatures=signatures)
 
     def launch(self, domain, *args):
         """Runs the kernel once per index of `domain` on the GPU. With only

@@ -16,6 +16,7 @@ raises IndexError naming the array, the index and the shape).
 """
 
 import functools
+import re
 import time
 
 
@@ -57,7 +58,7 @@ class Kernel(_core.Launcher):
 
     _native = True  # compile host code (False: the GPU subclass, PTX only)
 
-    def __init__(self, py_func, boundscheck=False, fastmath=False, *, cache=True):
+    def __init__(self, py_func, boundscheck=False, fastmath=False, *, cache=True, signatures=()):
         names = check_signature(py_func)
         super().__init__(py_func.__name__, len(names), weak_method(self, "_compile"))
         self.py_func = py_func
@@ -72,12 +73,44 @@ class Kernel(_core.Launcher):
         self.__wrapped__ = py_func
         self._compiled = []  # (signature text, Kernel), in compile order
         self._by_types = {}  # (arg types, domain rank) -> Kernel: launches and inspect(args=)
+        self._eager = list(signatures)  # what `ember aot build` exports
+        for signature in signatures:
+            self._compile(*self._parse_signature(signature))
 
     def _compile(self, arg_types, domain):
         key = (tuple(map(tuple, arg_types)), domain)
         if key not in self._by_types:
             self._by_types[key] = self._build(arg_types, domain)
         return self._by_types[key]
+
+    def _parse_signature(self, signature):
+        """(arg types, domain rank) of a signature such as
+        "[2](float64[:, :], float64[:, :], float64)": the domain's rank in
+        brackets (1 if left out), then each parameter's type, an array's with
+        one ':' per dimension. Arrays are compiled for a contiguous last axis."""
+        if not isinstance(signature, str):
+            raise TypeError(f"signature must be a string such as '[1](float64[:], float64)', "
+                            f"not {type(signature).__name__}")
+        match = re.fullmatch(r"\s*(?:\[\s*([123])\s*(?:-d)?\s*\])?\s*\((.*)\)\s*", signature)
+        items = re.findall(r"\s*(\w+)\s*(\[[^\]]*\])?\s*(?:,|$)", match.group(2)) if match else []
+        def bare(text):
+            return re.sub(r"[\s,]", "", text)
+        if not match or bare("".join(d + b for d, b in items)) != bare(match.group(2)):
+            raise ValueError(f"bad kernel signature {signature!r}; expected e.g. "
+                             "'[2](float64[:, :], float64[:, :], float64)'")
+        names = check_signature(self.py_func)
+        if len(items) != len(names):
+            raise TypeError(f"signature {signature!r} has {len(items)} arguments but "
+                            f"{self.__name__}() takes {len(names)}")
+        weak_names = {"int": "int64", "float": "float64"}
+        types = []
+        for dtype, dims in items:
+            ndim = dims.count(":") or dims.count("x")
+            if dims and not ndim:
+                raise ValueError(f"bad array type {dtype}{dims} in {signature!r}; write "
+                                 f"{dtype}[:] or {dtype}[:, :]")
+            types.append((weak_names.get(dtype, dtype), dtype in weak_names, ndim, bool(ndim)))
+        return types, int(match.group(1) or 1)
 
     def _build(self, arg_types, domain):
         def specialization():
@@ -166,19 +199,27 @@ class Kernel(_core.Launcher):
         return list(self._by_types.items())
 
 
-def kernel(func=None, *, boundscheck=False, fastmath=False, target="cpu", cache=True):
+def kernel(func=None, signatures=(), *, boundscheck=False, fastmath=False, target="cpu",
+           cache=True):
     """Compile a function run once per index of a domain (see the module doc).
 
-    Use as `@ember.kernel` or `@ember.kernel(boundscheck=True, fastmath=True)`.
+    Use as `@ember.kernel` or `@ember.kernel(boundscheck=True, fastmath=True)`;
+    `@ember.kernel(["[2](float64[:, :], float64[:, :], float64)"])` compiles
+    eagerly (the domain's rank in brackets, one ':' per array dimension;
+    `ember aot build` exports these).
     target: "cpu" (every core) or "cuda" (an NVIDIA GPU; see ember.gpu).
     cache: keep the compiled code in the disk cache (ember.cache).
     """
     from .vectorize import _target_class
     cls = _target_class(target, Kernel, "CudaKernel")
+    if isinstance(func, (list, tuple, str)):
+        func, signatures = None, func
+    if isinstance(signatures, str):
+        signatures = [signatures]
 
     def wrap(f):
         if not callable(f):
             raise TypeError(f"@ember.kernel needs a function, got {type(f).__name__}")
-        return cls(f, boundscheck, fastmath, cache=cache)
+        return cls(f, boundscheck, fastmath, cache=cache, signatures=signatures)
 
     return wrap if func is None else wrap(func)

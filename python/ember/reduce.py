@@ -22,9 +22,9 @@ class Reduced(Vectorized):
     integers are int64 / uint64) and does not depend on the thread count.
     """
 
-    def __init__(self, py_func, op, fastmath=False, *, cache=True):
-        super().__init__(py_func, (), fastmath, cache=cache, _combine=_OPS[op])
+    def __init__(self, py_func, op, fastmath=False, *, cache=True, signatures=()):
         self.op = op
+        super().__init__(py_func, signatures, fastmath, cache=cache, _combine=_OPS[op])
 
     def __repr__(self):
         return f"<ember.reduce({self.op!r}) {self.__qualname__} {self.signatures}>"
@@ -56,8 +56,10 @@ class Reduced(Vectorized):
 _core.install_fast_call(Reduced)
 
 
-def reduce(op, *, fastmath=False, target="cpu", cache=True):
-    """Compile a scalar function into a reduction: `@ember.reduce("+")`.
+def reduce(op, signatures=(), *, fastmath=False, target="cpu", cache=True):
+    """Compile a scalar function into a reduction: `@ember.reduce("+")`, or
+    `@ember.reduce("+", ["float64(float64, float64)"])` to compile eagerly
+    (the result type is the accumulator's; `ember aot build` exports these).
 
     op: "+", "*", "min" or "max". The decorated function is called like a
     ufunc on broadcast arguments, and its results are combined over all of
@@ -72,10 +74,12 @@ def reduce(op, *, fastmath=False, target="cpu", cache=True):
 
     from .vectorize import _target_class
     cls = _target_class(target, Reduced, "CudaReduced")
+    if isinstance(signatures, str):
+        signatures = [signatures]
 
     def wrap(f):
         if not callable(f):
             raise TypeError(f"@ember.reduce needs a function, got {type(f).__name__}")
-        return cls(f, op, fastmath, cache=cache)
+        return cls(f, op, fastmath, cache=cache, signatures=signatures)
 
     return wrap

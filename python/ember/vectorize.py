@@ -45,6 +45,7 @@ class Vectorized(_core.Dispatcher):
         self.__doc__ = py_func.__doc__
         self.__wrapped__ = py_func
         self._compiled = []  # (signature text, arg types, Kernel), in compile order
+        self._eager = list(signatures)  # what `ember aot build` exports
         for signature in signatures:
             self._specialize_text(signature)
 
@@ -77,6 +78,15 @@ class Vectorized(_core.Dispatcher):
         return seen
 
     def _specialize_text(self, signature):
+        result, types = self._parse_signature(signature)
+        kernel = self.specialize(types)
+        if result and result != kernel.output_dtype:
+            raise TypeError(f"signature {signature!r} declares a {result} result but "
+                            f"{self.__name__}() returns {kernel.output_dtype} for these arguments")
+        return kernel
+
+    def _parse_signature(self, signature):
+        """(declared result or None, [(dtype, weak, scalar layout), ...])."""
         if not isinstance(signature, str):
             raise TypeError(f"signature must be a string such as 'float32(float32, float32)', "
                             f"not {type(signature).__name__}")
@@ -90,11 +100,7 @@ class Vectorized(_core.Dispatcher):
         if len(types) != len(frontend.check_signature(self.py_func)):
             raise TypeError(f"signature {signature!r} has {len(types)} arguments but "
                             f"{self.__name__}() takes {len(frontend.check_signature(self.py_func))}")
-        kernel = self.specialize(types)
-        if result and result != kernel.output_dtype:
-            raise TypeError(f"signature {signature!r} declares a {result} result but "
-                            f"{self.__name__}() returns {kernel.output_dtype} for these arguments")
-        return kernel
+        return result, types
 
     def inspect(self, stage="ir", signature=None, arch=None):
         """The code of one specialization at one stage.

@@ -5,9 +5,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "codegen/aot.h"
 #include "codegen/codegen.h"
 #include "ir/ir.h"
 #include "runtime/compile.h"
+#include "runtime/cpu_features.h"
 #include "python/src/gil.h"
 
 namespace py = pybind11;
@@ -49,4 +51,29 @@ PYBIND11_MODULE(_jit, m) {
   m.def("gpu_archs", &codegen::gpu_archs);
   m.def("newest_gpu_arch", &codegen::newest_gpu_arch);
   m.def("libdevice_path", &codegen::libdevice_path);
+
+  // The ahead-of-time tool (ember/aot.py; codegen/aot.h).
+  py::class_<codegen::ObjectCode>(m, "ObjectCode")
+      .def_property_readonly("elf", [](const codegen::ObjectCode& c) { return py::bytes(c.elf); })
+      .def_readonly("cpu", &codegen::ObjectCode::cpu)
+      .def_property_readonly("features",
+                             [](const codegen::ObjectCode& c) { return runtime::isa_feature_text(c.features); });
+  m.def("object_for", &runtime::object_for, py::arg("kernel"), py::arg("cpu"), py::arg("prefix"),
+        py::call_guard<ember::ReleaseGil>());
+  py::class_<codegen::GlueFunction>(m, "GlueFunction")
+      .def(py::init<std::string, int32_t, int32_t, int32_t, std::vector<std::string>>(),
+           py::arg("name"), py::arg("exp"), py::arg("isa"), py::arg("form"), py::arg("params"));
+  m.def("glue_object",
+        [](std::string stem, py::bytes table, std::vector<std::string> entries,
+           std::vector<codegen::GlueFunction> functions) {
+          return py::bytes(codegen::glue_object({stem, table, entries, functions}));
+        });
+  m.def("shared_support_object",
+        [](const std::string& stem) { return py::bytes(codegen::shared_support_object(stem)); });
+  m.def("link_shared", &codegen::link_shared, py::arg("inputs"), py::arg("output"),
+        py::arg("exported"), py::call_guard<ember::ReleaseGil>());
+  m.def("archive", [](const std::vector<std::pair<std::string, py::bytes>>& members) {
+    std::vector<std::pair<std::string, std::string>> list(members.begin(), members.end());
+    return py::bytes(codegen::archive(list));
+  });
 }
