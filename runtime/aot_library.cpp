@@ -30,17 +30,6 @@ namespace {
 
 thread_local std::string last_error;
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> parts;
-  size_t at = 0;
-  while (at <= text.size() && !text.empty()) {
-    size_t comma = std::min(text.find(',', at), text.size());
-    parts.push_back(text.substr(at, comma - at));
-    at = comma + 1;
-  }
-  return parts;
-}
-
 // What the table says, read once per library.
 struct Library {
   std::map<std::string, std::string> fields;
@@ -100,16 +89,7 @@ void choose_isa(Library& lib) {
 // Export e's Kernel for ISA i: its texts' Kernel with the library's entries.
 std::shared_ptr<const Kernel> with_entries(const Kernel& texts, void* const* at) {
   auto kernel = std::make_shared<Kernel>(texts);
-  codegen::Entry& entry = kernel->entry;
-  if (kernel->source.is_kernel()) {
-    entry.kernel = reinterpret_cast<codegen::KernelFn>(at[0]);
-  } else {
-    entry.contig = reinterpret_cast<codegen::ContigFn>(at[0]);
-    entry.reduce.init = reinterpret_cast<decltype(entry.reduce.init)>(at[1]);
-    entry.reduce.reduce = reinterpret_cast<decltype(entry.reduce.reduce)>(at[2]);
-    entry.reduce.merge = reinterpret_cast<decltype(entry.reduce.merge)>(at[3]);
-    entry.reduce.finish = reinterpret_cast<decltype(entry.reduce.finish)>(at[4]);
-  }
+  set_entries(*kernel, at);
   return kernel;
 }
 
@@ -122,7 +102,7 @@ std::string describe(const Library& lib) {
   text += forced && *forced ? std::string(" (EMBER_ISA=") + forced + ")" : "";
   text += "\nthreads: " + std::to_string(num_threads()) + "\nexports:\n";
   for (int e = 0; e < lib.exports; ++e)
-    text += "  " + lib.field(e, "name") + ": " + lib.field(e, "function") + " " +
+    if (lib.field(e, "internal") != "1") text += "  " + lib.field(e, "name") + ": " + lib.field(e, "function") + " " +
             lib.field(e, "signature") + "\n";
   return text;
 }
@@ -132,7 +112,7 @@ Library* read_library(ember_aot_library* c) {
   lib->fields = read_artifact(std::string_view(c->table, static_cast<size_t>(c->table_size)));
   if (lib->field("format") != "ember-aot 1")
     throw std::runtime_error("library table of format '" + lib->field("format") + "'");
-  lib->isas = split(lib->field("isas"));
+  lib->isas = feature_list(lib->field("isas"));  // comma-separated names
   lib->exports = std::stoi(lib->field("exports"));
   choose_isa(*lib);
   lib->kernels.resize(lib->isas.size());

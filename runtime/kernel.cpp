@@ -121,18 +121,7 @@ void attach_code(Kernel& kernel, const std::string& prefix, std::string_view obj
     at.push_back(code->symbol(name));
     if (!at.back()) throw LoadError("object code without entry point '" + name + "'");
   }
-  codegen::Entry& entry = kernel.entry;
-  if (kernel.source.is_kernel()) {
-    entry.kernel = reinterpret_cast<codegen::KernelFn>(at[0]);
-  } else {
-    entry.contig = reinterpret_cast<codegen::ContigFn>(at[0]);
-    if (kernel.options.reduction) {
-      entry.reduce.init = reinterpret_cast<decltype(entry.reduce.init)>(at[1]);
-      entry.reduce.reduce = reinterpret_cast<decltype(entry.reduce.reduce)>(at[2]);
-      entry.reduce.merge = reinterpret_cast<decltype(entry.reduce.merge)>(at[3]);
-      entry.reduce.finish = reinterpret_cast<decltype(entry.reduce.finish)>(at[4]);
-    }
-  }
+  set_entries(kernel, at.data());
   kernel.code = std::move(code);
   kernel.artifact = std::move(artifact);
 }

@@ -69,6 +69,10 @@ std::shared_ptr<Kernel> prepare(const Specialization& spec,
 std::shared_ptr<Kernel> kernel_from_texts(const std::map<std::string, std::string>& fields,
                                           const std::string& file);
 
+// Points kernel.entry at the entry points `at`, in codegen::entry_symbols()
+// order.
+void set_entries(Kernel& kernel, void* const* at);
+
 // The specialization `kernel` was made from.
 Specialization specialization_of(const Kernel& kernel);
 

@@ -75,6 +75,20 @@ void read_call_facts(Kernel& kernel, const std::string& text) {
   kernel.loops = loops == "1";
 }
 
+void set_entries(Kernel& kernel, void* const* at) {
+  codegen::Entry& entry = kernel.entry;
+  if (kernel.source.is_kernel()) {
+    entry.kernel = reinterpret_cast<codegen::KernelFn>(at[0]);
+    return;
+  }
+  entry.contig = reinterpret_cast<codegen::ContigFn>(at[0]);
+  if (!kernel.options.reduction) return;
+  entry.reduce.init = reinterpret_cast<decltype(entry.reduce.init)>(at[1]);
+  entry.reduce.reduce = reinterpret_cast<decltype(entry.reduce.reduce)>(at[2]);
+  entry.reduce.merge = reinterpret_cast<decltype(entry.reduce.merge)>(at[3]);
+  entry.reduce.finish = reinterpret_cast<decltype(entry.reduce.finish)>(at[4]);
+}
+
 std::shared_ptr<Kernel> kernel_from_texts(const std::map<std::string, std::string>& fields,
                                           const std::string& file) {
   try {

@@ -16,12 +16,13 @@ import atexit
 from . import _core, cache, cuda
 from .errors import CompileError, CudaError
 from .kernel import Kernel, atomic_add, atomic_max, atomic_min, kernel, tid
+from .library import Library, load
 from .reduce import Reduced, reduce
 from .vectorize import Vectorized, vectorize
 
 __all__ = ["CompileError", "CudaError", "Kernel", "Reduced", "Vectorized", "atomic_add", "atomic_max",
            "atomic_min", "kernel", "reduce", "tid", "vectorize", "host_cpu", "set_num_threads",
-           "get_num_threads", "cache", "cuda"]
+           "get_num_threads", "cache", "cuda", "load", "Library"]
 __version__ = "0.1.0"
 
 import numbers  # noqa: E402

@@ -226,6 +226,10 @@ def _table(stem, path, exports, internal, isas, features):
         fields[p + "function"] = f"{e.func.__name__} ({e.kind}, {_where(e.func)})"
         fields[p + "signature"] = e.signature
         fields[p + "general"] = str(internal.index(e.variant)) if e.variant else ""
+        fields[p + "internal"] = "0" if e in exports else "1"
+        fields[p + "python"] = e.func.__name__
+        fields[p + "kind"] = e.kind
+        fields[p + "op"] = getattr(e.func, "op", "")
         fields[p + "file"] = os.path.abspath(path)
         for name in ("spec", "optimized", "calls"):
             fields[p + name] = artifact[name].decode()

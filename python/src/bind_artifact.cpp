@@ -1,11 +1,13 @@
 // Bindings of compiled artifacts: specializations, their keys, loading
-// (runtime/artifact.h) and the host's CPU features. No logic here.
+// (runtime/artifact.h), the host's CPU features and ahead-of-time libraries
+// (runtime/linked_library.h). No logic here.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include "runtime/artifact.h"
 #include "runtime/cpu_features.h"
 #include "runtime/kernel.h"
+#include "runtime/linked_library.h"
 #include "python/src/gil.h"
 
 namespace py = pybind11;
@@ -49,6 +51,12 @@ void bind_artifact(py::module_& m) {
     return py::bytes(runtime::write_artifact(fields));
   });
   m.def("versions", &runtime::versions);
+  m.def("open_library", [](const std::string& path) {
+    runtime::LinkedLibrary lib = runtime::open_library(path);
+    std::vector<std::shared_ptr<runtime::Kernel>> kernels;
+    for (const auto& k : lib.kernels) kernels.push_back(std::const_pointer_cast<runtime::Kernel>(k));
+    return py::make_tuple(lib.fields, lib.isa, kernels);
+  }, py::arg("path"));
   m.def("host_features", &runtime::host_features);
   m.def("incompatibility", &runtime::incompatibility, py::arg("features"));
 }
