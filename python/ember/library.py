@@ -27,6 +27,11 @@ def load(path):
     return Library(path)
 
 
+class _Convert(Exception):
+    """Raised by a dispatcher's compile callback when no signature takes the
+    arguments' dtypes as they are: the call converts them and retries."""
+
+
 def _dtypes(signature):
     """The argument dtypes of "float64(float64, float64)" or, for a kernel,
     "[2](float64[:, :], float64)" as (dtype, ndim) pairs."""
@@ -75,11 +80,18 @@ class _Loaded:
     def signatures(self):
         return [s for s, _, _, _ in self._exports]
 
+    _in_place = False  # a kernel's arrays are written in place: never converted
+
+    def _fits(self, value, dtype):
+        if self._in_place and isinstance(value, np.ndarray):
+            return value.dtype == dtype
+        return _casts(value, dtype)
+
     def _pick(self, values):
         """The argument types of the signature that every value casts to,
         with the fewest arrays to convert (the first of those)."""
         fits = [types for _, types, _, _ in self._exports
-                if len(types) == len(values) and all(_casts(v, t) for v, (t, _) in zip(values, types))]
+                if len(types) == len(values) and all(self._fits(v, t) for v, (t, _) in zip(values, types))]
         if fits:
             return min(fits, key=lambda types: sum(isinstance(v, np.ndarray) and v.dtype != t
                                                    for v, (t, _) in zip(values, types)))
@@ -99,12 +111,15 @@ class LoadedFunction(_Loaded, _core.Dispatcher):
 
     def _compile(self, arg_types):
         kernel = self._by_dtypes.get(tuple(np.dtype(d) for d, _, _ in arg_types))
-        if kernel is None:  # arguments that bypassed __call__'s conversion
-            raise TypeError(f"{self.__name__}() of library {self._where} has no signature for "
-                            f"{[d for d, _, _ in arg_types]}; it has: {'; '.join(self.signatures)}")
+        if kernel is None:
+            raise _Convert()
         return kernel
 
     def __call__(self, *args, **kwargs):
+        try:  # arguments of a signature's dtypes run at once (the dispatcher keeps the key)
+            return _core.Dispatcher.__call__(self, *args, **kwargs)
+        except (_Convert, TypeError):  # a TypeError again below lists the signatures
+            pass
         types = self._pick(args)
         args = [a if isinstance(a, np.ndarray) and a.dtype == t else np.asarray(a, dtype=t)
                 for a, (t, _) in zip(args, types)]
@@ -121,6 +136,8 @@ class LoadedFunction(_Loaded, _core.Dispatcher):
 class LoadedKernel(_Loaded, _core.Launcher):
     """A @kernel of a library: launch it with k[domain](*args)."""
 
+    _in_place = True
+
     def __init__(self, name, exports, where):
         self._setup(name, exports, where)
         _core.Launcher.__init__(self, name, len(exports[0][1]), self._compile)
@@ -131,11 +148,13 @@ class LoadedKernel(_Loaded, _core.Launcher):
                     [(np.dtype(d), n) for d, _, n, _ in arg_types] == types:
                 unit = all(u or n == 0 for _, _, n, u in arg_types)
                 return kernel if unit or general is None else general
-        raise TypeError(f"{self.__name__} of library {self._where} has no signature for a "
-                        f"{domain}-d launch with {[(d, n) for d, _, n, _ in arg_types]}; it has: "
-                        f"{'; '.join(self.signatures)}")
+        raise _Convert()
 
     def launch(self, domain, *args):
+        try:  # arguments of a signature's types run at once
+            return _core.Launcher.launch(self, domain, tuple(args))
+        except (_Convert, TypeError):
+            pass
         types = self._pick(args)
         args = [a if isinstance(a, np.ndarray) or n else t.type(a) for a, (t, n) in zip(args, types)]
         _core.Launcher.launch(self, domain, tuple(args))
