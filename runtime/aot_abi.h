@@ -14,8 +14,9 @@ inline constexpr int kAotEntrySlots = 5;
 
 // The C forms of an export: a map's or reduce's contiguous arrays of n
 // elements (a kernel has only this form), or ember_aot_array views of any
-// strides that broadcast.
-inline constexpr int32_t kAotContiguous = 0, kAotStrided = 1;
+// strides that broadcast. A GPU export's one form takes device pointers and
+// a stream (aot_cuda.h).
+inline constexpr int32_t kAotContiguous = 0, kAotStrided = 1, kAotGpu = 2;
 
 // Return codes of every export (pricing.h documents them).
 enum AotStatus : int32_t {
@@ -25,6 +26,7 @@ enum AotStatus : int32_t {
   kAotMemory = 3,    // out of memory
   kAotIsa = 4,       // no ISA of the library runs here, or EMBER_ISA names one that cannot
   kAotInternal = 5,  // a bug in ember: please report it
+  kAotCuda = 6,      // the CUDA driver failed (no driver or device, a launch error)
 };
 
 }  // namespace ember::runtime

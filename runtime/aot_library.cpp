@@ -7,9 +7,12 @@
 // "library" (the stem), ember's versions, "isas" (comma-separated, the
 // entries' order), "isa.NAME.features", "exports" (a count), and for export
 // e: "export.e.name" (its C name), "export.e.function" (the Python
-// function), "export.e.signature", "export.e.general" (a kernel's variant
-// for arrays of any stride: an export index, or "") and the artifact fields
-// "export.e.spec", ".optimized", ".calls", ".file" (kernel_text.cpp).
+// function, for info), ".python", ".kind", ".op" (for ember.load),
+// "export.e.signature", "export.e.general" (a kernel's variant for arrays
+// of any stride: an export index, or ""), ".internal" ("1" for such a
+// variant), the artifact fields "export.e.spec", ".optimized", ".calls",
+// ".file" (kernel_text.cpp), and ".target": "cpu", or "cuda" with
+// ".entry" and ".ptx.ARCH" for each of "gpu_archs" (aot_cuda.h).
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -19,6 +22,7 @@
 
 #include "ir/ir.h"
 #include "runtime/aot_abi.h"
+#include "runtime/aot_cuda.h"
 #include "runtime/cpu_features.h"
 #include "runtime/launch.h"
 #include "runtime/reduce.h"
@@ -39,6 +43,8 @@ struct Library {
   std::string select_error;  // why none is selected
   int exports = 0;
   std::vector<std::vector<std::shared_ptr<const Kernel>>> kernels;  // [isa][export]
+  std::vector<std::unique_ptr<GpuExport>> gpu;  // per export: its GPU code, or null (a CPU export)
+  std::vector<std::shared_ptr<const Kernel>> texts;  // per export, without entry points
   std::vector<int> general;  // per export: its any-stride variant, or -1
 
   const std::string& field(const std::string& name) const { return required(fields, name); }
@@ -100,6 +106,7 @@ std::string describe(const Library& lib) {
   const char* forced = std::getenv("EMBER_ISA");
   text += lib.selected >= 0 ? lib.isas[lib.selected] : "none (" + lib.select_error + ")";
   text += forced && *forced ? std::string(" (EMBER_ISA=") + forced + ")" : "";
+  if (!lib.field("gpu_archs").empty()) text += "\ncuda: PTX for " + lib.field("gpu_archs");
   text += "\nthreads: " + std::to_string(num_threads()) + "\nexports:\n";
   for (int e = 0; e < lib.exports; ++e)
     if (lib.field(e, "internal") != "1") text += "  " + lib.field(e, "name") + ": " + lib.field(e, "function") + " " +
@@ -121,6 +128,13 @@ Library* read_library(ember_aot_library* c) {
     std::map<std::string, std::string> fields;
     for (const char* name : {"spec", "optimized", "calls"}) fields[name] = lib->field(prefix + name);
     std::shared_ptr<Kernel> texts = kernel_from_texts(fields, lib->field(prefix + "file"));
+    lib->texts.push_back(texts);
+    std::map<std::string, std::string> ptx;
+    if (lib->field(prefix + "target") == "cuda")
+      for (const std::string& arch : feature_list(lib->field("gpu_archs")))
+        ptx[arch] = lib->field(prefix + "ptx." + arch);
+    lib->gpu.push_back(ptx.empty() ? nullptr
+                                   : std::make_unique<GpuExport>(ptx, lib->field(prefix + "entry")));
     std::string general = lib->field(prefix + "general");
     lib->general.push_back(general.empty() ? -1 : std::stoi(general));
     for (size_t i = 0; i < lib->isas.size(); ++i)
@@ -296,6 +310,10 @@ extern "C" int32_t ember_aot_invoke(ember_aot_library* c, int32_t exp, int32_t i
                                     int32_t form, void* const* argv) {
   try {
     Library& lib = library(c);
+    if (lib.gpu[exp]) {  // queued on the caller's stream: no CPU ISA involved
+      lib.gpu[exp]->call(*lib.texts[exp], argv);
+      return kAotOk;
+    }
     int at = isa < 0 ? lib.selected : isa;
     if (at < 0) return fail(kAotIsa, lib.select_error);
     if (!lib.missing[at].empty()) return fail(kAotIsa, lib.missing[at]);
@@ -308,6 +326,10 @@ extern "C" int32_t ember_aot_invoke(ember_aot_library* c, int32_t exp, int32_t i
     return fail(kAotIndex, e.what());
   } catch (const std::bad_alloc&) {
     return fail(kAotMemory, "out of memory");
+  } catch (const GpuArchError& e) {
+    return fail(kAotIsa, e.what());
+  } catch (const cuda::CudaError& e) {
+    return fail(e.code == cuda::kOutOfMemory ? kAotMemory : kAotCuda, e.what());
   } catch (const std::invalid_argument& e) {
     return fail(kAotInvalid, e.what());
   } catch (const std::exception& e) {

@@ -97,6 +97,12 @@ class Checked {
 
 }  // namespace
 
+std::map<std::string, std::string> kernel_texts(const Kernel& kernel) {
+  return {{"spec", specialization_of(kernel).spec_text()},
+          {"optimized", ir::print(kernel.optimized_function(), true)},
+          {"calls", call_facts(kernel)}};
+}
+
 std::shared_ptr<const Kernel> load(const Specialization& spec, std::string_view bytes) {
   std::string key = spec.key();
   Checked checked(bytes, key);

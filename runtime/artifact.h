@@ -85,6 +85,11 @@ std::string write_artifact(const std::map<std::string, std::string>& fields);
 const std::string& required(const std::map<std::string, std::string>& fields,
                             const std::string& name);
 
+// The fields of an artifact that describe `kernel` without its code: "spec",
+// "optimized" and "calls" (kernel_from_texts() reads them back), also for a
+// GPU kernel, which has no artifact.
+std::map<std::string, std::string> kernel_texts(const Kernel& kernel);
+
 // Loads `bytes` as the code of `spec`: checks the versions, the key, the
 // CPU features and the optimized IR, then maps the object code.
 std::shared_ptr<const Kernel> load(const Specialization& spec, std::string_view bytes);

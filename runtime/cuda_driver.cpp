@@ -7,11 +7,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <vector>
-
-#include <spdlog/fmt/fmt.h>
 
 namespace ember::runtime::cuda {
 namespace {
@@ -233,7 +232,11 @@ const Driver& use(int device, uintptr_t* pool = nullptr) {
   return d;
 }
 
-std::string gib(size_t bytes) { return fmt::format("{:.2f} GiB", bytes / double(1 << 30)); }
+std::string gib(size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f GiB", bytes / double(1 << 30));
+  return text;
+}
 
 }  // namespace
 
@@ -290,8 +293,9 @@ DevicePtr allocate(int device, size_t bytes) {
     size_t free = 0, total = 0;
     d.mem_get_info(&free, &total);
     CudaError e = error(d, r, call);
-    throw CudaError(r, e.name, fmt::format("{} (asked for {} on device {}; {} free of {})",
-                                           e.what(), gib(bytes), device, gib(free), gib(total)));
+    throw CudaError(r, e.name, std::string(e.what()) + " (asked for " + gib(bytes) + " on device " +
+                                   std::to_string(device) + "; " + gib(free) + " free of " +
+                                   gib(total) + ")");
   }
   check(d, r, call);
   return p;

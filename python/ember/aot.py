@@ -28,7 +28,7 @@ from .errors import CompileError
 __all__ = ["build", "AotError", "DEFAULT_TARGETS", "c_name_rule"]
 
 DEFAULT_TARGETS = ("x86-64-v2", "x86-64-v3", "x86-64-v4")
-_FORM_CONTIG, _FORM_ND = 0, 1
+_FORM_CONTIG, _FORM_ND, _FORM_GPU = 0, 1, 2  # runtime/aot_abi.h
 
 _C_TYPES = {"bool": "bool", "i8": "int8_t", "i16": "int16_t", "i32": "int32_t", "i64": "int64_t",
             "u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t",
@@ -90,6 +90,9 @@ class _Export:
         self.c_types = c_types  # per parameter: short scalar name; arrays of a kernel: (short, ndim)
         self.variant = variant  # a kernel's any-stride variant (an _Export), or None
         self.name = func.__name__
+        self.target = "cpu" if func._native else "cuda"
+        self.ptx = {}  # a GPU export's: architecture -> PTX text
+        self.entry = ""
 
     def suffix(self):
         parts = [t if isinstance(t, str) else f"{t[0]}a{t[1]}" for t in self.c_types]
@@ -107,14 +110,20 @@ def _functions(module):
     return found
 
 
-def _compile(func, signature):
+def _compile(func, signature, isas, archs):
     """The _Export of `func` for signature text `signature`."""
     from .kernel import Kernel
     from .reduce import Reduced
     where = _where(func)
-    if not func._native:
-        raise AotError(f"{where}: {func.__name__} is a target='cuda' function; ahead-of-time "
-                       "GPU entries are not built yet (only CPU ISAs)")
+    if not func._native and not archs:
+        raise AotError(f"{where}: {func.__name__} is a target='cuda' function: add the GPU "
+                       "architectures to --target (e.g. --target x86-64-v3,cuda:sm_80,sm_90)")
+    if not func._native and isinstance(func, Reduced):
+        raise AotError(f"{where}: {func.__name__} is a target='cuda' reduction; ahead-of-time "
+                       "libraries do not export GPU reductions yet (GPU maps and kernels only)")
+    if func._native and not isas:
+        raise AotError(f"{where}: {func.__name__} runs on the CPU, but --target names no CPU "
+                       "(e.g. --target x86-64-v3,cuda:sm_80)")
     try:
         if isinstance(func, Kernel):
             types, domain = func._parse_signature(signature)
@@ -125,7 +134,9 @@ def _compile(func, signature):
             general = [(d, w, n, False) for d, w, n, _ in types]
             c_types = [_SHORT[d] if n == 0 else (_SHORT[d], n) for d, _, n, _ in types]
             variant = None
-            if any(n for _, _, n, _ in types):
+            if not func._native:  # the GPU runs one variant for every stride
+                unit = general
+            elif any(n for _, _, n, _ in types):
                 variant = _Export(func, "kernel", signature, func._compile(general, domain), c_types)
             export = _Export(func, "kernel", signature, func._compile(unit, domain), c_types, variant)
             export.domain = domain
@@ -144,7 +155,7 @@ def _compile(func, signature):
     return _Export(func, kind, signature, kernel, [_SHORT[a] for a in args])
 
 
-def _exports(module, path, extra):
+def _exports(module, path, extra, isas, archs):
     functions = _functions(module)
     wanted = []  # (function, signature text)
     for func in functions.values():
@@ -164,7 +175,7 @@ def _exports(module, path, extra):
                        "float64)'])), or pass --export FUNC:SIGNATURE")
     exports, seen = [], set()
     for func, signature in wanted:
-        export = _compile(func, signature)
+        export = _compile(func, signature, isas, archs)
         key = (func.__name__, export.kernel.key)
         if key not in seen:
             seen.add(key)
@@ -194,12 +205,19 @@ def _c_functions(export):
     """(C form, glue parameter types, C declaration's parameters) of an export."""
     names = _c_param_names(export)
     acc = _SHORT[str(export.kernel.output_dtype)] if export.kind != "kernel" else None
+    stream = ["struct CUstream_st *stream"] if export.target == "cuda" else []
+    if export.target == "cuda" and export.kind == "map":
+        out = "out" if "out" not in names else "out_"
+        decl = ["int64_t n"] + [f"unsigned long long {n}" for n in names + [out]] + stream
+        return [(_FORM_GPU, "", ["i64"] + ["u64"] * (len(names) + 1) + ["ptr"], decl)]
     if export.kind == "kernel":
         glue = ["i64"] * export.domain + ["ptr" if not isinstance(t, str) else t
                                           for t in export.c_types]
         decl = [f"int64_t extent{d}" for d in range(export.domain)]
         decl += [f"const ember_array *{n}" if not isinstance(t, str) else f"{_C_TYPES[t]} {n}"
                  for t, n in zip(export.c_types, names)]
+        if stream:
+            return [(_FORM_GPU, "", glue + ["ptr"], decl + stream)]
         return [(_FORM_CONTIG, "", glue, decl)]
     out = "result" if export.kind == "reduce" else "out"
     while out in names:
@@ -213,14 +231,14 @@ def _c_functions(export):
             (_FORM_ND, "_nd", ["ptr"] * count, nd)]
 
 
-def _table(stem, path, exports, internal, isas, features):
+def _table(stem, path, exports, internal, isas, features, archs):
     fields = dict(_core.versions())
     fields.update({"format": "ember-aot 1", "library": stem, "isas": ",".join(isas),
-                   "exports": str(len(internal))})
+                   "exports": str(len(internal)), "gpu_archs": ",".join(archs)})
     for isa in isas:
         fields[f"isa.{isa}.features"] = features[isa]
     for i, e in enumerate(internal):
-        artifact = _core.read_artifact(e.kernel.artifact)
+        texts = e.kernel.texts
         p = f"export.{i}."
         fields[p + "name"] = e.name
         fields[p + "function"] = f"{e.func.__name__} ({e.kind}, {_where(e.func)})"
@@ -230,13 +248,16 @@ def _table(stem, path, exports, internal, isas, features):
         fields[p + "python"] = e.func.__name__
         fields[p + "kind"] = e.kind
         fields[p + "op"] = getattr(e.func, "op", "")
+        fields[p + "target"] = e.target
+        fields[p + "entry"] = e.entry
+        for arch, text in e.ptx.items():
+            fields[p + "ptx." + arch] = text
         fields[p + "file"] = os.path.abspath(path)
-        for name in ("spec", "optimized", "calls"):
-            fields[p + name] = artifact[name].decode()
+        fields.update({p + name: texts[name] for name in ("spec", "optimized", "calls")})
     return _core.write_artifact(fields)
 
 
-def _header(stem, path, exports, isas):
+def _header(stem, path, exports, isas, archs):
     guard = f"EMBER_{_ident(stem).upper()}_H"
     lines = [f"/* {stem}.h: the C interface of lib{stem}.so / lib{stem}.a, made by ember "
              f"{_core.versions()['ember']}",
@@ -254,19 +275,34 @@ def _header(stem, path, exports, isas):
              "rank, shape or stride */",
              "#define EMBER_EINDEX 2    /* an index out of range (a boundscheck=True kernel) */",
              "#define EMBER_ENOMEM 3    /* out of memory */",
-             "#define EMBER_EISA 4      /* no ISA of the library runs on this CPU, or EMBER_ISA "
+             "#define EMBER_EISA 4      /* no ISA of the library runs on this CPU (or no PTX on this GPU), or EMBER_ISA "
              "or a per-ISA function names one it lacks */",
-             "#define EMBER_EINTERNAL 5 /* a bug in ember: please report it */", "",
+             "#define EMBER_EINTERNAL 5 /* a bug in ember: please report it */",
+             "#define EMBER_ECUDA 6     /* the CUDA driver failed: no driver or device, a launch "
+             "error */", "",
              "/* An array: `ndim` (1 to 4) extents in `shape`, `strides` in bytes (any sign; 0 "
              "repeats). */",
              "typedef struct ember_array {", "  void *data;", "  int64_t ndim;",
              "  int64_t shape[4];", "  int64_t strides[4];", "} ember_array;",
              "#endif /* EMBER_AOT_COMMON */", ""]
+    if archs:
+        lines += [f"/* GPU functions (PTX for {', '.join(archs)}; the newest one the device runs "
+                  "is loaded on its",
+                  " * primary context at the first call): arrays are device pointers (CUdeviceptr), "
+                  "the kernel is queued",
+                  " * on `stream` (NULL: the legacy default stream) and the call returns; the "
+                  "library loads libcuda.so.1",
+                  " * only then. */", "struct CUstream_st;", ""]
     for e in exports:
         kind = {"map": "@ember.vectorize", "reduce": f"@ember.reduce({getattr(e.func, 'op', '')!r})",
                 "kernel": "@ember.kernel"}[e.kind]
+        if e.target == "cuda":
+            kind = kind.replace("(", "(target='cuda', ") if "(" in kind else kind + "(target='cuda')"
         lines.append(f"/* {e.func.__name__}: {kind} {e.signature}, {_where(e.func)}")
-        if e.kind == "map":
+        if e.target == "cuda" and e.kind == "map":
+            lines.append(" * out[i] = f(args[i]...) for 0 <= i < n, on the GPU: contiguous "
+                         "device arrays. */")
+        elif e.kind == "map":
             lines.append(" * out[i] = f(args[i]...) for 0 <= i < n (contiguous arrays); "
                          f"{e.name}_nd: any strides,")
             lines.append(" * the inputs broadcast to out's shape as NumPy does. */")
@@ -278,7 +314,7 @@ def _header(stem, path, exports, isas):
         for form, suffix, _, decl in _c_functions(e):
             params = ", ".join(decl)
             lines.append(f"int {e.name}{suffix}({params});")
-            for isa in isas:
+            for isa in isas if e.target == "cpu" else ():
                 lines.append(f"int {e.name}{suffix}__{_ident(isa)}({params});")
         lines.append("")
     lines += [f"/* Threads the library's pool uses: 0 = every core (default: EMBER_NUM_THREADS, "
@@ -298,14 +334,9 @@ def build(path, out_dir, targets=DEFAULT_TARGETS, exports=(), log=print):
     from . import _jit
     start = datetime.datetime.now()
     stem = _ident(os.path.splitext(os.path.basename(path))[0])
-    isas = list(dict.fromkeys(t.strip() for t in targets if t.strip()))
-    if not isas:
-        raise AotError("--target: no ISA given")
-    for isa in isas:
-        if isa.startswith("cuda"):
-            raise AotError(f"--target {isa}: ahead-of-time GPU entries are not built yet")
+    isas, archs = _targets(targets)
     module = _import(path)
-    listed = _exports(module, path, exports)
+    listed = _exports(module, path, exports, isas, archs)
     internal = list(listed) + [e.variant for e in listed if e.variant]
     for e in listed:
         if e.variant:
@@ -313,6 +344,9 @@ def build(path, out_dir, targets=DEFAULT_TARGETS, exports=(), log=print):
     objects, entries, features = [], [], {}
     for isa in isas:
         for e in internal:
+            if e.target == "cuda":
+                entries += [""] * 5
+                continue
             prefix = f"ember_{stem}_{e.name}__{_ident(isa)}"
             try:
                 code = _jit.object_for(e.kernel, isa, prefix)
@@ -324,17 +358,26 @@ def build(path, out_dir, targets=DEFAULT_TARGETS, exports=(), log=print):
             if e.kind == "reduce":
                 symbols += [prefix + s for s in ("_init", "_reduce", "_merge", "_finish")]
             entries += symbols + [""] * (5 - len(symbols))
+    for e in internal:
+        for arch in archs if e.target == "cuda" else ():
+            try:
+                code = _jit.ptx(e.kernel, arch, 0)
+            except ValueError as err:
+                raise AotError(f"--target cuda:{arch}: {err}") from None
+            except RuntimeError as err:
+                raise AotError(f"{_where(e.func)}: {e.func.__name__} for cuda:{arch}: {err}") from None
+            e.ptx[arch], e.entry = code.ptx, code.entry
     functions, exported = [], []
     for i, e in enumerate(listed):
+        per_isa = [(k, "__" + _ident(isa)) for k, isa in enumerate(isas)] if e.target == "cpu" else []
         for form, suffix, glue, _ in _c_functions(e):
-            for isa_index, isa_suffix in [(-1, "")] + [(k, "__" + _ident(isa))
-                                                       for k, isa in enumerate(isas)]:
+            for isa_index, isa_suffix in [(-1, "")] + per_isa:
                 name = f"{e.name}{suffix}{isa_suffix}"
                 functions.append(_jit.GlueFunction(name, i, isa_index, form, glue))
                 exported.append(name)
     exported += [f"{stem}_set_num_threads", f"{stem}_info", f"{stem}_last_error",
                  "ember_aot_library"]
-    table = _table(stem, path, listed, internal, isas, features)
+    table = _table(stem, path, listed, internal, isas, features, archs)
     glue = _jit.glue_object(stem, table, entries, functions)
     runtime = os.path.join(os.path.dirname(__file__), "ember_aot_runtime.o")
     with open(runtime, "rb") as f:
@@ -352,24 +395,44 @@ def build(path, out_dir, targets=DEFAULT_TARGETS, exports=(), log=print):
     static = os.path.join(out_dir, f"lib{stem}.a")
     _write(static, _jit.archive([("glue.o", glue)] + objects +
                                 [("ember_aot_runtime.o", runtime_object)]))
-    _write(os.path.join(out_dir, f"{stem}.h"), _header(stem, path, listed, isas).encode())
+    _write(os.path.join(out_dir, f"{stem}.h"), _header(stem, path, listed, isas, archs).encode())
     with open(path, "rb") as f:
         source_hash = hashlib.sha256(f.read()).hexdigest()
     manifest = {
         "library": stem, "source": os.path.abspath(path), "source_sha256": source_hash,
         "ember": _core.versions()["ember"], "llvm": _core.versions()["llvm"],
-        "isas": {isa: features[isa].split(",") for isa in isas},
+        "isas": {isa: features[isa].split(",") for isa in isas}, "cuda": archs,
         "files": [f"lib{stem}.so", f"lib{stem}.a", f"{stem}.h", f"{stem}.json"],
         "static_link": ["-lstdc++", "-lmvec", "-lm", "-lpthread"],
-        "exports": [{"name": e.name, "function": e.func.__name__, "kind": e.kind,
+        "exports": [{"name": e.name, "function": e.func.__name__, "kind": e.kind, "target": e.target,
                      "signature": e.signature,
                      "c": [f"int {e.name}{s}({', '.join(d)})" for _, s, _, d in _c_functions(e)]}
                     for e in listed],
     }
     _write(os.path.join(out_dir, f"{stem}.json"), json.dumps(manifest, indent=2).encode())
     seconds = (datetime.datetime.now() - start).total_seconds()
-    log(f"{stem}: {len(listed)} export(s) x {len(isas)} ISA(s) -> {out_dir} in {seconds:.2f} s")
+    gpu = f" + PTX for {','.join(archs)}" if archs else ""
+    log(f"{stem}: {len(listed)} export(s) x {len(isas)} ISA(s){gpu} -> {out_dir} in {seconds:.2f} s")
     return manifest
+
+
+def _targets(targets):
+    """(CPU names, GPU architectures) of a --target list: 'cuda:sm_80' starts
+    the GPU ones, and names after it that start with 'sm_' continue them."""
+    isas, archs, gpu = [], [], False
+    for item in (t.strip() for t in targets):
+        if item.startswith("cuda:"):
+            gpu, item = True, item[5:]
+        elif not item.startswith("sm_"):
+            gpu = False
+        if not item:
+            continue
+        if item.startswith("sm_") and not gpu:
+            raise AotError(f"--target {item}: write GPU architectures as cuda:{item}")
+        (archs if gpu else isas).append(item)
+    if not isas and not archs:
+        raise AotError("--target: no CPU or GPU named")
+    return list(dict.fromkeys(isas)), list(dict.fromkeys(archs))
 
 
 def _write(path, data):

@@ -173,10 +173,12 @@ class Library:
         fields, self.isa, kernels = _core.open_library(str(path))
         self.path = str(path)
         self.name = fields["library"]
-        groups = {}
+        groups, self._gpu = {}, set()
         for e, kernel in enumerate(kernels):
             p = f"export.{e}."
-            if fields[p + "internal"] == "1":
+            if fields[p + "target"] != "cpu":
+                self._gpu.add(fields[p + "python"])
+            if fields[p + "internal"] == "1" or fields[p + "target"] != "cpu":
                 continue
             signature = fields[p + "signature"]
             general = kernels[int(fields[p + "general"])] if fields[p + "general"] else None
@@ -193,6 +195,10 @@ class Library:
         try:
             return self.__dict__["_functions"][name]
         except KeyError:
+            if name in self.__dict__.get("_gpu", ()):
+                raise AttributeError(f"{name} of library {self.path} is a GPU export, for C "
+                                     "callers (device pointers and a stream); from Python, use "
+                                     "the module's target='cuda' function") from None
             raise AttributeError(f"library {self.__dict__.get('path')} has no function {name!r} "
                                  f"(it has: {', '.join(sorted(self.__dict__.get('_functions', {})))})"
                                  ) from None

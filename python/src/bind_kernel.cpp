@@ -47,6 +47,7 @@ void bind_kernel(py::module_& m) {
       .def_readonly("written", &runtime::Kernel::written)
       .def_readonly("key", &runtime::Kernel::key)
       .def_property_readonly("specialization", &runtime::specialization_of)
+      .def_property_readonly("texts", &runtime::kernel_texts)
       .def_property_readonly("artifact",
                              [](const runtime::Kernel& k) { return py::bytes(k.artifact); })
       .def("index_error",

@@ -248,7 +248,16 @@ def test_export_flag_and_several_signatures_name_the_c_functions(tmp_path):
     ("import ember\n\n@ember.vectorize(['float64(float64)'])\ndef f(x):\n    return x\n",
      ["--target", "nosuchcpu"], r"--target nosuchcpu: unknown CPU 'nosuchcpu'"),
     ("import ember\n\n@ember.kernel(['[1](float64[:], float64)'], target='cuda')\n"
-     "def k(a, v):\n    a[ember.tid()] = v\n", [], r"GPU entries are not built yet"),
+     "def k(a, v):\n    a[ember.tid()] = v\n", [], r"bad.py:3: k is a target='cuda' function: "
+     r"add the GPU architectures to --target"),
+    ("import ember\n\n@ember.reduce('+', ['float64(float64)'], target='cuda')\n"
+     "def r(a):\n    return a\n", ["--target", "cuda:sm_80"], r"do not export GPU reductions yet"),
+    ("import ember\n\n@ember.vectorize(['float64(float64)'], target='cuda')\n"
+     "def f(x):\n    return x\n", ["--target", "cuda:sm_1"], r"--target cuda:sm_1: "),
+    ("import ember\n\n@ember.vectorize(['float64(float64)'])\ndef f(x):\n    return x\n",
+     ["--target", "cuda:sm_80"], r"f runs on the CPU, but --target names no CPU"),
+    ("import ember\n\n@ember.vectorize(['float64(float64)'])\ndef f(x):\n    return x\n",
+     ["--target", "sm_80"], r"write GPU architectures as cuda:sm_80"),
 ])
 def test_bad_builds_say_what_and_where(tmp_path, source, extra, message):
     module = write(tmp_path, "bad.py", source)
@@ -261,3 +270,83 @@ def test_bad_builds_say_what_and_where(tmp_path, source, extra, message):
 def test_a_missing_module_is_an_error(tmp_path):
     result = aot_build(tmp_path / "nothere.py", tmp_path / "out")
     assert result.returncode == 1 and "nothere.py: no such file" in result.stderr
+
+
+GSCALE = os.path.join(ROOT, "tests", "python", "fake_cuda", "gscale.py")
+PTXAS = shutil.which("ptxas") or (os.path.exists("/usr/local/cuda/bin/ptxas")
+                                  and "/usr/local/cuda/bin/ptxas")
+
+
+@pytest.fixture(scope="module")
+def gpu_library(tmp_path_factory):
+    out = tmp_path_factory.mktemp("aot_gpu")
+    result = aot_build(GSCALE, out, "--target", "x86-64-v2,cuda:sm_80,sm_90")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_gpu_exports_are_c_launch_entries_with_ptx_for_each_arch(gpu_library, tmp_path):
+    header = (gpu_library / "gscale.h").read_text()
+    assert ("int axpy(int64_t n, unsigned long long x, unsigned long long y, unsigned long long "
+            "out, struct CUstream_st *stream);") in header
+    assert ("int scale(int64_t extent0, int64_t extent1, const ember_array *out, const ember_array "
+            "*a, double v, struct CUstream_st *stream);") in header
+    assert "int square__x86_64_v2(" in header and "axpy__" not in header
+    manifest = json.loads((gpu_library / "gscale.json").read_text())
+    assert manifest["cuda"] == ["sm_80", "sm_90"]
+    assert {e["name"]: e["target"] for e in manifest["exports"]} == \
+        {"axpy": "cuda", "scale": "cuda", "square": "cpu"}
+    fields, _, _ = _core.open_library(str(gpu_library / "libgscale.so"))
+    for e in (0, 1):
+        for arch in ("sm_80", "sm_90"):
+            ptx = fields[f"export.{e}.ptx.{arch}"]
+            assert f".target {arch}" in ptx and f".entry {fields[f'export.{e}.entry']}(" in ptx
+            if PTXAS:
+                path = tmp_path / f"{e}_{arch}.ptx"
+                path.write_text(ptx)
+                proc = subprocess.run([PTXAS, f"-arch={arch}", str(path), "-o",
+                                       str(tmp_path / "out.cubin")], capture_output=True, text=True)
+                assert proc.returncode == 0, proc.stderr
+    needed = run(["readelf", "-d", str(gpu_library / "libgscale.so")]).stdout
+    assert "libcuda" not in needed  # the driver is loaded at the first GPU call only
+
+
+def test_gpu_exports_launch_on_the_fake_driver(gpu_library, fake_cuda_driver, tmp_path):
+    program = tmp_path / "aot_gpu"
+    run(["cc", "-O1", "-Wall", "-Werror", os.path.join(ROOT, "tests", "python", "fake_cuda", "aot_gpu.c"),
+         f"-I{gpu_library}", f"-L{gpu_library}", "-lgscale", "-ldl", f"-Wl,-rpath,{gpu_library}",
+         "-o", str(program)])
+    result = run([str(program)], env={"EMBER_CUDA_DRIVER": str(fake_cuda_driver)})
+    assert "all checks passed" in result.stdout
+
+
+def call_axpy(library, env):
+    script = textwrap.dedent(f"""
+        import ctypes
+        lib = ctypes.CDLL({str(library)!r})
+        lib.gscale_last_error.restype = ctypes.c_char_p
+        x = (ctypes.c_float * 4)()
+        print(lib.axpy(ctypes.c_int64(4), ctypes.c_void_p(ctypes.addressof(x)),
+                       ctypes.c_void_p(ctypes.addressof(x)), ctypes.c_void_p(ctypes.addressof(x)),
+                       None), lib.gscale_last_error().decode())
+    """)
+    return run([sys.executable, "-c", script], env=env).stdout.strip()
+
+
+def test_gpu_errors_are_codes_with_messages(gpu_library, fake_cuda_driver, tmp_path):
+    missing = call_axpy(gpu_library / "libgscale.so", {"EMBER_CUDA_DRIVER": str(tmp_path / "none.so")})
+    assert missing.startswith("6 ") and "driver" in missing  # EMBER_ECUDA
+    no_device = call_axpy(gpu_library / "libgscale.so",
+                          {"EMBER_CUDA_DRIVER": str(fake_cuda_driver), "FAKE_CUDA_MODE": "1"})
+    assert no_device.startswith("6 ") and "CUDA_ERROR_NO_DEVICE" in no_device
+    newer = tmp_path / "newer"  # PTX for sm_90 only; the fake device is sm_86
+    assert aot_build(GSCALE, newer, "--target", "x86-64-v2,cuda:sm_90").returncode == 0
+    too_old = call_axpy(newer / "libgscale.so", {"EMBER_CUDA_DRIVER": str(fake_cuda_driver)})
+    assert too_old.startswith("4 ") and "is sm_86; this library has PTX for sm_90 only" in too_old
+
+
+def test_ember_load_leaves_gpu_exports_to_c(gpu_library):
+    lib = ember.load(gpu_library / "libgscale.so")
+    assert lib.square(3.0) == 9.0
+    with pytest.raises(AttributeError, match="axpy of library .* is a GPU export, for C callers"):
+        lib.axpy

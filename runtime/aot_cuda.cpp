@@ -1,0 +1,117 @@
+// GPU exports of ahead-of-time libraries (aot_cuda.h). The parameters are
+// those codegen.h documents for ptx(): contiguous arrays for a map, a
+// kernel's arrays as pointer, shape and strides in elements.
+#include "runtime/aot_cuda.h"
+
+#include <cstring>
+
+#include "runtime/aot_abi.h"
+#include "runtime/run_kernel.h"
+
+namespace ember::runtime {
+namespace {
+
+template <typename T>
+T arg(void* const* argv, size_t k) {
+  return *static_cast<const T*>(argv[k]);
+}
+
+// The architecture's number: "sm_80" -> 80, "sm_90a" -> 90.
+int arch_number(const std::string& arch) { return std::atoi(arch.c_str() + 3); }
+
+}  // namespace
+
+std::shared_ptr<cuda::Module> GpuExport::module(int device) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto found = modules_.find(device);
+  if (found != modules_.end()) return found->second;
+  cuda::DeviceInfo info = cuda::device_info(device);
+  int cc = info.major * 10 + info.minor;
+  const std::string* best = nullptr;
+  std::string archs;
+  for (const auto& [arch, text] : ptx_) {
+    archs += (archs.empty() ? "" : ", ") + arch;
+    if (arch_number(arch) <= cc && (!best || arch_number(arch) > arch_number(*best)))
+      best = &arch;
+  }
+  if (!best)
+    throw GpuArchError("device " + std::to_string(device) + " (" + info.name + ") is sm_" +
+                                std::to_string(cc) + "; this library has PTX for " + archs +
+                                " only (build it with an older --target cuda:sm_XX)");
+  auto module = std::make_shared<cuda::Module>(device, ptx_.at(*best), std::vector{entry_});
+  modules_[device] = module;
+  return module;
+}
+
+void GpuExport::call(const Kernel& kernel, void* const* argv) {
+  const auto& params = kernel.optimized.params;
+  std::vector<uint64_t> slots;
+  int64_t threads = 1;
+  int device = -1;
+  size_t k = 0;
+  std::unique_ptr<cuda::DeviceMemory> error;
+  std::vector<std::vector<int64_t>> shapes(params.size());
+  if (!kernel.source.is_kernel()) {
+    threads = arg<int64_t>(argv, k++);
+    if (threads < 0) throw std::invalid_argument("n = " + std::to_string(threads) + " is negative");
+    for (size_t i = 0; i <= params.size(); ++i) {
+      slots.push_back(arg<uint64_t>(argv, k++));
+      if (!slots.back() && threads > 0)
+        throw std::invalid_argument("argument '" + (i < params.size() ? params[i].name : "out") +
+                                    "' is a null device pointer");
+    }
+    slots.push_back(static_cast<uint64_t>(threads));
+    if (threads > 0) device = cuda::device_of(slots[params.size()]);
+  } else {
+    std::vector<uint64_t> extents;
+    for (int d = 0; d < kernel.source.domain; ++d) {
+      int64_t extent = arg<int64_t>(argv, k++);
+      if (extent < 0) throw std::invalid_argument("domain extent " + std::to_string(extent) + " is negative");
+      extents.push_back(static_cast<uint64_t>(extent));
+      threads *= extent;
+    }
+    for (size_t i = 0; i < params.size(); ++i, ++k) {
+      const ir::Type& type = params[i].type;
+      int64_t itemsize = ir::bits_of(type.scalar) / 8;
+      if (type.ndim == 0) {
+        uint64_t slot = 0;
+        std::memcpy(&slot, argv[k], itemsize);
+        slots.push_back(slot);
+        continue;
+      }
+      const auto* a = arg<const ember_aot_array*>(argv, k);
+      std::string name = "array '" + params[i].name + "'";
+      if (!a || !a->data) throw std::invalid_argument(name + " is a null pointer");
+      if (a->ndim != type.ndim)
+        throw std::invalid_argument(name + " has ndim " + std::to_string(a->ndim) + ", the kernel takes " +
+                                    std::to_string(type.ndim));
+      slots.push_back(reinterpret_cast<uint64_t>(a->data));
+      for (int d = 0; d < type.ndim; ++d) slots.push_back(static_cast<uint64_t>(a->shape[d]));
+      for (int d = 0; d < type.ndim; ++d) {
+        if (a->strides[d] % itemsize != 0)
+          throw std::invalid_argument(name + ": stride " + std::to_string(a->strides[d]) +
+                                      " bytes is not a multiple of the itemsize");
+        slots.push_back(static_cast<uint64_t>(a->strides[d] / itemsize));
+      }
+      shapes[i].assign(a->shape, a->shape + type.ndim);
+      if (device < 0) device = cuda::device_of(reinterpret_cast<uint64_t>(a->data));
+    }
+    slots.insert(slots.end(), extents.begin(), extents.end());
+    if (device < 0) device = 0;
+    if (kernel.options.boundscheck && threads > 0) {
+      error = std::make_unique<cuda::DeviceMemory>(device, sizeof(codegen::GpuKernelError));
+      cuda::zero(device, error->ptr(), error->bytes());
+    }
+    slots.push_back(error ? error->ptr() : 0);
+  }
+  auto stream = arg<cuda::Stream>(argv, k);
+  if (threads == 0) return;
+  module(device)->launch(0, threads, slots, stream);
+  if (!error) return;
+  cuda::synchronize_stream(device, stream);
+  codegen::GpuKernelError e;
+  cuda::copy_to_host(device, &e, error->ptr(), sizeof e);
+  if (e.failed) throw kernel_index_error(kernel, e.error, shapes.at(e.error.param));
+}
+
+}  // namespace ember::runtime
