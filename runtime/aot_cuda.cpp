@@ -38,7 +38,10 @@ std::shared_ptr<cuda::Module> GpuExport::module(int device) {
     throw GpuArchError("device " + std::to_string(device) + " (" + info.name + ") is sm_" +
                                 std::to_string(cc) + "; this library has PTX for " + archs +
                                 " only (build it with an older --target cuda:sm_XX)");
-  auto module = std::make_shared<cuda::Module>(device, ptx_.at(*best), std::vector{entry_});
+  std::vector<std::string> entries = {entry_};
+  if (reduction_) entries = {entry_, entry_ + "_merge", entry_ + "_finish"};
+  auto module = std::make_shared<cuda::Module>(device, ptx_.at(*best), entries,
+                                               reduction_ ? codegen::kGpuReduceBlock : 0);
   modules_[device] = module;
   return module;
 }
@@ -59,6 +62,10 @@ void GpuExport::call(const Kernel& kernel, void* const* argv) {
       if (!slots.back() && threads > 0)
         throw std::invalid_argument("argument '" + (i < params.size() ? params[i].name : "out") +
                                     "' is a null device pointer");
+    }
+    if (kernel.options.reduction) {
+      reduce(kernel, slots, threads, arg<cuda::Stream>(argv, k));
+      return;
     }
     slots.push_back(static_cast<uint64_t>(threads));
     if (threads > 0) device = cuda::device_of(slots[params.size()]);
@@ -112,6 +119,40 @@ void GpuExport::call(const Kernel& kernel, void* const* argv) {
   codegen::GpuKernelError e;
   cuda::copy_to_host(device, &e, error->ptr(), sizeof e);
   if (e.failed) throw kernel_index_error(kernel, e.error, shapes.at(e.error.param));
+}
+
+// A whole reduction of n elements (codegen.h's GPU reduce): tiles of the
+// input into partials, partials merged until one is left, its value
+// written to `slots`' last pointer. Waits for the stream before the
+// partials are freed.
+void GpuExport::reduce(const Kernel& kernel, std::vector<uint64_t> slots, int64_t n,
+                       cuda::Stream stream) {
+  if (n == 0 && (kernel.options.reduction->op == ir::Op::Minimum ||
+                 kernel.options.reduction->op == ir::Op::Maximum))
+    throw std::invalid_argument("zero-size array to a min/max reduction, which has no identity");
+  uint64_t result = slots.back();
+  slots.pop_back();
+  int device = cuda::device_of(result);
+  std::shared_ptr<cuda::Module> mod = module(device);
+  constexpr int64_t tile = codegen::kGpuReduceTile, block = codegen::kGpuReduceBlock;
+  int64_t segment = n, pieces = std::max<int64_t>(1, (n + tile - 1) / tile);
+  auto partials = std::make_unique<cuda::DeviceMemory>(device, pieces * codegen::kGpuPartialBytes);
+  slots.insert(slots.end(), {partials->ptr(), static_cast<uint64_t>(segment),
+                             static_cast<uint64_t>(pieces), static_cast<uint64_t>(pieces)});
+  mod->launch(0, pieces * block, slots, stream);
+  while (pieces > 1) {
+    segment = pieces;
+    pieces = (pieces + tile - 1) / tile;
+    auto merged = std::make_unique<cuda::DeviceMemory>(device, pieces * codegen::kGpuPartialBytes);
+    uint64_t merge[] = {partials->ptr(), merged->ptr(), static_cast<uint64_t>(segment),
+                        static_cast<uint64_t>(pieces), static_cast<uint64_t>(pieces)};
+    mod->launch(1, pieces * block, merge, stream);
+    cuda::synchronize_stream(device, stream);  // before the old partials go
+    partials = std::move(merged);
+  }
+  uint64_t finish[] = {partials->ptr(), result, 1};
+  mod->launch(2, 1, finish, stream);
+  cuda::synchronize_stream(device, stream);
 }
 
 }  // namespace ember::runtime

@@ -134,7 +134,8 @@ Library* read_library(ember_aot_library* c) {
       for (const std::string& arch : feature_list(lib->field("gpu_archs")))
         ptx[arch] = lib->field(prefix + "ptx." + arch);
     lib->gpu.push_back(ptx.empty() ? nullptr
-                                   : std::make_unique<GpuExport>(ptx, lib->field(prefix + "entry")));
+                                   : std::make_unique<GpuExport>(ptx, lib->field(prefix + "entry"),
+                                                                texts->options.reduction.has_value()));
     std::string general = lib->field(prefix + "general");
     lib->general.push_back(general.empty() ? -1 : std::stoi(general));
     for (size_t i = 0; i < lib->isas.size(); ++i)

@@ -118,9 +118,6 @@ def _compile(func, signature, isas, archs):
     if not func._native and not archs:
         raise AotError(f"{where}: {func.__name__} is a target='cuda' function: add the GPU "
                        "architectures to --target (e.g. --target x86-64-v3,cuda:sm_80,sm_90)")
-    if not func._native and isinstance(func, Reduced):
-        raise AotError(f"{where}: {func.__name__} is a target='cuda' reduction; ahead-of-time "
-                       "libraries do not export GPU reductions yet (GPU maps and kernels only)")
     if func._native and not isas:
         raise AotError(f"{where}: {func.__name__} runs on the CPU, but --target names no CPU "
                        "(e.g. --target x86-64-v3,cuda:sm_80)")
@@ -206,8 +203,10 @@ def _c_functions(export):
     names = _c_param_names(export)
     acc = _SHORT[str(export.kernel.output_dtype)] if export.kind != "kernel" else None
     stream = ["struct CUstream_st *stream"] if export.target == "cuda" else []
-    if export.target == "cuda" and export.kind == "map":
-        out = "out" if "out" not in names else "out_"
+    if export.target == "cuda" and export.kind != "kernel":
+        out = "result" if export.kind == "reduce" else "out"
+        while out in names:
+            out += "_"
         decl = ["int64_t n"] + [f"unsigned long long {n}" for n in names + [out]] + stream
         return [(_FORM_GPU, "", ["i64"] + ["u64"] * (len(names) + 1) + ["ptr"], decl)]
     if export.kind == "kernel":
@@ -302,6 +301,9 @@ def _header(stem, path, exports, isas, archs):
         if e.target == "cuda" and e.kind == "map":
             lines.append(" * out[i] = f(args[i]...) for 0 <= i < n, on the GPU: contiguous "
                          "device arrays. */")
+        elif e.target == "cuda" and e.kind == "reduce":
+            lines.append(f" * *result (device memory) = the {e.func.op!r} of f(args[i]...) over "
+                         "0 <= i < n, on the GPU; waits for the stream. */")
         elif e.kind == "map":
             lines.append(" * out[i] = f(args[i]...) for 0 <= i < n (contiguous arrays); "
                          f"{e.name}_nd: any strides,")

@@ -250,8 +250,6 @@ def test_export_flag_and_several_signatures_name_the_c_functions(tmp_path):
     ("import ember\n\n@ember.kernel(['[1](float64[:], float64)'], target='cuda')\n"
      "def k(a, v):\n    a[ember.tid()] = v\n", [], r"bad.py:3: k is a target='cuda' function: "
      r"add the GPU architectures to --target"),
-    ("import ember\n\n@ember.reduce('+', ['float64(float64)'], target='cuda')\n"
-     "def r(a):\n    return a\n", ["--target", "cuda:sm_80"], r"do not export GPU reductions yet"),
     ("import ember\n\n@ember.vectorize(['float64(float64)'], target='cuda')\n"
      "def f(x):\n    return x\n", ["--target", "cuda:sm_1"], r"--target cuda:sm_1: "),
     ("import ember\n\n@ember.vectorize(['float64(float64)'])\ndef f(x):\n    return x\n",
@@ -295,9 +293,11 @@ def test_gpu_exports_are_c_launch_entries_with_ptx_for_each_arch(gpu_library, tm
     manifest = json.loads((gpu_library / "gscale.json").read_text())
     assert manifest["cuda"] == ["sm_80", "sm_90"]
     assert {e["name"]: e["target"] for e in manifest["exports"]} == \
-        {"axpy": "cuda", "scale": "cuda", "square": "cpu"}
+        {"axpy": "cuda", "scale": "cuda", "square": "cpu", "norm2": "cuda"}
+    assert ("int norm2(int64_t n, unsigned long long x, unsigned long long result, "
+            "struct CUstream_st *stream);") in header
     fields, _, _ = _core.open_library(str(gpu_library / "libgscale.so"))
-    for e in (0, 1):
+    for e in (0, 1, 3):
         for arch in ("sm_80", "sm_90"):
             ptx = fields[f"export.{e}.ptx.{arch}"]
             assert f".target {arch}" in ptx and f".entry {fields[f'export.{e}.entry']}(" in ptx

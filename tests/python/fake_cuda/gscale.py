@@ -12,3 +12,8 @@ def scale(out, a, v):
 @ember.vectorize(["float64(float64)"])
 def square(x):
     return x * x
+
+
+@ember.reduce("+", ["float64(float64)"], target="cuda")
+def norm2(x):
+    return x * x
