@@ -350,3 +350,21 @@ def test_ember_load_leaves_gpu_exports_to_c(gpu_library):
     assert lib.square(3.0) == 9.0
     with pytest.raises(AttributeError, match="axpy of library .* is a GPU export, for C callers"):
         lib.axpy
+
+
+def test_the_header_is_valid_cpp_and_building_needs_no_c_toolchain(library, tmp_path):
+    source = tmp_path / "use.cpp"
+    source.write_text('#include <vector>\n#include "pricing.h"\n'
+                      "int main() { std::vector<double> x(8, 2.0); double r = 0;\n"
+                      "  return dot(8, x.data(), x.data(), &r) == EMBER_OK && r == 32.0 ? 0 : 1; }\n")
+    if shutil.which("c++"):
+        run(["c++", "-std=c++17", "-Wall", "-Werror", str(source), f"-I{library}", f"-L{library}",
+             "-lpricing", f"-Wl,-rpath,{library}", "-o", str(tmp_path / "use")])
+        run([str(tmp_path / "use")])
+    # ember links with LLVM's linker in process: no cc, ld or ar on PATH needed.
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    result = run([sys.executable, "-m", "ember", "aot", "build", os.path.join(SAMPLE, "pricing.py"),
+                  "-o", str(tmp_path / "out"), "--target", "x86-64-v2"], env={"PATH": str(bare)})
+    assert "pricing: 4 export(s)" in result.stdout
+    assert (tmp_path / "out" / "libpricing.so").stat().st_size > 0
