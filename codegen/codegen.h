@@ -163,6 +163,30 @@ std::string llvm_ir(const ir::Function& fn, const Layout& layout, const Options&
 std::string assembly(const ir::Function& fn, const Layout& layout, const Options& options,
                      const std::string& cpu = "");
 
+// One of LLVM's optimization remarks (loop-vectorize, slp-vectorizer,
+// loop-unroll, inline, licm, gvn, ...) about the code of a Python line
+// (0 when LLVM knows none).
+struct Remark {
+  std::string pass;
+  std::string kind;  // "passed", "missed" or "analysis"
+  std::string function;
+  std::string message;
+  int line = 0, col = 0;
+};
+
+// What a report shows of one specialization's host code (ember/report.py):
+// the module compiled as inspection texts are, with debug locations (the
+// Python line and column of every instruction: the assembly has .loc
+// lines), LLVM's remarks, and the time of each stage.
+struct Inspection {
+  std::string llvm_ir, assembly;
+  std::vector<Remark> remarks;
+  std::string cpu;  // LLVM's name of the CPU compiled for
+  double lower_ms = 0, optimize_ms = 0, codegen_ms = 0;
+};
+Inspection inspection(const ir::Function& fn, const Layout& layout, const Options& options,
+                      const std::string& cpu = "");
+
 // The host CPU as LLVM sees it, e.g. "znver4 (+avx2,+avx512f,...)".
 std::string host_cpu();
 

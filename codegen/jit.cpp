@@ -4,6 +4,8 @@
 #include <pthread.h>
 
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/IR/DiagnosticHandler.h>
+#include <llvm/IR/DiagnosticInfo.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
@@ -251,16 +253,84 @@ int64_t codegen_runs() { return runs.load(); }
 
 namespace {
 
+// Collects LLVM's optimization remarks, but the code generator's own
+// (instruction counts, register allocation, ...), which say nothing about a
+// Python line.
+class RemarkCollector : public llvm::DiagnosticHandler {
+ public:
+  explicit RemarkCollector(std::vector<Remark>& out) : out_(out) {}
+  bool isAnalysisRemarkEnabled(llvm::StringRef pass) const override { return wanted(pass); }
+  bool isMissedOptRemarkEnabled(llvm::StringRef pass) const override { return wanted(pass); }
+  bool isPassedOptRemarkEnabled(llvm::StringRef pass) const override { return wanted(pass); }
+  bool isAnyRemarkEnabled() const override { return true; }
+
+  bool handleDiagnostics(const llvm::DiagnosticInfo& info) override {
+    auto* r = llvm::dyn_cast<llvm::DiagnosticInfoOptimizationBase>(&info);
+    if (!r) return false;
+    if (!wanted(r->getPassName())) return true;
+    Remark remark{r->getPassName().str(), "analysis", "", r->getMsg()};
+    if (r->isPassed()) remark.kind = "passed";
+    if (r->isMissed()) remark.kind = "missed";
+    if (auto* at = llvm::dyn_cast<llvm::DiagnosticInfoIROptimization>(r)) {
+      remark.function = at->getFunction().getName().str();
+      if (at->isLocationAvailable()) {
+        remark.line = static_cast<int>(at->getLocation().getLine());
+        remark.col = static_cast<int>(at->getLocation().getColumn());
+      }
+    }
+    for (const Remark& seen : out_)  // passes that run twice say the same twice
+      if (seen.pass == remark.pass && seen.kind == remark.kind && seen.line == remark.line &&
+          seen.col == remark.col && seen.message == remark.message)
+        return true;
+    out_.push_back(std::move(remark));
+    return true;
+  }
+
+ private:
+  static bool wanted(llvm::StringRef pass) {
+    return pass != "asm-printer" && pass != "regalloc" && pass != "prologepilog" &&
+           pass != "size-info" && pass != "sdagisel" && pass != "stack-frame-layout" &&
+           !pass.starts_with("machine");
+  }
+  std::vector<Remark>& out_;
+};
+
+std::string print(llvm::Module& m) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  m.print(os, nullptr);
+  return os.str();
+}
+
+}  // namespace
+
+Inspection inspection(const ir::Function& fn, const Layout& layout, const Options& options,
+                      const std::string& cpu) {
+  HostTarget& host = HostTarget::get();
+  Inspection out;
+  llvm::LLVMContext ctx;
+  ctx.setDiagnosticHandler(std::make_unique<RemarkCollector>(out.remarks));
+  auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<llvm::TargetMachine> tm = cpu.empty() ? nullptr : host.machine_for(cpu);
+  VectorIsa isa = tm ? vector_isa(*tm) : host.isa();
+  auto module = lower_module(fn, layout, options, isa, ctx, fn.name, true);
+  out.lower_ms = ms_since(t0);
+  if (tm) optimize_for(*tm, isa, *module);
+  else host.optimize(*module);
+  out.optimize_ms = ms_since(t0) - out.lower_ms;
+  out.llvm_ir = print(*module);
+  out.assembly = tm ? assembly_for(*tm, *module) : host.assembly(*module);
+  out.codegen_ms = ms_since(t0) - out.lower_ms - out.optimize_ms;
+  out.cpu = tm ? cpu : host.cpu().substr(0, host.cpu().find(' '));
+  return out;
+}
+
+namespace {
+
 // The optimized module of `fn` for the host or, when `cpu` is given, for that
 // CPU: as LLVM IR, or as assembly.
 std::string inspect(const ir::Function& fn, const Layout& layout, const Options& options,
                     const std::string& cpu, bool assembly) {
-  auto print = [](llvm::Module& m) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    m.print(os, nullptr);
-    return os.str();
-  };
   HostTarget& host = HostTarget::get();
   llvm::LLVMContext ctx;
   if (cpu.empty()) {

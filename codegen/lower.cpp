@@ -37,7 +37,7 @@ llvm::Function* Lowering::scalar_function(const std::string& name) {
   f_ = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m_);
   f_->addFnAttr(llvm::Attribute::AlwaysInline);
   f_->addFnAttr(llvm::Attribute::NoUnwind);
-  b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", f_));
+  enter(f_);
   for (auto& arg : f_->args()) params_.push_back(&arg);
   for (const ir::Variable& v : fn_.locals) {
     slots_.push_back(b_.CreateAlloca(ty(v.type.scalar), nullptr, v.name));
@@ -47,8 +47,26 @@ llvm::Function* Lowering::scalar_function(const std::string& name) {
   return f_;
 }
 
+void Lowering::enter(llvm::Function* f) {
+  b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", f));
+  if (!debug_) return;
+  scope_ = debug_->subprogram(f);
+  locate(fn_.loc);
+}
+
+void Lowering::leave() {
+  scope_ = nullptr;  // DebugLocations::finish() gives the generated code the def line
+  b_.SetCurrentDebugLocation(llvm::DebugLoc());
+}
+
+void Lowering::locate(ir::Loc loc) {
+  if (scope_ && loc.line > 0)
+    b_.SetCurrentDebugLocation(llvm::DILocation::get(c_, loc.line, loc.col, scope_));
+}
+
 bool Lowering::block(const ir::Block& body) {
   for (const ir::StmtPtr& s : body) {
+    locate(s->loc);
     switch (s->kind) {
       case ir::StmtKind::Assign: b_.CreateStore(expr(*s->value), slots_[s->var]); break;
       case ir::StmtKind::Return:
@@ -85,6 +103,15 @@ bool Lowering::block(const ir::Block& body) {
 }
 
 Value* Lowering::expr(const ir::Expr& e) {
+  if (!scope_) return expr_at(e);
+  llvm::DebugLoc outer = b_.getCurrentDebugLocation();
+  locate(e.loc);
+  Value* value = expr_at(e);
+  b_.SetCurrentDebugLocation(outer);
+  return value;
+}
+
+Value* Lowering::expr_at(const ir::Expr& e) {
   Scalar t = e.type.scalar;
   switch (e.op) {
     case Op::Const:
@@ -440,6 +467,7 @@ void Lowering::elementwise_loop(llvm::Function* scalar, const Layout& layout,
   auto* body = llvm::BasicBlock::Create(c_, "body", f);
   auto* exit = llvm::BasicBlock::Create(c_, "exit", f);
   b_.SetInsertPoint(entry);
+  leave();
   size_t count = fn_.params.size() + 1;  // parameters, then the output
   std::vector<Value*> base(count), invariant(count, nullptr);
   for (size_t i = 0; i < count; ++i) {
@@ -491,9 +519,13 @@ std::unique_ptr<llvm::Module> verified(std::unique_ptr<llvm::Module> m) {
 
 std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout& layout,
                                                 const Options& options, const VectorIsa& isa,
-                                                llvm::LLVMContext& ctx, const std::string& prefix) {
+                                                llvm::LLVMContext& ctx, const std::string& prefix,
+                                                bool debug) {
   auto m = std::make_unique<llvm::Module>(prefix, ctx);
+  std::unique_ptr<DebugLocations> locations;
+  if (debug) locations = std::make_unique<DebugLocations>(*m, fn);
   Lowering lowering(fn, *m, options, isa);
+  lowering.set_debug(locations.get());
   if (fn.is_kernel()) {
     lowering.kernel_loops(lowering.kernel_body(prefix + "_body", layout), prefix + "_kernel");
   } else {
@@ -503,6 +535,7 @@ std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout&
       lower_reduction(*m, *options.reduction, scalar, fn, layout, options.fastmath, prefix);
   }
   lowering.keep_vector_declarations();
+  if (locations) locations->finish();
   return verified(std::move(m));
 }
 

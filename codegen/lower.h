@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/DIBuilder.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/PassManager.h>
 
@@ -53,12 +54,33 @@ void lower_reduction(llvm::Module& m, const Reduction& reduction, llvm::Function
                      const ir::Function& fn, const Layout& layout, bool fastmath,
                      const std::string& prefix);
 
+// Debug locations for inspection (debug_info.cpp): line tables of `fn`'s
+// file. The lowering gives the scalar function's (or kernel body's)
+// instructions the lines and columns of the IR they come from; finish()
+// gives every other function a subprogram and every instruction without a
+// location the def line, then finalizes.
+class DebugLocations {
+ public:
+  DebugLocations(llvm::Module& m, const ir::Function& fn);
+  ~DebugLocations();
+  llvm::DISubprogram* subprogram(llvm::Function* f);  // made once per function
+  void finish();
+
+ private:
+  llvm::Module& m_;
+  std::unique_ptr<llvm::DIBuilder> dib_;
+  llvm::DIFile* file_ = nullptr;
+  int line_;
+};
+
 // A module holding `<prefix>_contig` (see codegen.h): the loop around an
 // always-inlined scalar function made from `fn` (Strict level); for a reduce
-// kernel, also its reduction functions.
+// kernel, also its reduction functions. With `debug`, its instructions carry
+// debug locations (DebugLocations).
 std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout& layout,
                                                 const Options& options, const VectorIsa& isa,
-                                                llvm::LLVMContext& ctx, const std::string& prefix);
+                                                llvm::LLVMContext& ctx, const std::string& prefix,
+                                                bool debug = false);
 
 // A module holding the CUDA kernel `<prefix>_cuda` (codegen.h, CUDA
 // entries); math calls name libdevice's functions.

@@ -30,7 +30,7 @@ llvm::Function* Lowering::kernel_body(const std::string& name, const Layout& lay
                               llvm::Function::InternalLinkage, name, m_);
   f_->addFnAttr(llvm::Attribute::AlwaysInline);
   f_->addFnAttr(llvm::Attribute::NoUnwind);
-  b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", f_));
+  enter(f_);
   auto arg = f_->arg_begin();
   arrays_.resize(fn_.params.size());
   for (size_t i = 0; i < fn_.params.size(); ++i) {
@@ -367,6 +367,7 @@ void Lowering::kernel_loops(llvm::Function* body, const std::string& name) {
   Value* hi = f->getArg(2);
   Value* error = f->getArg(3);
   b_.SetInsertPoint(llvm::BasicBlock::Create(c_, "entry", f));
+  leave();
   std::vector<Value*> call_args;
   auto field = [&](Value* base, int k) {
     return b_.CreateLoad(i64, b_.CreateConstGEP1_64(i64, base, k));

@@ -39,6 +39,9 @@ class Lowering {
     if (options.fastmath) b_.setFastMathFlags(llvm::FastMathFlags::getFast());
   }
 
+  // Instructions of the scalar function or kernel body get the Python
+  // line and column of the IR they come from (lower.h).
+  void set_debug(DebugLocations* debug) { debug_ = debug; }
   llvm::Function* scalar_function(const std::string& name);
   // Keeps the vector math declarations alive until the vectorizer has run.
   void keep_vector_declarations() { llvm::appendToCompilerUsed(m_, vector_decls_); }
@@ -58,7 +61,14 @@ class Lowering {
  private:
   // Statements return false once the block has been terminated by a return.
   bool block(const ir::Block& body);
+  // expr_at with the expression's location (when debugging), restored after.
   Value* expr(const ir::Expr& e);
+  Value* expr_at(const ir::Expr& e);
+  // f_'s entry: its subprogram when debugging (and the def line as the
+  // location until a statement sets one).
+  void enter(llvm::Function* f);
+  void leave();  // building generated code (loops): no Python location
+  void locate(ir::Loc loc);
   // lower_kernel.cpp: for, while, break, continue, store, atomic; false once
   // the block has been terminated.
   bool kernel_statement(const ir::Stmt& s);
@@ -126,6 +136,8 @@ class Lowering {
 
   const ir::Function& fn_;
   llvm::Module& m_;
+  DebugLocations* debug_ = nullptr;
+  llvm::DISubprogram* scope_ = nullptr;
   llvm::LLVMContext& c_;
   IRBuilder<> b_;
   const VectorIsa& isa_;

@@ -63,6 +63,10 @@ std::string assembly(const Kernel& k, const std::string& cpu) {
   return codegen::assembly(k.optimized_function(), k.layout, k.options, cpu);
 }
 
+codegen::Inspection inspection(const Kernel& k, const std::string& cpu) {
+  return codegen::inspection(k.optimized_function(), k.layout, k.options, cpu);
+}
+
 codegen::PtxCode ptx(const Kernel& k, const std::string& arch, int strided) {
   if (strided < 0 || strided > 64)
     throw std::invalid_argument("strided: 0 to 64 axes, got " + std::to_string(strided));

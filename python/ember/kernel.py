@@ -163,8 +163,10 @@ class Kernel(_core.Launcher):
         """The specializations compiled so far: '[domain rank](arg types)'."""
         return [text for text, _ in self._compiled]
 
-    def inspect(self, stage="ir", arch=None, *, domain=None, args=None):
-        """The code of a specialization: "ir" (after the compiler's passes),
+    def inspect(self, stage=None, arch=None, *, domain=None, args=None):
+        """The code of a specialization: with no stage, a report (an
+        ember.report.Report: every Python line with what it became, LLVM's
+        remarks, every stage; HTML in notebooks); "ir" (after the compiler's passes),
         "source-ir" (as the frontend built it), "llvm", "asm" (for the host,
         or for x86 CPU `arch` by LLVM's name, e.g. "znver4"), "ptx" (CUDA
         code for GPU architecture `arch`, e.g. "sm_90"; no GPU needed) or
@@ -172,16 +174,23 @@ class Kernel(_core.Launcher):
         `domain` and `args` (arrays and numbers, as k[domain](*args) takes
         them), that launch's, compiled without running it (so a
         target="cuda" kernel's PTX needs no GPU) and kept for the launch."""
-        stages.check(stage)  # before compiling anything
+        if stage is not None:
+            stages.check(stage)  # before compiling anything
         if (domain is None) != (args is None):
             raise TypeError("inspect() takes domain= and args= together (the launch to "
                             "compile), or neither (the latest compiled specialization)")
         if args is not None:
-            return stages.text(self._compile(*self._types(domain, tuple(args))), stage, arch)
-        if not self._compiled:
+            compiled = self._compile(*self._types(domain, tuple(args)))
+        elif not self._compiled:
             raise ValueError(f"{self.__name__} has no compiled specialization yet: launch it "
                              "first, or pass domain= and args=")
-        return stages.text(self._compiled[-1][1], stage, arch)
+        else:
+            compiled = self._compiled[-1][1]
+        if stage is None:
+            from .report import Report
+            text = next(t for t, k in self._compiled if k.key == compiled.key)
+            return Report(self, compiled, text, self.signatures, arch)
+        return stages.text(compiled, stage, arch)
 
     def __repr__(self):
         return f"<ember.kernel {self.__qualname__} {self.signatures}>"

@@ -102,10 +102,12 @@ class Vectorized(_core.Dispatcher):
                             f"{self.__name__}() takes {len(frontend.check_signature(self.py_func))}")
         return result, types
 
-    def inspect(self, stage="ir", signature=None, arch=None):
-        """The code of one specialization at one stage.
+    def inspect(self, stage=None, signature=None, arch=None):
+        """The code of one specialization: a report, or the text of one stage.
 
-        stage: "ir" (after the compiler's passes), "source-ir" (as the
+        No stage: an ember.report.Report (shown in notebooks as HTML): every
+        Python line with what it became and LLVM's remarks on it, and every
+        stage. stage: "ir" (after the compiler's passes), "source-ir" (as the
         frontend built it), "llvm" (optimized LLVM IR), "asm" (assembly;
         both for the host, or for x86 CPU `arch` by LLVM's name, e.g.
         "znver4"), "ptx" (CUDA code for GPU architecture `arch`, e.g.
@@ -114,7 +116,8 @@ class Vectorized(_core.Dispatcher):
         "(float64, float64)"; compiled on demand. Default: the latest
         specialization.
         """
-        stages.check(stage)  # before compiling anything
+        if stage is not None:
+            stages.check(stage)  # before compiling anything
         if signature is not None:
             kernel = self._specialize_text(signature)
         elif self._compiled:
@@ -122,6 +125,10 @@ class Vectorized(_core.Dispatcher):
         else:
             raise ValueError(f"{self.__name__} has no compiled specialization yet: call it "
                              "first or pass signature='float64(float64, ...)'")
+        if stage is None:
+            from .report import Report
+            text = next(t for t, _, k in self._compiled if k.key == kernel.key)
+            return Report(self, kernel, text, self.signatures, arch)
         return stages.text(kernel, stage, arch)
 
     def __repr__(self):

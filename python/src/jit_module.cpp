@@ -40,6 +40,23 @@ PYBIND11_MODULE(_jit, m) {
   m.def("asm", &runtime::assembly, py::arg("kernel"), py::arg("cpu") = "",
         py::call_guard<ember::ReleaseGil>());
   m.def("host_cpu", &codegen::host_cpu);
+  py::class_<codegen::Remark>(m, "Remark")
+      .def_readonly("pass_name", &codegen::Remark::pass)
+      .def_readonly("kind", &codegen::Remark::kind)
+      .def_readonly("function", &codegen::Remark::function)
+      .def_readonly("message", &codegen::Remark::message)
+      .def_readonly("line", &codegen::Remark::line)
+      .def_readonly("col", &codegen::Remark::col);
+  py::class_<codegen::Inspection>(m, "Inspection")
+      .def_readonly("llvm_ir", &codegen::Inspection::llvm_ir)
+      .def_readonly("assembly", &codegen::Inspection::assembly)
+      .def_readonly("remarks", &codegen::Inspection::remarks)
+      .def_readonly("cpu", &codegen::Inspection::cpu)
+      .def_readonly("lower_ms", &codegen::Inspection::lower_ms)
+      .def_readonly("optimize_ms", &codegen::Inspection::optimize_ms)
+      .def_readonly("codegen_ms", &codegen::Inspection::codegen_ms);
+  m.def("inspection", &runtime::inspection, py::arg("kernel"), py::arg("cpu") = "",
+        py::call_guard<ember::ReleaseGil>());
   py::class_<codegen::PtxCode>(m, "PtxCode")
       .def_readonly("ptx", &codegen::PtxCode::ptx)
       .def_readonly("entry", &codegen::PtxCode::entry)
