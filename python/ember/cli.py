@@ -4,6 +4,8 @@
     ember cache list                  one line per entry
     ember cache clear                 removes every entry of this ember version
     ember cache explain FILE.py:FUNC  why FUNC's specializations hit or miss
+    ember inspect FILE.py:FUNC        a function's report (--html PATH), or one stage (--stage)
+          [--signature SIG] [--stage ir|source-ir|llvm|asm|ptx|cuda-llvm] [--arch CPU|sm_XX]
     ember aot build FILE.py -o DIR    a shared and a static library with a C header
           [--target x86-64-v2,x86-64-v3,x86-64-v4] [--export FUNC:SIGNATURE ...]
 """
@@ -15,7 +17,8 @@ import importlib.util
 import os
 import sys
 
-from . import _core, aot, cache
+from . import _core, aot, cache, stages
+from .errors import CompileError
 
 __all__ = ["main"]
 
@@ -79,21 +82,40 @@ def clear(args):
     return 0
 
 
-def _load_function(target):
+def _load_function(target, command="cache explain"):
     """The ember function FUNC of FILE.py:FUNC, its module run as a script's."""
     path, _, name = target.rpartition(":")
     if not path or not name:
-        raise SystemExit(f"ember cache explain: expected FILE.py:FUNC, got {target!r}")
+        raise SystemExit(f"ember {command}: expected FILE.py:FUNC, got {target!r}")
     if not os.path.isfile(path):
-        raise SystemExit(f"ember cache explain: no such file: {path}")
+        raise SystemExit(f"ember {command}: no such file: {path}")
     spec = importlib.util.spec_from_file_location("__ember_explain__", path)
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     spec.loader.exec_module(module)
     fn = getattr(module, name, None)
     if fn is None or not hasattr(fn, "_compiled"):
-        raise SystemExit(f"ember cache explain: {path} has no ember function {name!r}")
+        raise SystemExit(f"ember {command}: {path} has no ember function {name!r}")
     return fn
+
+
+def inspect_function(args):
+    fn = _load_function(args.target, "inspect")
+    try:
+        shown = fn.inspect(args.stage, signature=args.signature, arch=args.arch)
+    except (CompileError, TypeError, ValueError) as e:
+        print(f"ember inspect: error: {e}", file=sys.stderr)
+        return 1
+    if args.html:
+        if args.stage:
+            print("ember inspect: error: --html writes the report: leave --stage out",
+                  file=sys.stderr)
+            return 1
+        shown.save(args.html)
+        print(f"wrote {args.html}")
+    else:
+        print(shown)
+    return 0
 
 
 def _difference(mine, theirs):
@@ -154,6 +176,14 @@ def main(argv=None):
     explain_parser = actions.add_parser("explain", help="why a function's specializations miss")
     explain_parser.add_argument("target", metavar="FILE.py:FUNC")
     explain_parser.set_defaults(run=explain)
+    inspect_parser = commands.add_parser("inspect", help="a function's report, or one stage")
+    inspect_parser.add_argument("target", metavar="FILE.py:FUNC")
+    inspect_parser.add_argument("--signature", help="the specialization, e.g. "
+                                "'float64(float64, float64)' (default: the latest compiled)")
+    inspect_parser.add_argument("--stage", choices=stages.STAGES, help="print this stage only")
+    inspect_parser.add_argument("--arch", help="another CPU (znver4, x86-64-v3) or GPU (sm_90)")
+    inspect_parser.add_argument("--html", metavar="PATH", help="write the report as HTML")
+    inspect_parser.set_defaults(run=inspect_function)
     aot_parser = commands.add_parser("aot", help="compile ahead of time into C libraries")
     aot_actions = aot_parser.add_subparsers(dest="action", required=True)
     build_parser = aot_actions.add_parser("build", help="lib<stem>.so, lib<stem>.a, <stem>.h, "

@@ -163,7 +163,7 @@ class Kernel(_core.Launcher):
         """The specializations compiled so far: '[domain rank](arg types)'."""
         return [text for text, _ in self._compiled]
 
-    def inspect(self, stage=None, arch=None, *, domain=None, args=None):
+    def inspect(self, stage=None, arch=None, *, domain=None, args=None, signature=None):
         """The code of a specialization: with no stage, a report (an
         ember.report.Report: every Python line with what it became, LLVM's
         remarks, every stage; HTML in notebooks); "ir" (after the compiler's passes),
@@ -173,13 +173,16 @@ class Kernel(_core.Launcher):
         "cuda-llvm". By default the latest compiled specialization's; with
         `domain` and `args` (arrays and numbers, as k[domain](*args) takes
         them), that launch's, compiled without running it (so a
-        target="cuda" kernel's PTX needs no GPU) and kept for the launch."""
+        target="cuda" kernel's PTX needs no GPU) and kept for the launch;
+        with `signature` ("[2](float64[:, :], float64)"), that one's."""
         if stage is not None:
             stages.check(stage)  # before compiling anything
         if (domain is None) != (args is None):
             raise TypeError("inspect() takes domain= and args= together (the launch to "
                             "compile), or neither (the latest compiled specialization)")
-        if args is not None:
+        if signature is not None:
+            compiled = self._compile(*self._parse_signature(signature))
+        elif args is not None:
             compiled = self._compile(*self._types(domain, tuple(args)))
         elif not self._compiled:
             raise ValueError(f"{self.__name__} has no compiled specialization yet: launch it "

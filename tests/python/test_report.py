@@ -158,3 +158,30 @@ def test_a_gpu_function_reports_its_ptx():
     assert report.target == "sm_80"
     assert ".target sm_80" in report.stages["ptx"]
     assert "def twice(x):" in str(report)
+
+
+def test_the_inspect_command(tmp_path):
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sample = os.path.join(root, "samples", "aot", "pricing.py")
+    env = dict(os.environ, PYTHONPATH=os.path.join(root, "python"))
+
+    def ember_cli(*args):
+        return subprocess.run([sys.executable, "-m", "ember", "inspect", *args], env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    report = ember_cli(f"{sample}:price", "--signature", "float32(float32, float32, float32)")
+    assert report.returncode == 0, report.stderr
+    assert "price float32(float32, float32, float32) on" in report.stdout
+    assert "vectorized loop" in report.stdout and "math.erf" in report.stdout
+    stage = ember_cli(f"{sample}:blur", "--stage", "asm", "--arch", "znver4")
+    assert stage.returncode == 0 and "blur_kernel" in stage.stdout and "zmm" in stage.stdout
+    page = tmp_path / "blur.html"
+    saved = ember_cli(f"{sample}:blur", "--html", str(page))
+    assert saved.returncode == 0 and page.read_text().startswith("<!DOCTYPE html>")
+    bad = ember_cli(f"{sample}:price", "--signature", "float32(int8)")
+    assert bad.returncode == 1 and "has 1 arguments but price() takes 3" in bad.stderr
+    missing = ember_cli(f"{sample}:nope")
+    assert missing.returncode != 0 and "has no ember function 'nope'" in missing.stderr
