@@ -33,3 +33,24 @@ def test_inspect_in_a_jupyter_kernel(tmp_path):
     asm_out = nb.cells[3].outputs[0]["data"]
     assert "<span" in asm_out["text/html"] and "price_contig" in asm_out["text/plain"]
     assert nb.cells[4].outputs[0]["text"].strip() == "Code True func"
+
+
+def test_the_inspect_sample_notebook_runs_and_shows_reports(tmp_path, monkeypatch):
+    path = os.path.join(os.path.dirname(PYTHON_DIR), "samples", "inspect.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    monkeypatch.setenv("PYTHONPATH", PYTHON_DIR)  # the kernel process imports this ember
+    monkeypatch.setenv("EMBER_CACHE_DIR", str(tmp_path / "cache"))
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    price = code[1].outputs[0]["data"]
+    assert "<span class=\"nf\">price</span>" in price["text/html"]  # the source, highlighted
+    assert "vectorized loop (vectorization width:" in price["text/html"]
+    for stage in ("ember IR after the passes", "LLVM IR, optimized", "assembly"):
+        assert stage in price["text/html"]
+    assert "ember report price" in price["text/plain"]
+    mandel = code[2].outputs[-1]["data"]["text/html"]
+    assert "loop not vectorized" in mandel and "while" in mandel
+    text = code[3].outputs[0]["text"]
+    assert "def price(s, k, t):" in text and "vectorized loop" in text
+    assert "zmm" in code[4].outputs[0]["data"]["text/plain"]
