@@ -6,6 +6,8 @@
 // mapping, so 32-bit PC-relative references always reach.
 #include "runtime/object_loader.h"
 
+#include "runtime/profilers.h"
+
 #include <dlfcn.h>
 #include <elf.h>
 #include <sys/mman.h>
@@ -241,6 +243,17 @@ LoadedObject::LoadedObject(std::string_view bytes, bool direct_calls) {
       symbols_[elf.string(symtab->sh_link, s.st_name)] = base + offset[s.st_shndx] + s.st_value;
     }
 
+    std::vector<MappedFunction> functions;
+    std::vector<uint64_t> addresses(sections.size(), 0);
+    for (size_t i = 0; i < sections.size(); ++i)
+      if (loaded(elf, sections[i])) addresses[i] = reinterpret_cast<uint64_t>(base + offset[i]);
+    for (const Elf64_Sym& s : syms)
+      if (ELF64_ST_TYPE(s.st_info) == STT_FUNC && s.st_size && s.st_shndx < sections.size() &&
+          addresses[s.st_shndx])
+        functions.push_back({elf.string(symtab->sh_link, s.st_name), addresses[s.st_shndx] + s.st_value,
+                             s.st_size});
+    announced_ = announce(functions, bytes, addresses);
+
     if ((data_at && mprotect(base, data_at, PROT_READ | PROT_EXEC) != 0) ||
         (size_ > data_at &&
          mprotect(base + data_at, size_ - data_at, PROT_READ | (writable ? PROT_WRITE : 0)) != 0))
@@ -256,7 +269,9 @@ std::atomic<bool> exiting{false};
 void keep_code_mapped() { exiting = true; }
 
 LoadedObject::~LoadedObject() {
-  if (base_ && !exiting) munmap(base_, size_);
+  if (exiting) return;
+  withdraw(announced_);
+  if (base_) munmap(base_, size_);
 }
 
 void* LoadedObject::symbol(const std::string& name) const {

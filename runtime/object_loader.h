@@ -41,6 +41,7 @@ class LoadedObject {
  private:
   void* base_ = nullptr;
   size_t size_ = 0;
+  void* announced_ = nullptr;  // profilers.h's handle
   std::unordered_map<std::string, void*> symbols_;
 };
 
