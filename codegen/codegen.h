@@ -184,8 +184,9 @@ struct Inspection {
   std::string cpu;  // LLVM's name of the CPU compiled for
   double lower_ms = 0, optimize_ms = 0, codegen_ms = 0;
 };
+// `debug` false: the same without debug locations (what they cost).
 Inspection inspection(const ir::Function& fn, const Layout& layout, const Options& options,
-                      const std::string& cpu = "");
+                      const std::string& cpu = "", bool debug = true);
 
 // The host CPU as LLVM sees it, e.g. "znver4 (+avx2,+avx512f,...)".
 std::string host_cpu();

@@ -305,7 +305,7 @@ std::string print(llvm::Module& m) {
 }  // namespace
 
 Inspection inspection(const ir::Function& fn, const Layout& layout, const Options& options,
-                      const std::string& cpu) {
+                      const std::string& cpu, bool debug) {
   HostTarget& host = HostTarget::get();
   Inspection out;
   llvm::LLVMContext ctx;
@@ -313,7 +313,7 @@ Inspection inspection(const ir::Function& fn, const Layout& layout, const Option
   auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<llvm::TargetMachine> tm = cpu.empty() ? nullptr : host.machine_for(cpu);
   VectorIsa isa = tm ? vector_isa(*tm) : host.isa();
-  auto module = lower_module(fn, layout, options, isa, ctx, fn.name, true);
+  auto module = lower_module(fn, layout, options, isa, ctx, fn.name, debug);
   out.lower_ms = ms_since(t0);
   if (tm) optimize_for(*tm, isa, *module);
   else host.optimize(*module);

@@ -88,6 +88,7 @@ class Checked {
       throw ArtifactError(std::string("artifact: ") + e.what());
     }
     kernel->key = key;
+    kernel->origin = "artifact";
     return kernel;
   }
 

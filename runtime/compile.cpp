@@ -46,6 +46,9 @@ std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native) {
   }
   auto t2 = std::chrono::steady_clock::now();
   using ms = std::chrono::duration<double, std::milli>;
+  kernel->origin = "compiled";
+  kernel->passes_ms = ms(t1 - t0).count();
+  kernel->codegen_ms = ms(t2 - t1).count();
   logger("runtime").debug("compiled {}: passes {:.2f} ms, codegen {:.2f} ms", spec.fn.name,
                           ms(t1 - t0).count(), ms(t2 - t1).count());
   return kernel;
@@ -63,8 +66,8 @@ std::string assembly(const Kernel& k, const std::string& cpu) {
   return codegen::assembly(k.optimized_function(), k.layout, k.options, cpu);
 }
 
-codegen::Inspection inspection(const Kernel& k, const std::string& cpu) {
-  return codegen::inspection(k.optimized_function(), k.layout, k.options, cpu);
+codegen::Inspection inspection(const Kernel& k, const std::string& cpu, bool debug) {
+  return codegen::inspection(k.optimized_function(), k.layout, k.options, cpu, debug);
 }
 
 codegen::PtxCode ptx(const Kernel& k, const std::string& arch, int strided) {

@@ -27,7 +27,8 @@ codegen::ObjectCode object_for(const Kernel& kernel, const std::string& cpu,
 std::string llvm_ir(const Kernel& kernel, const std::string& cpu = "");
 std::string assembly(const Kernel& kernel, const std::string& cpu = "");
 // What a report shows of `kernel`'s host code (codegen.h's Inspection).
-codegen::Inspection inspection(const Kernel& kernel, const std::string& cpu = "");
+codegen::Inspection inspection(const Kernel& kernel, const std::string& cpu = "",
+                               bool debug = true);
 // The same specialization for an NVIDIA GPU (`arch` "sm_NN", or "" for the
 // newest LLVM knows): its PTX, and the GPU module's optimized LLVM IR.
 // `strided`: the entry takes byte strides for that many axes (codegen.h).

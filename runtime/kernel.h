@@ -40,6 +40,11 @@ struct Kernel {
   std::vector<WeakIntUse> weak_int_uses;
   std::vector<bool> written;  // a @kernel's parameters that it stores into
   bool loops = false;         // a @kernel with a loop: each index may cost a lot
+  // How this process got it (for reports): "compiled" (with the time of
+  // ember's passes and of LLVM), "artifact" (the disk cache or a pickle:
+  // no compile) or "library" (an ahead-of-time library).
+  std::string origin;
+  double passes_ms = 0, codegen_ms = 0;
 
   std::string ir_text() const;
   std::string source_ir_text() const;

@@ -32,6 +32,7 @@ LinkedLibrary open_library(const std::string& path) {
       texts[name] = required(linked.fields, prefix + name);
     std::shared_ptr<Kernel> kernel = kernel_from_texts(texts, required(linked.fields, prefix + "file"));
     set_entries(*kernel, lib->entries + (static_cast<size_t>(isa) * exports + e) * kAotEntrySlots);
+    kernel->origin = "library";
     linked.kernels.push_back(kernel);
   }
   return linked;

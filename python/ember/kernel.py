@@ -72,6 +72,7 @@ class Kernel(_core.Launcher):
         self.__doc__ = py_func.__doc__
         self.__wrapped__ = py_func
         self._compiled = []  # (signature text, Kernel), in compile order
+        self._frontend_ms = {}  # Kernel key -> the frontend's time (None: not run), for reports
         self._by_types = {}  # (arg types, domain rank) -> Kernel: launches and inspect(args=)
         self._eager = list(signatures)  # what `ember aot build` exports
         for signature in signatures:
@@ -113,12 +114,14 @@ class Kernel(_core.Launcher):
         return types, int(match.group(1) or 1)
 
     def _build(self, arg_types, domain):
+        timing = {}
+
         def specialization():
             start = time.perf_counter()
             fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in arg_types], domain,
                                               self._frozen)
-            _core.log_debug("frontend", f"{self.__name__}: frontend "
-                                        f"{(time.perf_counter() - start) * 1e3:.2f} ms")
+            timing["frontend"] = (time.perf_counter() - start) * 1e3
+            _core.log_debug("frontend", f"{self.__name__}: frontend {timing['frontend']:.2f} ms")
             return _core.kernel_specialization(fn, self.boundscheck, self.fastmath,
                                                [bool(t[3]) for t in arg_types])
 
@@ -130,6 +133,7 @@ class Kernel(_core.Launcher):
                                        self._native, self.cache and self._native)
         args = ", ".join(f"{d}[{'x' * n}]" if n else d for d, _, n, _ in arg_types)
         self._compiled.append((f"[{domain}-d]({args})", compiled))
+        self._frontend_ms[compiled.key] = timing.get("frontend")
         return compiled
 
     def launch(self, domain, *args):

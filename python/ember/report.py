@@ -132,6 +132,17 @@ class Report:
         source_ir = spec[spec.index("\nfunc ") + 1 if "\nfunc " in spec else spec.index("\nkernel ") + 1:]
         lines = {"source-ir": _located(source_ir), "ir": _located(kernel.texts["optimized"])}
         self.remarks = []
+        frontend = getattr(func, "_frontend_ms", {}).get(kernel.key)
+        if kernel.origin == "compiled":
+            self.origin = "compiled in this process: " + ", ".join(
+                f"{name} {ms:.1f} ms" for name, ms in [("frontend", frontend),
+                                                        ("ember's passes", kernel.passes_ms),
+                                                        ("LLVM", kernel.codegen_ms)] if ms is not None)
+        else:
+            self.origin = {"artifact": "loaded from compiled code (the disk cache or a pickle): "
+                                       "no compile in this process",
+                           "library": "from an ahead-of-time library"}.get(kernel.origin,
+                                                                            "compiled for the GPU")
         if func._native:
             found = _jit.inspection(kernel, arch or "")
             self.target = found.cpu
@@ -147,6 +158,7 @@ class Report:
             self.times = {}
             lines["ptx"] = [(line, None) for line in code.ptx.rstrip("\n").splitlines()]
         self.threads = get_num_threads()
+        self.vector_isa = _vector_isa(lines.get("asm", ()))
         self.cache = cache.mode()
         self._lines = lines
         self.stages = {name: Code("\n".join(t for t, _ in ls) + "\n", name)
@@ -166,10 +178,13 @@ class Report:
             return []
         return [(first + i, line.rstrip("\n")) for i, line in enumerate(text)]
 
+    def _target_text(self):
+        return f"{self.target}{' (' + self.vector_isa + ')' if self.vector_isa else ''}"
+
     def __str__(self):
-        out = [f"{self.function} {self.signature} on {self.target} ({self.threads} threads; "
-               + ", ".join(f"{k} {v:.1f} ms" for k, v in self.times.items())
-               + (f"; disk cache {self.cache}" if self.cache else "") + ")"]
+        out = [f"{self.function} {self.signature} on {self._target_text()}, {self.threads} threads",
+               f"  {self.origin}; disk cache {self.cache}",
+               "  this report's compile: " + ", ".join(f"{k} {v:.1f} ms" for k, v in self.times.items())]
         width = max((len(t) for _, t in self.source), default=0)
         for number, text in self.source:
             note = self.notes.get(number)
@@ -180,6 +195,9 @@ class Report:
             out += [f"  line {r.line}: {r.pass_name} ({r.kind}): {r.message}" for r in self.remarks]
         out.append("stages: " + ", ".join(self.stages) + " (report.stages[name])")
         return "\n".join(out)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
 
     def __repr__(self):
         return f"<ember report {self.function} {self.signature} on {self.target}>"
@@ -225,9 +243,10 @@ class Report:
         times = ", ".join(f"{k} {v:.1f} ms" for k, v in self.times.items())
         return (f'<div class="ember-report" id="{uid}"><style>{_css(uid)}</style>'
                 f'<div class="head"><b>{html.escape(self.function)}</b> '
-                f'<code>{html.escape(self.signature)}</code> on <b>{html.escape(self.target)}</b>, '
-                f'{self.threads} threads{"; " + times if times else ""}; disk cache '
+                f'<code>{html.escape(self.signature)}</code> on <b>{html.escape(self._target_text())}'
+                f'</b>, {self.threads} threads; {html.escape(self.origin)}; disk cache '
                 f'{html.escape(str(self.cache))}'
+                + (f'<br>this report\'s compile: {times}' if times else "")
                 + (f'<br>other specializations: {html.escape("; ".join(others))} '
                    f'(inspect(signature=...))' if others else "") +
                 '</div><p class="hint">Click a line: what it became is highlighted in every '
@@ -236,6 +255,16 @@ class Report:
                 f'<details class="remarks" open><summary>LLVM remarks ({len(self.remarks)})'
                 f'</summary><ul>{remarks}</ul></details>{"".join(stages)}'
                 f'<script>{_SCRIPT.replace("UID", uid)}</script></div>')
+
+
+def _vector_isa(asm_lines):
+    """The widest vector registers the code uses: 'AVX-512', 'AVX', 'SSE' or ''."""
+    text = "\n".join(t for t, _ in asm_lines)
+    for register, name in (("%zmm", "AVX-512, 512-bit"), ("%ymm", "AVX, 256-bit"),
+                           ("%xmm", "SSE, 128-bit")):
+        if register in text:
+            return name
+    return ""
 
 
 def _highlight_lines(lines, stage):

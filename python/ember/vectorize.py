@@ -45,17 +45,20 @@ class Vectorized(_core.Dispatcher):
         self.__doc__ = py_func.__doc__
         self.__wrapped__ = py_func
         self._compiled = []  # (signature text, arg types, Kernel), in compile order
+        self._frontend_ms = {}  # Kernel key -> the frontend's time (None: not run), for reports
         self._eager = list(signatures)  # what `ember aot build` exports
         for signature in signatures:
             self._specialize_text(signature)
 
     def _compile(self, arg_types):
+        timing = {}
+
         def specialization():
             start = time.perf_counter()
             fn = frontend.build_function(self.py_func, [(d, w) for d, w, _ in arg_types],
                                          frozen=self._frozen)
-            _core.log_debug("frontend", f"{self.__name__}: frontend "
-                                        f"{(time.perf_counter() - start) * 1e3:.2f} ms")
+            timing["frontend"] = (time.perf_counter() - start) * 1e3
+            _core.log_debug("frontend", f"{self.__name__}: frontend {timing['frontend']:.2f} ms")
             return _core.elementwise_specialization(fn, [s for _, _, s in arg_types],
                                                     self.fastmath, self._combine)
 
@@ -66,6 +69,7 @@ class Vectorized(_core.Dispatcher):
                                      self._native, self.cache and self._native)
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
         self._compiled.append((f"{kernel.output_dtype}({args})", list(arg_types), kernel))
+        self._frontend_ms[kernel.key] = timing.get("frontend")
         return kernel
 
     @property

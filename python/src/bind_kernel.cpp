@@ -48,6 +48,9 @@ void bind_kernel(py::module_& m) {
       .def_readonly("key", &runtime::Kernel::key)
       .def_property_readonly("specialization", &runtime::specialization_of)
       .def_property_readonly("texts", &runtime::kernel_texts)
+      .def_readonly("origin", &runtime::Kernel::origin)
+      .def_readonly("passes_ms", &runtime::Kernel::passes_ms)
+      .def_readonly("codegen_ms", &runtime::Kernel::codegen_ms)
       .def_property_readonly("artifact",
                              [](const runtime::Kernel& k) { return py::bytes(k.artifact); })
       .def("index_error",

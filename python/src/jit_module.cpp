@@ -56,7 +56,7 @@ PYBIND11_MODULE(_jit, m) {
       .def_readonly("optimize_ms", &codegen::Inspection::optimize_ms)
       .def_readonly("codegen_ms", &codegen::Inspection::codegen_ms);
   m.def("inspection", &runtime::inspection, py::arg("kernel"), py::arg("cpu") = "",
-        py::call_guard<ember::ReleaseGil>());
+        py::arg("debug") = true, py::call_guard<ember::ReleaseGil>());
   py::class_<codegen::PtxCode>(m, "PtxCode")
       .def_readonly("ptx", &codegen::PtxCode::ptx)
       .def_readonly("entry", &codegen::PtxCode::entry)
