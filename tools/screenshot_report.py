@@ -32,18 +32,18 @@ def main():
         readme_price.price.inspect().save(page)
         options = webdriver.ChromeOptions()
         options.binary_location = shutil.which("chromium")  # Debian's, with its chromedriver
-        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,900"):
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,900"):
             options.add_argument(flag)
         driver = webdriver.Chrome(options=options,
                                   service=webdriver.ChromeService(shutil.which("chromedriver")))
         try:
             driver.get("file://" + page)
             driver.find_element("css selector", 'tr[data-line="7"]').click()
-            driver.execute_script(
+            driver.execute_script(  # the selected line's code in view in the IR and assembly
                 "document.querySelectorAll('details.stage').forEach(function (d) {"
-                "  if (d.dataset.stage !== 'asm') d.open = false; });"
-                "var pre = document.querySelector('details[data-stage=asm] pre');"
-                "var hit = pre.querySelector('.sel'); pre.scrollTop = hit.offsetTop - pre.offsetTop - 60;")
+                "  d.open = d.dataset.stage === 'ir' || d.dataset.stage === 'asm';"
+                "  var pre = d.querySelector('pre'), hit = pre.querySelector('.sel');"
+                "  if (hit) pre.scrollTop = hit.offsetTop - pre.offsetTop - 60; });")
             driver.save_screenshot(os.path.join(ROOT, "docs", "report.png"))
         finally:
             driver.quit()

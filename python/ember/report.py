@@ -98,7 +98,11 @@ class _LineNote:
         if self.vector_calls:
             parts.append("vector calls " + ", ".join(sorted(self.vector_calls)))
         if self.scalar_calls:
-            parts.append("scalar calls " + ", ".join(sorted(self.scalar_calls)))
+            # A scalar call next to its vector variant is the remainder loop's.
+            vectorized = {name.rsplit("_", 1)[-1] for name in self.vector_calls}
+            tail = all(name in vectorized for name in self.scalar_calls)
+            parts.append("scalar calls " + ", ".join(sorted(self.scalar_calls)) +
+                         (" (the remainder loop)" if tail else ""))
         said = {}
         for r in self.remarks:
             said.setdefault((r.pass_name, r.kind), []).append(r.message)
@@ -253,17 +257,18 @@ class Report:
                 'stage below.</p>'
                 f'<table class="src">{"".join(rows)}</table>'
                 f'<details class="remarks" open><summary>LLVM remarks ({len(self.remarks)})'
-                f'</summary><ul>{remarks}</ul></details>{"".join(stages)}'
+                f'</summary><ul>{remarks}</ul></details><div class="stages">{"".join(stages)}</div>'
                 f'<script>{_SCRIPT.replace("UID", uid)}</script></div>')
 
 
 def _vector_isa(asm_lines):
-    """The widest vector registers the code uses: 'AVX-512', 'AVX', 'SSE' or ''."""
+    """The widest vectors the code uses, and the ISA extension they come from."""
     text = "\n".join(t for t, _ in asm_lines)
-    for register, name in (("%zmm", "AVX-512, 512-bit"), ("%ymm", "AVX, 256-bit"),
-                           ("%xmm", "SSE, 128-bit")):
+    avx512 = "%zmm" in text or "{1to" in text or re.search(r"%k[1-7]\b", text)
+    for register, width in (("%zmm", 512), ("%ymm", 256), ("%xmm", 128)):
         if register in text:
-            return name
+            isa = "AVX-512" if avx512 else "AVX" if width == 256 or "\tv" in text else "SSE"
+            return f"{width}-bit vectors, {isa}"
     return ""
 
 
@@ -309,7 +314,9 @@ def _css(uid):
 #{uid} tr.heat5 {{ background: #ffc060; }}
 #{uid} tr[data-line], #{uid} li[data-line], #{uid} pre span[data-line] {{ cursor: pointer; }}
 #{uid} .sel {{ background: #b8dcff !important; outline: 1px solid #6aa8e8; }}
-#{uid} pre.hl {{ font-size: 12px; max-height: 480px; overflow: auto; border: 1px solid #ddd; }}
+#{uid} .stages {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr));
+  gap: 0 12px; align-items: start; }}
+#{uid} pre.hl {{ font-size: 12px; max-height: 480px; overflow: auto; border: 1px solid #ddd; margin: 2px 0; }}
 #{uid} .kind {{ font-size: 11px; padding: 0 3px; border-radius: 3px; }}
 #{uid} .kind.passed {{ background: #d8f5d8; }} #{uid} .kind.missed {{ background: #f8d8d8; }}
 #{uid} .kind.analysis {{ background: #e8e8f8; }}

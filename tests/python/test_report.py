@@ -147,6 +147,9 @@ def test_stages_still_return_text_and_arch_reports_another_cpu():
     report = price.inspect(arch="x86-64-v2")
     assert report.target == "x86-64-v2"
     assert all(note.width < 256 for note in report.notes.values())  # SSE only
+    assert report.vector_isa == "128-bit vectors, SSE"
+    assert price.inspect(arch="znver4").vector_isa.endswith("AVX-512")
+    assert price.inspect(arch="x86-64-v3").vector_isa == "256-bit vectors, AVX"
 
 
 def test_a_gpu_function_reports_its_ptx():
