@@ -78,6 +78,7 @@ class _LineNote:
         self.instructions = 0
         self.width = 0  # widest vector register its instructions use (bits)
         self.vector_calls, self.scalar_calls, self.remarks = set(), set(), []
+        self.loop = None  # (width, interleave) of the vectorized loop its code is in
 
     def add_instruction(self, text):
         self.instructions += 1
@@ -92,6 +93,8 @@ class _LineNote:
         """One line: instructions, vector width, calls, and what the loop
         optimizations said (vectorized or why not, unrolled, hoisted)."""
         parts = []
+        if self.loop:
+            parts.append(f"in a vectorized loop (width {self.loop[0]}, interleave {self.loop[1]})")
         if self.instructions:
             parts.append(f"{self.instructions} instr" + ("s" if self.instructions > 1 else "") +
                          (f", {self.width}-bit vectors" if self.width else ""))
@@ -173,6 +176,29 @@ class Report:
                 self.notes.setdefault(line, _LineNote()).add_instruction(text)
         for r in self.remarks:
             self.notes.setdefault(r.line, _LineNote()).remarks.append(r)
+        self._mark_vectorized_loops()
+
+    def _mark_vectorized_loops(self):
+        """Each line with code inside a loop LLVM vectorized says so: the def
+        line's loop is the element loop (every line of the body), another
+        line's is its statement (the lines indented under it)."""
+        source = dict(self.source)
+        first = next((n for n, t in self.source if t.lstrip().startswith("def ")), None)
+        for r in self.remarks:
+            match = re.match(r"vectorized loop \(vectorization width: (\d+), interleaved count: "
+                             r"(\d+)\)", r.message)
+            if r.pass_name != "loop-vectorize" or r.kind != "passed" or not match:
+                continue
+            head = source.get(r.line, "")
+            indent = len(head) - len(head.lstrip())
+            for number, text in self.source:
+                if number <= r.line or not text.strip():
+                    continue
+                if r.line != first and len(text) - len(text.lstrip()) <= indent:
+                    break
+                note = self.notes.get(number)
+                if note and note.instructions:
+                    note.loop = (int(match.group(1)), int(match.group(2)))
 
     @staticmethod
     def _source(py_func):

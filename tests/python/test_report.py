@@ -63,6 +63,8 @@ def test_the_report_maps_python_lines_to_vector_code_and_remarks():
     # log's line became vector code calling libmvec's log.
     note = report.notes[log_line]
     assert note.instructions > 0 and note.width >= 256
+    assert note.loop and note.loop[0] >= 4  # its code is in the vectorized element loop
+    assert "in a vectorized loop (width" in note.summary()
     assert any(name.startswith("_ZGV") and name.endswith("_log") for name in note.vector_calls)
     # Every stage is there, its lines tagged with Python lines.
     assert set(report.stages) == {"source-ir", "ir", "llvm", "asm"}
@@ -82,6 +84,7 @@ def test_the_report_says_why_a_loop_did_not_vectorize():
     while_line = line_of(mandel, "while x * x")
     summary = report.notes[while_line].summary()
     assert "loop not vectorized" in summary
+    assert all(note.loop is None for note in report.notes.values())
     assert any(r.pass_name == "loop-vectorize" and r.kind == "missed" and r.line == while_line
                for r in report.remarks)
     assert report.signature == "[2-d](int64[xx], int64, int64)"
@@ -188,3 +191,22 @@ def test_the_inspect_command(tmp_path):
     assert bad.returncode == 1 and "has 1 arguments but price() takes 3" in bad.stderr
     missing = ember_cli(f"{sample}:nope")
     assert missing.returncode != 0 and "has no ember function 'nope'" in missing.stderr
+
+
+def test_a_vectorized_loop_inside_a_kernel_marks_its_body():
+    @ember.kernel(["[1](float64[:], float64[:, :])"], fastmath=True)  # a reorderable sum
+    def row_sums(out, a):
+        i = ember.tid()
+        total = 0.0
+        for j in range(a.shape[1]):
+            total += a[i, j] * 2.0
+        out[i] = total
+
+    report = row_sums.inspect()
+    body = line_of(row_sums, "total += a[i, j]")
+    for_line = line_of(row_sums, "for j in range")
+    vectorized = [r for r in report.remarks if r.pass_name == "loop-vectorize" and r.kind == "passed"]
+    if not any(r.line == for_line for r in vectorized):
+        pytest.skip("LLVM did not vectorize the row loop on this CPU")
+    assert report.notes[body].loop is not None
+    assert report.notes[line_of(row_sums, "out[i] = total")].loop is None
