@@ -224,12 +224,26 @@ def _dedent(lines):
     return out, [len(a) - len(b) for a, b in zip(lines, out)]
 
 
+_NO_SOURCE_ADVICE = {
+    "<stdin>": "code read from standard input (the interactive prompt of Python before 3.13, "
+               "or python -) keeps no source: use Python 3.13's prompt, IPython or Jupyter, "
+               "or put the function in a file",
+    "<string>": "exec() of a string: ember looks for the text in the command line (python -c) "
+                "and in the frames that called exec(), and found none; pass the text itself "
+                "to exec(), or give it a name first: linecache.cache[name] = (len(src), None, "
+                "src.splitlines(True), name); exec(compile(src, name, 'exec'))",
+    "<magic-timeit>": "IPython's %%timeit runs the cell inside a function it makes: define "
+                      "the function in a cell of its own, then time the call",
+}
+
+
 def _source_error(pyfunc, why):
     code = pyfunc.__code__
-    return CompileError(
-        f"could not read the source of function '{code.co_name}' ({why}); ember compiles "
-        "a kernel from its Python source, so define it in a file or notebook cell, not in "
-        "exec() or an interactive prompt", code.co_filename, code.co_firstlineno)
+    advice = _NO_SOURCE_ADVICE.get(
+        code.co_filename, "ember compiles a kernel from its Python source, so define it in a "
+                          "file, a notebook cell, python -c or a string given to exec()")
+    return CompileError(f"could not read the source of function '{code.co_name}' ({why}); "
+                        + advice, code.co_filename, code.co_firstlineno)
 
 
 def _parse_snippet(pyfunc):

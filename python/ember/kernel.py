@@ -20,7 +20,7 @@ import re
 import time
 
 
-from . import _core, kernel_frontend, pickling, stages
+from . import _core, kernel_frontend, pickling, source, stages
 from .errors import from_build_error
 from .frontend import check_signature
 from .vectorize import compile_or_load, weak_method
@@ -59,6 +59,7 @@ class Kernel(_core.Launcher):
     _native = True  # compile host code (False: the GPU subclass, PTX only)
 
     def __init__(self, py_func, boundscheck=False, fastmath=False, *, cache=True, signatures=()):
+        py_func = source.recovered(py_func)  # python -c, exec(), %%time cells
         names = check_signature(py_func)
         super().__init__(py_func.__name__, len(names), weak_method(self, "_compile"))
         self.py_func = py_func

@@ -12,7 +12,7 @@ import weakref
 
 import numpy as np
 
-from . import _core, cache, frontend, pickling, protocol, stages
+from . import _core, cache, frontend, pickling, protocol, source, stages
 from .errors import CompileError, from_build_error
 
 __all__ = ["vectorize", "Vectorized"]
@@ -30,6 +30,7 @@ class Vectorized(_core.Dispatcher):
     _native = True  # compile host code (False: the GPU subclass, PTX only)
 
     def __init__(self, py_func, signatures=(), fastmath=False, *, cache=True, _combine=""):
+        py_func = source.recovered(py_func)  # python -c, exec(), %%time cells
         names = frontend.check_signature(py_func)
         super().__init__(py_func.__name__, len(names), weak_method(self, "_compile"),
                          bool(_combine))
