@@ -11,31 +11,35 @@ from . import _core
 
 __all__ = ["call_map", "call_reduce", "bind"]
 
-# ufunc keywords ember's maps do not take yet, named in the error.
-_UFUNC_KEYWORDS = ("where", "dtype", "casting", "order", "subok", "signature", "axes", "axis",
-                   "keepdims")
+# The keywords of numpy.ufunc.__call__ and of a reduction (numpy.add.reduce).
+MAP_KEYWORDS = ("out", "where", "dtype", "casting", "order", "subok")
+REDUCE_KEYWORDS = ("axis", "out", "keepdims", "initial", "where", "dtype")
+# ufunc keywords that do not apply to ember's functions, named in the error.
+_UFUNC_KEYWORDS = ("signature", "axes", "axis", "keepdims", "initial")
 
 
-def bind(fn, args, kwargs, option):
-    """(positional arguments, the value of `option` or None): keyword
-    arguments bound to the parameters by name, with Python's errors."""
+def bind(fn, args, kwargs, options):
+    """(positional arguments, {option: value} of the keywords in `options`
+    that were given): keyword arguments bound to the parameters by name,
+    with Python's errors."""
     names = fn._names
     bound = list(args)
     if len(bound) > len(names):
         raise TypeError(f"{fn.__name__}() takes {len(names)} arguments but "
                         f"{len(bound)} were given")
     bound += [_MISSING] * (len(names) - len(bound))
-    value = None
+    given = {}
     for key, v in kwargs.items():
-        if key == option:
-            value = v
+        if key in options:
+            given[key] = v
         elif key in names:
             i = names.index(key)
             if bound[i] is not _MISSING:
                 raise TypeError(f"{fn.__name__}() got multiple values for argument '{key}'")
             bound[i] = v
-        elif key in _UFUNC_KEYWORDS:
-            raise TypeError(f"{fn.__name__}() does not take the ufunc keyword '{key}=' yet")
+        elif key in _UFUNC_KEYWORDS or key in MAP_KEYWORDS + REDUCE_KEYWORDS:
+            raise TypeError(f"{fn.__name__}() does not take the keyword '{key}=' "
+                            f"(it takes {', '.join(k + '=' for k in options)})")
         else:
             raise TypeError(f"{fn.__name__}() got an unexpected keyword argument '{key}'")
     missing = [n for n, v in zip(names, bound) if v is _MISSING]
@@ -43,7 +47,7 @@ def bind(fn, args, kwargs, option):
         raise TypeError(f"{fn.__name__}() missing {len(missing)} required argument"
                         f"{'s' if len(missing) > 1 else ''}: "
                         + ", ".join(f"'{n}'" for n in missing))
-    return bound, value
+    return bound, given
 
 
 _MISSING = object()
@@ -65,8 +69,9 @@ def _overrides(values):
 
 
 def call_map(fn, args, kwargs):
-    """A @vectorize call with NumPy's protocols."""
-    inputs, out = bind(fn, args, kwargs, "out")
+    """A @vectorize call with NumPy's protocols and ufunc keywords."""
+    inputs, given = bind(fn, args, kwargs, MAP_KEYWORDS)
+    out = given.pop("out", None)
     outs = tuple(out) if isinstance(out, tuple) else (() if out is None else (out,))
     opted_out = [v for v in (*inputs, *outs)
                  if hasattr(type(v), "__array_ufunc__") and type(v).__array_ufunc__ is None]
@@ -75,7 +80,7 @@ def call_map(fn, args, kwargs):
                         f"(__array_ufunc__=None), so {fn.__name__}() cannot take it")
     overriding = _overrides((*inputs, *outs))
     if overriding:
-        extra = {"out": outs} if outs else {}
+        extra = dict(given, **({"out": outs} if outs else {}))
         for v in overriding:
             result = type(v).__array_ufunc__(v, fn, "__call__", *inputs, **extra)
             if result is not NotImplemented:
@@ -85,17 +90,74 @@ def call_map(fn, args, kwargs):
                         + ", ".join(f"'{type(v).__name__}'" for v in overriding))
     if len(outs) > 1:
         raise ValueError(f"{fn.__name__}() has 1 output, but out= gave {len(outs)}")
-    plain = [np.asarray(v) if isinstance(v, np.ndarray) else v for v in inputs]
     target = outs[0] if outs else None
-    result = _core.Dispatcher.__call__(fn, *plain, out=None if target is None else
-                                       np.asarray(target))
+    if given:
+        result = _map_with_keywords(fn, inputs, target, **given)
+    else:
+        plain = [np.asarray(v) if isinstance(v, np.ndarray) else v for v in inputs]
+        result = _core.Dispatcher.__call__(fn, *plain, out=None if target is None else
+                                           np.asarray(target))
     if target is not None:
         return target
-    wrapper = _wrapper(inputs)
+    wrapper = _wrapper(inputs) if given.get("subok", True) else None
     if wrapper is None:
         return result
     scalar = not isinstance(result, np.ndarray)
     return wrapper.__array_wrap__(np.asarray(result), (fn, tuple(inputs), 0), scalar)
+
+
+_CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
+
+
+def _cast_error(fn, what, source, target, casting):
+    return TypeError(f"Cannot cast ufunc '{fn.__name__}' {what} from {np.dtype(source)!r} to "
+                     f"{np.dtype(target)!r} with casting rule '{casting}'")
+
+
+def _map_with_keywords(fn, inputs, target, where=True, dtype=None, casting="same_kind",
+                       order="K", subok=True):
+    """fn(*inputs) with numpy.ufunc's where=, dtype=, casting=, order= (and
+    out= as `target`), as NumPy defines them."""
+    if casting not in _CASTINGS:
+        raise ValueError(f"casting must be one of {', '.join(repr(c) for c in _CASTINGS)}")
+    if order not in ("K", "A", "C", "F", None):
+        raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    if dtype is not None:  # the loop's type: every input cast to it
+        dtype = np.dtype(dtype)
+        cast = []
+        for v in inputs:
+            if isinstance(v, (bool, int, float, complex)) and not isinstance(v, np.generic):
+                cast.append(np.asarray(v).astype(dtype) if casting == "unsafe" or
+                            np.can_cast(np.result_type(v, dtype), dtype, casting) else v)
+                continue
+            a = np.asarray(v)
+            if not np.can_cast(a.dtype, dtype, casting):
+                raise _cast_error(fn, "input", a.dtype, dtype, casting)
+            cast.append(a.astype(dtype, copy=False))
+        inputs = cast
+    plain = [np.asarray(v) if isinstance(v, np.ndarray) else v for v in inputs]
+    result = np.asarray(_core.Dispatcher.__call__(fn, *plain))
+    if dtype is not None and result.dtype != dtype:
+        if not np.can_cast(result.dtype, dtype, casting):
+            raise _cast_error(fn, "output", result.dtype, dtype, casting)
+        result = result.astype(dtype)
+    shape = np.broadcast_shapes(*[np.shape(v) for v in inputs])
+    if target is not None:
+        target = np.asarray(target) if not isinstance(target, np.ndarray) else target
+        if not np.can_cast(result.dtype, target.dtype, casting):
+            raise _cast_error(fn, "output", result.dtype, target.dtype, casting)
+        np.copyto(target, np.broadcast_to(result, shape), casting="unsafe", where=where)
+        return target
+    layout = order or "K"
+    if layout == "A":
+        arrays = [v for v in inputs if isinstance(v, np.ndarray) and v.ndim > 1]
+        layout = "F" if arrays and all(a.flags.f_contiguous and not a.flags.c_contiguous
+                                       for a in arrays) else "C"
+    if where is True and layout == "K":
+        return result[()] if result.ndim == 0 else result
+    out = np.empty(shape, result.dtype, order="C" if layout == "K" else layout)
+    np.copyto(out, result, where=where)  # elsewhere uninitialized, as NumPy leaves it
+    return out[()] if out.ndim == 0 else out
 
 
 def _wrapper(inputs):
@@ -110,13 +172,15 @@ def _wrapper(inputs):
 def call_reduce(fn, args, kwargs):
     """A @reduce call with NumPy's protocols: dask arrays reduce lazily,
     masked arrays without their masked elements."""
-    inputs, axis = bind(fn, args, kwargs, "axis")
+    inputs, given = bind(fn, args, kwargs, REDUCE_KEYWORDS)
+    axis = given.pop("axis", None)
+    if given:
+        return _reduce_with_keywords(fn, inputs, axis, **given)
     if any(_is_dask(v) for v in inputs):
         return _dask_reduce(fn, inputs, axis)
     if any(isinstance(v, np.ma.MaskedArray) for v in inputs):
         if axis is not None:
-            raise TypeError(f"{fn.__name__}() reduces masked arrays over every axis only "
-                            "(axis=None) so far")
+            return _reduce_with_keywords(fn, inputs, axis)
         shape = np.broadcast_shapes(*[np.shape(v) for v in inputs])
         masked = np.zeros(shape, bool)
         for v in inputs:
@@ -128,6 +192,92 @@ def call_reduce(fn, args, kwargs):
     plain = [np.asarray(v) if hasattr(v, "__array__") and not isinstance(v, (int, float)) else v
              for v in inputs]
     return _core.Dispatcher.__call__(fn, *plain, axis=axis)
+
+
+_NO_VALUE = object()  # initial= not given
+_OP_NAMES = {"+": "add", "*": "multiply", "min": "minimum", "max": "maximum"}
+
+
+def _extreme(dtype, op):
+    """The value that never wins a min (its dtype's largest) or a max."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return np.inf if op == "min" else -np.inf
+    if dtype.kind == "b":
+        return op == "min"
+    info = np.iinfo(dtype)
+    return info.max if op == "min" else info.min
+
+
+def _fold_initial(op, result, initial):
+    """result combined with `initial` by the reduction's operator."""
+    value = np.asarray(initial).astype(result.dtype)
+    combine = {"+": np.add, "*": np.multiply, "min": np.minimum, "max": np.maximum}[op]
+    return combine(result, value).astype(result.dtype)
+
+
+def _reduce_with_keywords(fn, inputs, axis, out=None, keepdims=False, initial=_NO_VALUE,
+                          where=True, dtype=None):
+    """A reduction with numpy.add.reduce's out=, keepdims=, initial=,
+    where= and dtype= (masked arrays: where= excludes their masked elements)."""
+    if any(_is_dask(v) for v in inputs):
+        raise TypeError(f"{fn.__name__}() on dask arrays takes axis= only")
+    name = _OP_NAMES[fn.op]
+    masks = [np.ma.getmaskarray(v) for v in inputs if isinstance(v, np.ma.MaskedArray)]
+    plain = [np.ma.getdata(v) if isinstance(v, np.ma.MaskedArray) else v for v in inputs]
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        for i, v in enumerate(plain):
+            if isinstance(v, (bool, int, float)) and not isinstance(v, np.generic):
+                continue
+            a = np.asarray(v)
+            if not np.can_cast(a.dtype, dtype, "same_kind"):
+                raise _cast_error(fn, "input", a.dtype, dtype, "same_kind")
+            plain[i] = a.astype(dtype, copy=False)
+    shape = np.broadcast_shapes(*[np.shape(v) for v in plain])
+    ndim = len(shape)
+    axes = tuple(range(ndim)) if axis is None else tuple(_core.Dispatcher.reduced_axes(axis, ndim))
+    kept_shape = tuple(n for d, n in enumerate(shape) if d not in axes)
+    keep = np.broadcast_to(np.asarray(where, bool), shape)
+    for mask in masks:
+        keep = keep & ~np.broadcast_to(mask, shape)
+    if keep.all():
+        if not all(shape[a] for a in axes) and initial is not _NO_VALUE:
+            sample = [np.ones(1, np.asarray(v).dtype) if np.ndim(v) else v for v in plain]
+            acc = np.asarray(fn(*sample)).dtype
+            result = np.full(kept_shape, initial, acc)
+        else:
+            result = np.asarray(_core.Dispatcher.__call__(fn, *plain, axis=axis))
+            if initial is not _NO_VALUE:
+                result = _fold_initial(fn.op, result, initial)
+    else:
+        if fn.op in ("min", "max") and initial is _NO_VALUE and not masks:
+            raise ValueError(f"reduction operation '{name}' does not have an identity, so to "
+                             "use a where mask one has to specify 'initial'")
+        mapped = np.asarray(fn._mapped()(*plain))
+        fill = {"+": 0, "*": 1}.get(fn.op)
+        if fill is None:
+            fill = _extreme(mapped.dtype, fn.op) if initial is _NO_VALUE else initial
+        filled = np.where(np.broadcast_to(keep, mapped.shape), mapped,
+                          np.asarray(fill).astype(mapped.dtype))
+        result = np.asarray(_combiner(fn.op)(filled, axis=axis))
+        if initial is not _NO_VALUE and fn.op in ("+", "*"):
+            result = _fold_initial(fn.op, result, initial)
+    if keepdims:
+        result = np.expand_dims(result, axes)
+    if masks:  # NumPy's masked reductions: masked where no element was left
+        empty = ~keep.any(axis=axes, keepdims=keepdims)
+        result = np.ma.array(result, mask=empty)
+        return result if result.ndim else (np.ma.masked if empty else result.data[()])
+    if out is not None:
+        if isinstance(out, tuple):
+            out, = out
+        if np.shape(out) != result.shape:
+            raise ValueError(f"output parameter for reduction operation {name} has the wrong "
+                             f"shape {np.shape(out)}; the result has {result.shape}")
+        np.copyto(out, result, casting="unsafe")  # as numpy.add.reduce casts into out=
+        return out
+    return result[()] if result.ndim == 0 else result
 
 
 def _is_dask(v):
@@ -182,9 +332,6 @@ def _dask_reduce(fn, inputs, axis):
 #
 # A user function is not known to be associative: as for NumPy's ufuncs that
 # are not reorderable, reduce and accumulate fold left to right along one axis.
-
-_NO_VALUE = object()
-
 
 def _binary(fn, method):
     if fn.nin != 2:

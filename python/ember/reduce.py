@@ -52,6 +52,12 @@ class Reduced(Vectorized):
     def _protocol_call(self, *args, **kwargs):
         return protocol.call_reduce(self, args, kwargs)
 
+    def _mapped(self):
+        """The map alone, as a @vectorize (for where= and masked reductions)."""
+        if getattr(self, "_map", None) is None:
+            self._map = Vectorized(self.py_func, (), self.fastmath, cache=self.cache)
+        return self._map
+
 
 _core.install_fast_call(Reduced)
 

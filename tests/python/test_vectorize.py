@@ -463,8 +463,8 @@ def test_wrong_argument_count():
 
 
 def test_unknown_keyword():
-    with pytest.raises(TypeError, match="does not take the ufunc keyword 'where=' yet"):
-        fma1(1.0, 2.0, where=True)
+    with pytest.raises(TypeError, match="does not take the keyword 'axis='"):
+        fma1(1.0, 2.0, axis=0)
     with pytest.raises(TypeError, match="unexpected keyword argument 'nope'"):
         fma1(1.0, 2.0, nope=True)
 
