@@ -361,42 +361,64 @@ def _loop_dtype(fn, dtype):
     return np.asarray(fn(empty, empty)).dtype
 
 
-def _along(fn, array, axis, method):
+def _along(fn, array, axis, method, dtype=None):
     """(the array, the axis, the array with that axis first) of a fold."""
     _binary(fn, method)
     a = np.asarray(array)
+    if dtype is not None:
+        a = a.astype(dtype, copy=False)
     if a.ndim == 0:
         raise TypeError(f"cannot {method} a scalar with {fn.__name__}.{method}")
     ax = _one_axis(fn, a.ndim, axis)
     return a, ax, np.moveaxis(a, ax, 0)
 
 
-def ufunc_reduce(fn, array, axis=0, keepdims=False, initial=_NO_VALUE):
+def _into(out, result, method, fn):
+    """`result`, or `out` holding it (numpy.ufunc's out=: one array, or a 1-tuple)."""
+    if out is None:
+        return result[()] if result.ndim == 0 else result
+    if isinstance(out, tuple):
+        out, = out
+    if np.shape(out) != result.shape:
+        raise ValueError(f"output parameter for {method} of {fn.__name__} has the wrong shape "
+                         f"{np.shape(out)}; the result has {result.shape}")
+    np.copyto(out, result, casting="unsafe")
+    return out
+
+
+def ufunc_reduce(fn, array, axis=0, dtype=None, out=None, keepdims=False, initial=_NO_VALUE,
+                 where=True):
     """numpy.ufunc.reduce: a left fold of `fn` along `axis`."""
-    a, ax, moved = _along(fn, array, axis, "reduce")
-    dtype = _loop_dtype(fn, a.dtype)
+    a, ax, moved = _along(fn, array, axis, "reduce", dtype)
+    loop = _loop_dtype(fn, a.dtype)
+    masked = where is not True
+    if masked and initial is _NO_VALUE:
+        raise ValueError(f"reduction operation '{fn.__name__}' does not have an identity, so to "
+                         "use a where mask one has to specify 'initial'")
+    keep = np.moveaxis(np.broadcast_to(np.asarray(where, bool), a.shape), ax, 0) if masked else None
     if initial is not _NO_VALUE:
-        result = np.full(moved.shape[1:], initial, dtype)
-        rest = moved
+        result = np.full(moved.shape[1:], initial, loop)
+        rest = enumerate(moved)
     elif moved.shape[0] == 0:
         raise ValueError(f"zero-size array to reduction operation {fn.__name__} which has no "
                          "identity")
     else:
-        result, rest = moved[0].astype(dtype), moved[1:]
-    for item in rest:
-        result = np.asarray(fn(result, item), dtype)
+        result, rest = moved[0].astype(loop), enumerate(moved[1:], 1)
+    for i, item in rest:
+        folded = np.asarray(fn(result, item), loop)
+        result = np.where(keep[i], folded, result) if masked else folded
     if keepdims:
         result = np.expand_dims(result, ax)
-    return result[()] if result.ndim == 0 else result
+    return _into(out, np.asarray(result), "reduce", fn)
 
 
-def ufunc_accumulate(fn, array, axis=0):
+def ufunc_accumulate(fn, array, axis=0, dtype=None, out=None):
     """numpy.ufunc.accumulate: every partial left fold of `fn` along `axis`."""
-    a, ax, moved = _along(fn, array, axis, "accumulate")
-    out = np.empty(moved.shape, _loop_dtype(fn, a.dtype))
+    a, ax, moved = _along(fn, array, axis, "accumulate", dtype)
+    folds = np.empty(moved.shape, _loop_dtype(fn, a.dtype))
     for i, item in enumerate(moved):
-        out[i] = item if i == 0 else fn(out[i - 1], item)
-    return np.moveaxis(out, 0, ax)
+        folds[i] = item if i == 0 else fn(folds[i - 1], item)
+    return _into(out, np.moveaxis(folds, 0, ax), "accumulate", fn)
 
 
 def ufunc_outer(fn, a, b):

@@ -173,13 +173,16 @@ class Vectorized(_core.Dispatcher):
 
     # numpy.ufunc's methods (python/ember/protocol.py): folds left to right,
     # as for a ufunc that is not reorderable.
-    def reduce(self, array, axis=0, *, keepdims=False, initial=protocol._NO_VALUE):
-        """Folds a binary function along one axis: f(f(a[0], a[1]), a[2])..."""
-        return protocol.ufunc_reduce(self, array, axis, keepdims, initial)
+    def reduce(self, array, axis=0, dtype=None, out=None, keepdims=False,
+               initial=protocol._NO_VALUE, where=True):
+        """Folds a binary function along one axis: f(f(a[0], a[1]), a[2])...
+        (numpy.ufunc.reduce's arguments; where= needs initial=, as NumPy's
+        functions without an identity do)."""
+        return protocol.ufunc_reduce(self, array, axis, dtype, out, keepdims, initial, where)
 
-    def accumulate(self, array, axis=0):
+    def accumulate(self, array, axis=0, dtype=None, out=None):
         """Every partial fold along one axis, as numpy.ufunc.accumulate."""
-        return protocol.ufunc_accumulate(self, array, axis)
+        return protocol.ufunc_accumulate(self, array, axis, dtype, out)
 
     def outer(self, a, b):
         """f(a_i, b_j) for every pair: shape a.shape + b.shape."""

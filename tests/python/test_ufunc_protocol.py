@@ -285,3 +285,24 @@ def test_keyword_errors_match_numpys(ours, theirs):
     kind = next(k for k in (TypeError, ValueError) if isinstance(want.value, k))
     with pytest.raises(kind):  # NumPy's own subclasses are private
         ours()
+
+
+def test_ufunc_reduce_and_accumulate_keywords_match_numpys():
+    a = np.arange(12.0).reshape(3, 4)
+    keep = np.array([[True, False, True, True]] * 3)
+    for ours, theirs in [
+        (lambda: plus.reduce(a, axis=1, where=keep, initial=0.5),
+         lambda: np.add.reduce(a, axis=1, where=keep, initial=0.5)),
+        (lambda: plus.reduce(np.arange(5, dtype=np.int16), dtype=np.float32),
+         lambda: np.add.reduce(np.arange(5, dtype=np.int16), dtype=np.float32)),
+        (lambda: plus.reduce(a, axis=0, out=np.zeros(4)), lambda: np.add.reduce(a, axis=0, out=np.zeros(4))),
+        (lambda: plus.accumulate(a, axis=1, out=np.zeros((3, 4))),
+         lambda: np.add.accumulate(a, axis=1, out=np.zeros((3, 4)))),
+        (lambda: plus.accumulate(np.arange(4, dtype=np.int8), dtype=np.float64),
+         lambda: np.add.accumulate(np.arange(4, dtype=np.int8), dtype=np.float64)),
+    ]:
+        got, want = ours(), theirs()
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="to use a where mask one has to specify 'initial'"):
+        plus.reduce(a, where=keep)
