@@ -386,6 +386,22 @@ def _into(out, result, method, fn):
     return out
 
 
+def _fold_kernel(fn, loop, item):
+    """The compiled map f(acc: loop, item) -> loop that runs a fold, or None
+    (then the fold calls fn once per row)."""
+    try:
+        kernel = fn.specialize([(loop.name, False, False), (item.name, False, False)])
+    except (TypeError, ValueError):
+        return None
+    return kernel if np.dtype(kernel.output_dtype) == loop else None
+
+
+def _rows(moved):
+    """`moved` (the fold's axis first) as n contiguous rows of m items."""
+    n = moved.shape[0]
+    return np.ascontiguousarray(moved).reshape(n, -1) if n else moved.reshape(0, -1)
+
+
 def ufunc_reduce(fn, array, axis=0, dtype=None, out=None, keepdims=False, initial=_NO_VALUE,
                  where=True):
     """numpy.ufunc.reduce: a left fold of `fn` along `axis`."""
@@ -396,6 +412,18 @@ def ufunc_reduce(fn, array, axis=0, dtype=None, out=None, keepdims=False, initia
         raise ValueError(f"reduction operation '{fn.__name__}' does not have an identity, so to "
                          "use a where mask one has to specify 'initial'")
     keep = np.moveaxis(np.broadcast_to(np.asarray(where, bool), a.shape), ax, 0) if masked else None
+    kernel = None if masked else _fold_kernel(fn, loop, a.dtype)
+    if kernel is not None and (moved.shape[0] or initial is not _NO_VALUE):
+        items = _rows(moved)
+        if initial is not _NO_VALUE:
+            acc, first = np.full(items.shape[1], initial, loop), 0
+        else:
+            acc, first = items[0].astype(loop), 1
+        _core.fold(kernel, items, acc, items.shape[0], items.shape[1], first, False)
+        result = acc.reshape(moved.shape[1:])
+        if keepdims:
+            result = np.expand_dims(result, ax)
+        return _into(out, result, "reduce", fn)
     if initial is not _NO_VALUE:
         result = np.full(moved.shape[1:], initial, loop)
         rest = enumerate(moved)
@@ -415,9 +443,17 @@ def ufunc_reduce(fn, array, axis=0, dtype=None, out=None, keepdims=False, initia
 def ufunc_accumulate(fn, array, axis=0, dtype=None, out=None):
     """numpy.ufunc.accumulate: every partial left fold of `fn` along `axis`."""
     a, ax, moved = _along(fn, array, axis, "accumulate", dtype)
-    folds = np.empty(moved.shape, _loop_dtype(fn, a.dtype))
-    for i, item in enumerate(moved):
-        folds[i] = item if i == 0 else fn(folds[i - 1], item)
+    loop = _loop_dtype(fn, a.dtype)
+    folds = np.empty(moved.shape, loop)
+    kernel = _fold_kernel(fn, loop, a.dtype)
+    if kernel is not None and moved.shape[0]:
+        items = _rows(moved)
+        rows = folds.reshape(items.shape)
+        rows[0] = items[0]
+        _core.fold(kernel, items, rows, items.shape[0], items.shape[1], 1, True)
+    else:
+        for i, item in enumerate(moved):
+            folds[i] = item if i == 0 else fn(folds[i - 1], item)
     return _into(out, np.moveaxis(folds, 0, ax), "accumulate", fn)
 
 

@@ -11,6 +11,8 @@
 #include "python/src/dispatcher.h"
 #include "python/src/launcher.h"
 #include "runtime/buffer_pool.h"
+#include "runtime/fold.h"
+#include "python/src/gil.h"
 #include "runtime/kernel.h"
 #include "runtime/object_loader.h"
 #include "runtime/run_kernel.h"
@@ -70,6 +72,16 @@ void bind_kernel(py::module_& m) {
             values.push_back(to_literal(args[i], strict.params[i].type));
           return from_literal(ir::interpret(strict, values), strict.result);
         });
+
+  // numpy.ufunc.reduce/accumulate (protocol.py checks the arrays: C-contiguous,
+  // the kernel's dtypes, `in` of n x m items, `out` of m or n x m).
+  m.def("fold", [](const runtime::Kernel& kernel, const py::array& in, py::array& out, int64_t n,
+                   int64_t m, int64_t first, bool accumulate) {
+    const char* items = static_cast<const char*>(in.data());
+    char* acc = static_cast<char*>(out.mutable_data());
+    ember::ReleaseGil release;
+    runtime::fold(kernel, items, n, m, acc, first, accumulate);
+  });
 
   m.def("log_debug", [](const char* subsystem, const std::string& message) {
     logger(subsystem).debug("{}", message);

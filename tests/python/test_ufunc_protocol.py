@@ -306,3 +306,34 @@ def test_ufunc_reduce_and_accumulate_keywords_match_numpys():
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="to use a where mask one has to specify 'initial'"):
         plus.reduce(a, where=keep)
+
+
+@ember.vectorize
+def minus(a, b):
+    return a - b
+
+
+@pytest.mark.parametrize("shape, axis", [((100_003,), 0), ((7, 9000), 0), ((7, 9000), 1),
+                                         ((3, 4, 5), 1), ((0, 4), 1), ((5, 0), 0)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32])
+def test_compiled_folds_match_numpys_left_folds(shape, axis, dtype):
+    # subtract is not reorderable: NumPy folds it left to right, as ember does.
+    a = (np.random.default_rng(3).standard_normal(shape) * 100).astype(dtype)
+    assert np.array_equal(minus.reduce(a, axis=axis), np.subtract.reduce(a, axis=axis))
+    assert np.array_equal(minus.accumulate(a, axis=axis), np.subtract.accumulate(a, axis=axis))
+    assert np.array_equal(minus.reduce(a, axis=axis, initial=5, keepdims=True),
+                          np.subtract.reduce(a, axis=axis, initial=5, keepdims=True))
+
+
+def test_folds_run_on_the_compiled_map_not_a_python_loop(monkeypatch):
+    from ember import _core, protocol
+    calls = []
+
+    def spy(*args):
+        calls.append(args[3:])
+        return _core.fold(*args)
+
+    monkeypatch.setattr(protocol, "_core", type("Core", (), {"fold": staticmethod(spy)}))
+    x = np.random.default_rng(4).random(2_000_000)
+    assert minus.reduce(x) == np.subtract.reduce(x)
+    assert calls == [(2_000_000, 1, 1, False)]  # one compiled fold over every row
