@@ -526,6 +526,7 @@ std::unique_ptr<llvm::Module> lower_module(const ir::Function& fn, const Layout&
   if (debug) locations = std::make_unique<DebugLocations>(*m, fn);
   Lowering lowering(fn, *m, options, isa);
   lowering.set_debug(locations.get());
+  lowering.set_interruptible();
   if (fn.is_kernel()) {
     lowering.kernel_loops(lowering.kernel_body(prefix + "_body", layout), prefix + "_kernel");
   } else {

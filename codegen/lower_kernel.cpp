@@ -205,7 +205,15 @@ void Lowering::while_loop(const ir::Stmt& s) {
   auto* exit = llvm::BasicBlock::Create(c_, "while.exit", f_);
   b_.CreateBr(head);
   b_.SetInsertPoint(head);
-  b_.CreateCondBr(expr(*s.value), body, exit);
+  Value* go = expr(*s.value);
+  if (interruptible_) {  // a Ctrl-C ends the loop (runtime/interrupt.h)
+    auto* flag = m_.getOrInsertGlobal("ember_interrupt_requested", b_.getInt32Ty());
+    auto* requested = b_.CreateLoad(b_.getInt32Ty(), flag);
+    requested->setAtomic(llvm::AtomicOrdering::Monotonic);
+    requested->setAlignment(llvm::Align(4));
+    go = b_.CreateAnd(go, b_.CreateICmpEQ(requested, b_.getInt32(0)));
+  }
+  b_.CreateCondBr(go, body, exit);
   b_.SetInsertPoint(body);
   loop_body(s.then_body, head, exit);
 }

@@ -42,6 +42,8 @@ class Lowering {
   // Instructions of the scalar function or kernel body get the Python
   // line and column of the IR they come from (lower.h).
   void set_debug(DebugLocations* debug) { debug_ = debug; }
+  // `while` loops also end when ember_interrupt_requested is set (host code).
+  void set_interruptible() { interruptible_ = true; }
   llvm::Function* scalar_function(const std::string& name);
   // Keeps the vector math declarations alive until the vectorizer has run.
   void keep_vector_declarations() { llvm::appendToCompilerUsed(m_, vector_decls_); }
@@ -137,6 +139,7 @@ class Lowering {
   const ir::Function& fn_;
   llvm::Module& m_;
   DebugLocations* debug_ = nullptr;
+  bool interruptible_ = false;
   llvm::DISubprogram* scope_ = nullptr;
   llvm::LLVMContext& c_;
   IRBuilder<> b_;

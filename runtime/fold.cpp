@@ -2,6 +2,7 @@
 // map's contiguous entry over the row's columns, f(acc, item) -> acc.
 #include "runtime/fold.h"
 
+#include "runtime/interrupt.h"
 #include "runtime/thread_pool.h"
 
 namespace ember::runtime {
@@ -20,7 +21,7 @@ void fold(const Kernel& kernel, const char* in, int64_t n, int64_t m, char* out,
   int64_t item = ir::bits_of(params[1].type.scalar) / 8;
   int64_t acc = ir::bits_of(params[0].type.scalar) / 8;
   auto columns = [&](int64_t begin, int64_t end) {
-    for (int64_t i = first; i < n; ++i) {
+    for (int64_t i = first; i < n && !interrupt_requested(); ++i) {
       char* row = out + (accumulate ? i * m * acc : 0) + begin * acc;
       char* previous = accumulate ? row - m * acc : row;
       void* ptrs[3] = {previous, const_cast<char*>(in + (i * m + begin) * item), row};
@@ -28,11 +29,9 @@ void fold(const Kernel& kernel, const char* in, int64_t n, int64_t m, char* out,
     }
   };
   int64_t pieces = std::min<int64_t>(num_threads(), m / kMinColumnsPerPiece);
-  if (pieces <= 1) {
-    columns(0, m);
-    return;
-  }
-  parallel_for(m, pieces, columns);
+  if (pieces <= 1) columns(0, m);
+  else parallel_for(m, pieces, columns);
+  check_interrupt();
 }
 
 }  // namespace ember::runtime

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "runtime/interrupt.h"
 #include "runtime/space.h"
 #include "runtime/thread_pool.h"
 
@@ -75,6 +76,10 @@ Shape broadcast_shape(std::span<const Operand> operands) {
   return shape;
 }
 
+// The most elements one call of the entry point takes: a Ctrl-C is seen
+// between such slices (interrupt.h).
+constexpr int64_t kInterruptChunk = int64_t{1} << 20;
+
 void launch_elementwise(const Kernel& kernel, std::span<const Operand> inputs,
                         const Operand& out) {
   int64_t total = out.shape.size();
@@ -106,12 +111,13 @@ void launch_elementwise(const Kernel& kernel, std::span<const Operand> inputs,
   // of them, else each row cut into slices so that every thread gets work.
   int threads = threads_for(total);
   int64_t slices = rows >= threads ? 1 : (threads + rows - 1) / rows;
+  slices = std::max(slices, (n + kInterruptChunk - 1) / kInterruptChunk);
   auto run = [&](int64_t first, int64_t last) {
     int64_t index[kMaxDims];  // odometer over the outer dimensions
     for (int64_t r = first / slices, d = inner; d-- > 0; r /= space.shape.dims[d])
       index[d] = r % space.shape.dims[d];
     void* ptrs[kMaxArgs];
-    for (int64_t item = first; item < last; ++item) {
+    for (int64_t item = first; item < last && !interrupt_requested(); ++item) {
       int64_t slice = item % slices;
       int64_t begin = slice_start(n, slice, slices);
       int64_t count = slice_start(n, slice + 1, slices) - begin;
@@ -129,8 +135,9 @@ void launch_elementwise(const Kernel& kernel, std::span<const Operand> inputs,
           index[d - 1] = 0;
     }
   };
-  if (threads == 1) return run(0, rows * slices);
-  parallel_for(rows * slices, threads, run);
+  if (threads == 1) run(0, rows * slices);
+  else parallel_for(rows * slices, threads, run);
+  check_interrupt();
 }
 
 }  // namespace ember::runtime

@@ -6,6 +6,7 @@
 // mapping, so 32-bit PC-relative references always reach.
 #include "runtime/object_loader.h"
 
+#include "runtime/interrupt.h"
 #include "runtime/profilers.h"
 
 #include <dlfcn.h>
@@ -89,6 +90,8 @@ bool got_relative(uint32_t type) {
 }
 
 void* process_symbol(const std::string& name) {
+  // ember's own: not exported by the extension (Python loads it RTLD_LOCAL).
+  if (name == "ember_interrupt_requested") return interrupt_flag();
   // glibc's vector math: the JIT's code calls it; load it once, globally.
   static void* libmvec = dlopen("libmvec.so.1", RTLD_NOW | RTLD_GLOBAL);
   (void)libmvec;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "runtime/interrupt.h"
 #include "runtime/space.h"
 #include "runtime/thread_pool.h"
 
@@ -150,21 +151,24 @@ void Reducer::run() {
       State acc, part;
       for (int64_t row = first; row < last; ++row) {
         fns_.init(&acc);
-        for (int64_t u = 0; u < units_; ++u) {
+        for (int64_t u = 0; u < units_ && !interrupt_requested(); ++u) {
           unit(row, u, part);
           fns_.merge(&acc, &part);
         }
         fns_.finish(&acc, out_address(row));
       }
     };
-    if (threads == 1) return body(0, rows_);
-    return parallel_for(rows_, threads, body);
+    if (threads == 1) body(0, rows_);
+    else parallel_for(rows_, threads, body);
+    return check_interrupt();
   }
   // Few rows: their units are spread over the threads, then merged in order.
   std::vector<State> parts(static_cast<size_t>(rows_ * units_));
   parallel_for(rows_ * units_, threads, [&](int64_t first, int64_t last) {
-    for (int64_t k = first; k < last; ++k) unit(k / units_, k % units_, parts[k]);
+    for (int64_t k = first; k < last && !interrupt_requested(); ++k)
+      unit(k / units_, k % units_, parts[k]);
   });
+  check_interrupt();
   for (int64_t row = 0; row < rows_; ++row) {
     State acc;
     fns_.init(&acc);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "runtime/interrupt.h"
 #include "runtime/thread_pool.h"
 
 namespace ember::runtime {
@@ -53,8 +54,9 @@ void run_kernel(const Kernel& kernel, void* const* args, std::span<const int64_t
     run_piece(0);
   else
     parallel_for(pieces, pieces, [&](int64_t begin, int64_t end) {
-      for (int64_t p = begin; p < end; ++p) run_piece(p);
+      for (int64_t p = begin; p < end && !interrupt_requested(); ++p) run_piece(p);
     });
+  check_interrupt();  // before reporting what a stopped piece may have seen
   for (int64_t p = 0; p < pieces; ++p) {
     if (!status[p]) continue;
     const codegen::KernelError& e = errors[p];

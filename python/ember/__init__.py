@@ -12,6 +12,7 @@ with array arguments, loops and atomics.
 """
 
 import atexit
+import sys
 
 from . import _core, cache, cuda
 from .errors import CompileError, CudaError
@@ -36,7 +37,15 @@ def host_cpu():
 
 # At exit the interpreter frees ember's functions while a daemon thread may
 # still run one's code: from then on compiled code stays mapped.
-atexit.register(_core.keep_code_mapped)
+def _keep_code_mapped():
+    # Both extensions map code: ember._jit what it compiles, ember._core what it loads.
+    _core.keep_code_mapped()
+    jit = sys.modules.get("ember._jit")
+    if jit is not None:
+        jit.keep_code_mapped()
+
+
+atexit.register(_keep_code_mapped)
 
 MAX_THREADS = 1024  # a sane cap: more threads than that only cost memory
 

@@ -79,6 +79,7 @@ void bind_kernel(py::module_& m) {
                    int64_t m, int64_t first, bool accumulate) {
     const char* items = static_cast<const char*>(in.data());
     char* acc = static_cast<char*>(out.mutable_data());
+    ember::CtrlC ctrl_c(n * m >= ember::kLongCall);
     ember::ReleaseGil release;
     runtime::fold(kernel, items, n, m, acc, first, accumulate);
   });
@@ -98,6 +99,8 @@ void bind_kernel(py::module_& m) {
   });
   m.def("pool_cached_bytes", &runtime::pool_cached_bytes);
   m.def("keep_code_mapped", &runtime::keep_code_mapped);
+  m.def("interrupt_flag_address",
+        [] { return reinterpret_cast<uintptr_t>(runtime::interrupt_flag()); });
   m.def("set_num_threads", &runtime::set_num_threads);
   m.def("get_num_threads", &runtime::num_threads);
 

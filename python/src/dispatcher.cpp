@@ -277,6 +277,7 @@ py::object Dispatcher::map(const Entry& entry, std::span<const runtime::Operand>
     in = std::span<const runtime::Operand>(flipped, in.size());
   }
   {
+    CtrlC ctrl_c(target_op.shape.size() >= kLongCall);
     ReleaseGil release;
     runtime::launch_elementwise(*entry.kernel, in, target_op);
   }
@@ -339,7 +340,7 @@ PyObject* Dispatcher::tp_call(PyObject* self, PyObject* args, PyObject* kwargs) 
   } catch (abi::__forced_unwind&) {
     throw;  // a thread ended while Python exits (gil.h): let it unwind
   } catch (...) {
-    py::detail::translate_exception(std::current_exception());
+    py::detail::try_translate_exceptions();  // the registered translators too (module.cpp)
   }
   return nullptr;
 }

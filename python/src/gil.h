@@ -6,8 +6,31 @@
 #pragma once
 
 #include <Python.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+
+#include "runtime/interrupt.h"
 
 namespace ember {
+
+// Calls with at least this many elements (or kernels with loops) can be
+// interrupted with Ctrl-C (runtime/interrupt.h); shorter ones are not worth
+// the two system calls.
+inline constexpr int64_t kLongCall = int64_t{1} << 20;
+
+// A long call's Ctrl-C guard (runtime/interrupt.h); a signal that came just
+// before it was installed (during a compile, say) is raised now, before the
+// work starts. Construct it with the GIL held, before releasing it.
+class CtrlC {
+ public:
+  explicit CtrlC(bool long_call) : guard_(long_call) {
+    if (long_call && PyErr_CheckSignals() < 0) throw pybind11::error_already_set();
+  }
+
+ private:
+  runtime::InterruptGuard guard_;
+};
 
 class ReleaseGil {
  public:

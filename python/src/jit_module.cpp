@@ -10,6 +10,8 @@
 #include "ir/ir.h"
 #include "runtime/compile.h"
 #include "runtime/cpu_features.h"
+#include "runtime/interrupt.h"
+#include "runtime/object_loader.h"
 #include "python/src/gil.h"
 
 namespace py = pybind11;
@@ -21,6 +23,11 @@ PYBIND11_MODULE(_jit, m) {
   // Leaked on purpose: a static py::object would be released after Python finalizes.
   static PyObject* build_error =
       py::object(py::module_::import("ember._core").attr("BuildError")).release().ptr();
+  // This extension links its own copy of the runtime: the code it loads
+  // reads ember._core's Ctrl-C flag, and is kept mapped at exit with _core's.
+  runtime::share_interrupt_flag(reinterpret_cast<int32_t*>(
+      py::module_::import("ember._core").attr("interrupt_flag_address")().cast<uintptr_t>()));
+  m.def("keep_code_mapped", &runtime::keep_code_mapped);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

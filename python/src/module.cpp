@@ -5,6 +5,7 @@
 #include "ir/ir.h"
 #include "ir/parser.h"
 #include "runtime/artifact.h"
+#include "runtime/interrupt.h"
 #include "python/src/output_memory.h"
 
 namespace py = pybind11;
@@ -35,6 +36,10 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(e.incompatible ? incompatible : artifact_error.ptr(), e.what());
     } catch (const ember::ir::ParseError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const ember::runtime::Interrupted&) {
+      // The exception the SIGINT handler raises (KeyboardInterrupt), or
+      // KeyboardInterrupt when it raised none: the stopped work has no result.
+      if (PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
     }
   });
   ember::init_output_memory();

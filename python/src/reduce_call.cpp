@@ -88,6 +88,7 @@ py::object Dispatcher::reduce(const Entry& entry, std::span<const runtime::Opera
   runtime::Operand target_op;
   fill_operand(target, target_op);
   {
+    CtrlC ctrl_c(shape.size() >= kLongCall);
     ReleaseGil release;
     runtime::launch_reduce(*entry.kernel, in, shape, reduced, target_op);
   }
