@@ -6,11 +6,15 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 #include <vector>
+
+#include "runtime/interrupt.h"
 
 namespace ember::runtime::cuda {
 namespace {
@@ -22,6 +26,7 @@ constexpr int kAttrMinor = 76;            // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABIL
 constexpr int kAttrMemoryPools = 115;     // CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED
 constexpr int kPoolReleaseThreshold = 4;  // CU_MEMPOOL_ATTR_RELEASE_THRESHOLD
 constexpr int kPointerDeviceOrdinal = 9;  // CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL
+constexpr Result kNotReady = 600;         // CUDA_ERROR_NOT_READY
 constexpr int kJitErrorLogBuffer = 5;     // CU_JIT_ERROR_LOG_BUFFER
 constexpr int kJitErrorLogBufferSize = 6; // CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES
 
@@ -51,6 +56,7 @@ struct Driver {
   Result (*ctx_set_current)(uintptr_t context);
   Result (*ctx_synchronize)();
   Result (*stream_synchronize)(Stream stream);
+  Result (*stream_query)(Stream stream);
   Result (*mem_alloc)(DevicePtr* p, size_t bytes);
   Result (*mem_free)(DevicePtr p);
   // Stream-ordered, from a pool of ember's own (CUDA 11.2 on; null in older drivers).
@@ -115,6 +121,7 @@ Loaded load() {
         find(lib, "cuCtxSetCurrent", d.ctx_set_current, l.why) &&
         find(lib, "cuCtxSynchronize", d.ctx_synchronize, l.why) &&
         find(lib, "cuStreamSynchronize", d.stream_synchronize, l.why) &&
+        find(lib, "cuStreamQuery", d.stream_query, l.why) &&
         find(lib, "cuMemAlloc_v2", d.mem_alloc, l.why) &&
         find(lib, "cuMemFree_v2", d.mem_free, l.why) &&
         find(lib, "cuMemGetInfo_v2", d.mem_get_info, l.why) &&
@@ -314,6 +321,27 @@ void release(int device, DevicePtr p) noexcept {
   }
 }
 
+namespace {
+
+// Waits for stream `s`'s work by asking the driver, so that a Ctrl-C
+// (interrupt.h) ends the wait with Interrupted; the device finishes that
+// work on its own. Yields for the first millisecond, then sleeps 100 us
+// between questions.
+void drain(const Driver& d, Stream s) {
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    Result r = d.stream_query(s);
+    if (r != kNotReady) return check(d, r, "cuStreamQuery");
+    check_interrupt();
+    if (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1))
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+}  // namespace
+
 void copy_to_device(int device, DevicePtr dst, const void* src, size_t bytes) {
   const Driver& d = use(device);
   if (bytes) check(d, d.memcpy_htod(dst, src, bytes), "cuMemcpyHtoD");
@@ -321,7 +349,9 @@ void copy_to_device(int device, DevicePtr dst, const void* src, size_t bytes) {
 
 void copy_to_host(int device, void* dst, DevicePtr src, size_t bytes) {
   const Driver& d = use(device);
-  if (bytes) check(d, d.memcpy_dtoh(dst, src, bytes), "cuMemcpyDtoH");
+  if (!bytes) return;
+  drain(d, 0);  // the copy waits for the work before it: wait here, interruptibly
+  check(d, d.memcpy_dtoh(dst, src, bytes), "cuMemcpyDtoH");
 }
 
 void copy_on_device(int device, DevicePtr dst, DevicePtr src, size_t bytes) {
@@ -336,11 +366,13 @@ void zero(int device, DevicePtr p, size_t bytes) {
 
 void synchronize(int device) {
   const Driver& d = use(device);
+  drain(d, 0);
   check(d, d.ctx_synchronize(), "cuCtxSynchronize");
 }
 
 void synchronize_stream(int device, Stream s) {
   const Driver& d = use(device);
+  drain(d, s);
   check(d, d.stream_synchronize(s), "cuStreamSynchronize");
 }
 

@@ -60,6 +60,8 @@ void copy_to_device(int device, DevicePtr dst, const void* src, size_t bytes);
 void copy_to_host(int device, void* dst, DevicePtr src, size_t bytes);
 void copy_on_device(int device, DevicePtr dst, DevicePtr src, size_t bytes);
 void zero(int device, DevicePtr p, size_t bytes);
+// Waits that a Ctrl-C ends (runtime/interrupt.h: Interrupted; the device
+// goes on with its work): copies to the host, and these.
 void synchronize(int device);                  // the whole device (context)
 void synchronize_stream(int device, Stream s);  // one stream
 // The device ordinal `p` belongs to; CudaError when it is not device memory.

@@ -64,16 +64,26 @@ void bind_cuda(py::module_& m) {
     ember::ReleaseGil release;
     cuda::copy_to_device(device, dst, data, bytes);
   });
+  // Waits for the device: Ctrl-C ends them (runtime/interrupt.h).
   m.def("cuda_copy_to_host", [](int device, py::array& dst, cuda::DevicePtr src) {
     auto [data, bytes] = host_bytes(dst);
     if (!dst.writeable()) throw py::value_error("host array is read-only");
+    ember::CtrlC ctrl_c(true);
     ember::ReleaseGil release;
     cuda::copy_to_host(device, data, src, bytes);
   });
   m.def("cuda_copy_on_device", &cuda::copy_on_device, Release());
   m.def("cuda_zero", &cuda::zero, Release());
-  m.def("cuda_synchronize", &cuda::synchronize, Release());
-  m.def("cuda_synchronize_stream", &cuda::synchronize_stream, Release());
+  m.def("cuda_synchronize", [](int device) {
+    ember::CtrlC ctrl_c(true);
+    ember::ReleaseGil release;
+    cuda::synchronize(device);
+  });
+  m.def("cuda_synchronize_stream", [](int device, cuda::Stream s) {
+    ember::CtrlC ctrl_c(true);
+    ember::ReleaseGil release;
+    cuda::synchronize_stream(device, s);
+  });
   m.def("cuda_device_of", &cuda::device_of, Release());
 
   py::class_<cuda::Module, std::shared_ptr<cuda::Module>>(m, "CudaModule")

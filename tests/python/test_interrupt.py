@@ -57,11 +57,13 @@ def run(body, timeout=60):
 
 @pytest.mark.parametrize("call", ["spin[4](np.zeros(4, np.int64), 3)",
                                   "spin[1_000_000](np.zeros(1_000_000, np.int64), 3)",
-                                  "heavy(np.ones(80_000_000))",
+                                  "heavy(big, out=big)",
                                   "heavy_sum(rows, cols)",
                                   "heavy_sum(rows, cols, axis=1)"])
 def test_ctrl_c_stops_a_long_call(call):
+    setup = "big = np.ones(250_000_000); heavy(big[:8])" if "big" in call else ""
     out = run(f"""
+        {setup}  # made and compiled before the clock starts
         seconds = interrupted(lambda: {call})
         assert seconds < 2.0, seconds
         # usable afterwards, with right results
@@ -101,3 +103,31 @@ def test_an_ignored_sigint_does_not_stop_the_call():
         print("ok", out.tolist())
     """)
     assert out.strip() == "ok [2000000000, 2000000000]"
+
+
+def test_ctrl_c_ends_a_wait_for_the_gpu(fake_cuda_driver, tmp_path):
+    # FAKE_CUDA_MODE=7: the device never finishes, so only an interrupt ends a wait.
+    from conftest import run_with_driver
+    script = tmp_path / "wait.py"
+    script.write_text(textwrap.dedent("""
+        import os, signal, threading, time
+        import numpy as np, ember
+        from ember import cuda
+
+        def interrupted(call):
+            threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+            start = time.perf_counter()
+            try:
+                call()
+            except KeyboardInterrupt:
+                return time.perf_counter() - start
+            raise SystemExit("not interrupted")
+
+        a = cuda.to_device(np.arange(4.0))
+        for call in (cuda.synchronize, a.to_host):
+            seconds = interrupted(call)
+            assert seconds < 2.0, seconds
+        print("ok")
+    """))
+    out, err, code = run_with_driver(str(fake_cuda_driver), str(script), mode=7)
+    assert code == 0 and out.strip() == "ok", out + err

@@ -7,7 +7,8 @@
  * synchronization reports a kernel fault, 4 the device has no memory pools
  * (memory from cuMemAlloc), 5 copies and launches take 100 ms each (a caller
  * holding the GIL would stop other Python threads that long), 6 the memory
- * pool runs out until it is trimmed. Allocations over 1 GiB run out of
+ * pool runs out until it is trimmed, 7 the device never finishes its work
+ * (cuStreamQuery says not ready). Allocations over 1 GiB run out of
  * memory. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,6 +58,8 @@ int cuCtxSetCurrent(void* ctx) { return ctx == &context ? 0 : 201; }
 static int sync_status(void) { return faulted ? 700 : 0; }
 int cuCtxSynchronize(void) { return sync_status(); }
 int cuStreamSynchronize(uintptr_t stream) { return sync_status(); }
+/* Mode 7: the device never finishes (only an interrupted wait ends). */
+int cuStreamQuery(uintptr_t stream) { return mode() == 7 ? 600 : sync_status(); }
 
 static long plain_allocations;
 static uint64_t release_threshold;
