@@ -109,19 +109,8 @@ def test_ctrl_c_ends_a_wait_for_the_gpu(fake_cuda_driver, tmp_path):
     # FAKE_CUDA_MODE=7: the device never finishes, so only an interrupt ends a wait.
     from conftest import run_with_driver
     script = tmp_path / "wait.py"
-    script.write_text(textwrap.dedent("""
-        import os, signal, threading, time
-        import numpy as np, ember
+    script.write_text(PRELUDE + textwrap.dedent("""
         from ember import cuda
-
-        def interrupted(call):
-            threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
-            start = time.perf_counter()
-            try:
-                call()
-            except KeyboardInterrupt:
-                return time.perf_counter() - start
-            raise SystemExit("not interrupted")
 
         a = cuda.to_device(np.arange(4.0))
         for call in (cuda.synchronize, a.to_host):
