@@ -24,7 +24,7 @@ from .vectorize import Vectorized, vectorize
 __all__ = ["CompileError", "CudaError", "Kernel", "Reduced", "Vectorized", "atomic_add", "atomic_max",
            "atomic_min", "kernel", "reduce", "tid", "vectorize", "host_cpu", "set_num_threads",
            "get_num_threads", "cache", "cuda", "load", "Library"]
-__version__ = "0.1.0"
+__version__ = _core.versions()["ember"]  # pyproject.toml's, through CMake: one source
 
 import numbers  # noqa: E402
 
