@@ -55,8 +55,8 @@ ir::Function optimize(const ir::Function& fn) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - start)
                   .count();
-    if (log.should_log(spdlog::level::debug))
-      log.debug("{} on '{}': {} us\n{}", pass.name, cur.name, us, ir::print(cur));
+    log.debug("{} on '{}': {} us", pass.name, cur.name, us);
+    if (log.should_log(spdlog::level::trace)) log.trace("after {}:\n{}", pass.name, ir::print(cur));
     if (verify) check(cur, ir::Level::Strict, std::string("after pass '") + pass.name + "'");
   }
   return cur;

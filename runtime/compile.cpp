@@ -49,7 +49,7 @@ std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native) {
   kernel->origin = "compiled";
   kernel->passes_ms = ms(t1 - t0).count();
   kernel->codegen_ms = ms(t2 - t1).count();
-  logger("runtime").debug("compiled {}: passes {:.2f} ms, codegen {:.2f} ms", spec.fn.name,
+  logger("runtime").debug("compiled {}: ember's passes {:.2f} ms, LLVM {:.2f} ms", spec.fn.name,
                           ms(t1 - t0).count(), ms(t2 - t1).count());
   return kernel;
 }

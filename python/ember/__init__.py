@@ -14,7 +14,7 @@ with array arguments, loops and atomics.
 import atexit
 import sys
 
-from . import _core, cache, cuda
+from . import _core, cache, cuda, logs
 from .errors import CompileError, CudaError
 from .kernel import Kernel, atomic_add, atomic_max, atomic_min, kernel, tid
 from .library import Library, load

@@ -23,7 +23,7 @@ import time
 from . import _core, kernel_frontend, pickling, source, stages
 from .errors import from_build_error
 from .frontend import check_signature
-from .vectorize import compile_or_load, weak_method
+from .vectorize import compile_or_load, frontend_log, weak_method
 
 __all__ = ["kernel", "Kernel", "tid", "atomic_add", "atomic_min", "atomic_max"]
 
@@ -122,7 +122,7 @@ class Kernel(_core.Launcher):
             fn = kernel_frontend.build_kernel(self.py_func, [t[:3] for t in arg_types], domain,
                                               self._frozen)
             timing["frontend"] = (time.perf_counter() - start) * 1e3
-            _core.log_debug("frontend", f"{self.__name__}: frontend {timing['frontend']:.2f} ms")
+            frontend_log.debug("%s: frontend %.2f ms", self.__name__, timing["frontend"])
             return _core.kernel_specialization(fn, self.boundscheck, self.fastmath,
                                                [bool(t[3]) for t in arg_types])
 

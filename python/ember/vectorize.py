@@ -12,10 +12,14 @@ import weakref
 
 import numpy as np
 
-from . import _core, cache, frontend, pickling, protocol, source, stages
+import logging
+
+from . import _core, cache, frontend, logs, pickling, protocol, source, stages
 from .errors import CompileError, from_build_error
 
 __all__ = ["vectorize", "Vectorized"]
+
+frontend_log = logging.getLogger("ember.frontend")
 
 def _type_name(dtype, weak):
     # Python scalars are "weak" (NEP 50): shown as the Python type they came from.
@@ -59,7 +63,7 @@ class Vectorized(_core.Dispatcher):
             fn = frontend.build_function(self.py_func, [(d, w) for d, w, _ in arg_types],
                                          frozen=self._frozen)
             timing["frontend"] = (time.perf_counter() - start) * 1e3
-            _core.log_debug("frontend", f"{self.__name__}: frontend {timing['frontend']:.2f} ms")
+            frontend_log.debug("%s: frontend %.2f ms", self.__name__, timing["frontend"])
             return _core.elementwise_specialization(fn, [s for _, _, s in arg_types],
                                                     self.fastmath, self._combine)
 
@@ -224,6 +228,22 @@ def compile_or_load(py_func, what, frozen, specialization, native, use_cache):
     frontend), else `specialization()` (the frontend) and the cache, else
     compiled (host code when `native`). A user error the compiler finds
     (uint8 + 300) becomes a CompileError at `py_func`'s line."""
+    logs.sync()
+    try:
+        kernel = _compile_or_load(py_func, what, frozen, specialization, native, use_cache)
+    finally:
+        logs.forward()
+    name = getattr(py_func, "__qualname__", py_func.__name__)
+    if kernel.origin == "compiled":
+        logs.log.info("%s: compiled (ember's passes %.1f ms, LLVM %.1f ms)", name,
+                      kernel.passes_ms, kernel.codegen_ms)
+    else:
+        logs.log.info("%s: %s", name, "loaded from the disk cache" if kernel.origin == "artifact"
+                      else "prepared for the GPU")
+    return kernel
+
+
+def _compile_or_load(py_func, what, frozen, specialization, native, use_cache):
     source = cache.source_key(py_func, what) if use_cache else None
     found = cache.load_by_source(source, py_func, frozen)
     if found is not None:
@@ -232,6 +252,7 @@ def compile_or_load(py_func, what, frozen, specialization, native, use_cache):
 
     def compile():
         from . import _jit  # LLVM loads at the first compile, not at import (nor on a hit)
+        logs.sync()  # its loggers too, now that it is loaded
         return _jit.compile(spec, native)
 
     try:

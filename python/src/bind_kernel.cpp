@@ -84,9 +84,10 @@ void bind_kernel(py::module_& m) {
     runtime::fold(kernel, items, n, m, acc, first, accumulate);
   });
 
-  m.def("log_debug", [](const char* subsystem, const std::string& message) {
-    logger(subsystem).debug("{}", message);
-  });
+  // The C++ loggers, for ember/logs.py (compiler/log.h).
+  m.def("capture_logs", &capture_logs);
+  m.def("drain_logs", &drain_logs);
+  m.def("set_log_level", &set_log_level, py::arg("level"));
   // A Python subclass of Dispatcher reaches __call__ through a bound method
   // and pybind11's argument parsing; pointing its tp_call slot straight at
   // the dispatcher removes that overhead from every call.

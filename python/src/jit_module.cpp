@@ -7,6 +7,7 @@
 
 #include "codegen/aot.h"
 #include "codegen/codegen.h"
+#include "compiler/log.h"
 #include "ir/ir.h"
 #include "runtime/compile.h"
 #include "runtime/cpu_features.h"
@@ -28,6 +29,10 @@ PYBIND11_MODULE(_jit, m) {
   runtime::share_interrupt_flag(reinterpret_cast<int32_t*>(
       py::module_::import("ember._core").attr("interrupt_flag_address")().cast<uintptr_t>()));
   m.def("keep_code_mapped", &runtime::keep_code_mapped);
+  // Its own copy of the C++ loggers too (compiler/log.h; ember/logs.py).
+  capture_logs();
+  m.def("drain_logs", &drain_logs);
+  m.def("set_log_level", &set_log_level, py::arg("level"));
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
