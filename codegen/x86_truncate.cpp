@@ -49,6 +49,9 @@ bool rewrite(llvm::SelectInst& select) {
   if (!P::match(&select, P::m_Select(P::m_Value(cond), P::m_FPToSI(P::m_Value(x)),
                                      P::m_APInt(fallback))))
     return false;
+  // Scalars only: m_APInt also matches a vector select's splat (after the
+  // vectorizer), whose type has no integer width.
+  if (!select.getType()->isIntegerTy()) return false;
   unsigned bits = select.getType()->getIntegerBitWidth();
   llvm::Intrinsic::ID id = truncation(x->getType(), bits);
   if ((bits != 32 && bits != 64) || id == llvm::Intrinsic::not_intrinsic ||
