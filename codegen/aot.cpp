@@ -7,7 +7,6 @@
 
 #include <lld/Common/Driver.h>
 #include <llvm/IR/IRBuilder.h>
-#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Object/ArchiveWriter.h>
@@ -23,6 +22,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "codegen/lower.h"
 #include "ir/types.h"
 
 LLD_HAS_DRIVER(elf)
@@ -63,15 +63,7 @@ class ObjectModule {
     return module_.getOrInsertFunction(name, llvm::FunctionType::get(result, params, false));
   }
 
-  std::string object() {
-    llvm::SmallString<4096> bytes;
-    llvm::raw_svector_ostream os(bytes);
-    llvm::legacy::PassManager pm;
-    if (tm_->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
-      throw std::runtime_error("LLVM cannot emit object code for this target");
-    pm.run(module_);
-    return std::string(bytes.str());
-  }
+  std::string object() { return emit(*tm_, module_, llvm::CodeGenFileType::ObjectFile); }
 
  private:
   llvm::LLVMContext ctx_;

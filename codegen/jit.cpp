@@ -108,7 +108,8 @@ void optimize_for(llvm::TargetMachine& tm, const VectorIsa& isa, llvm::Module& m
   pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
 }
 
-// Machine code for `m`: assembly text or an object file's bytes.
+}  // namespace
+
 std::string emit(llvm::TargetMachine& tm, llvm::Module& m, llvm::CodeGenFileType type) {
   llvm::SmallString<4096> text;
   llvm::raw_svector_ostream os(text);
@@ -118,6 +119,8 @@ std::string emit(llvm::TargetMachine& tm, llvm::Module& m, llvm::CodeGenFileType
   pm.run(m);
   return std::string(text.str());
 }
+
+namespace {
 
 std::string assembly_for(llvm::TargetMachine& tm, llvm::Module& m) {
   return emit(tm, m, llvm::CodeGenFileType::AssemblyFile);

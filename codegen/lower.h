@@ -9,6 +9,11 @@
 #include <llvm/IR/DIBuilder.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/PassManager.h>
+#include <llvm/Support/CodeGen.h>
+
+namespace llvm {
+class TargetMachine;
+}
 
 #include "codegen/codegen.h"
 
@@ -53,6 +58,9 @@ llvm::Type* memory_type(llvm::LLVMContext& c, ir::Scalar s);
 void lower_reduction(llvm::Module& m, const Reduction& reduction, llvm::Function* scalar,
                      const ir::Function& fn, const Layout& layout, bool fastmath,
                      const std::string& prefix);
+
+// Machine code for `m` (jit.cpp): assembly text or an object file's bytes.
+std::string emit(llvm::TargetMachine& tm, llvm::Module& m, llvm::CodeGenFileType type);
 
 // Debug locations for inspection (debug_info.cpp): line tables of `fn`'s
 // file. The lowering gives the scalar function's (or kernel body's)

@@ -5,6 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
+
+#include "codegen/codegen.h"
+#include "ir/ir.h"
 
 namespace ember::runtime {
 
@@ -68,3 +72,27 @@ const char* ember_aot_last_error(ember_aot_library* lib);
 // ember_aot_library::select.
 int32_t ember_aot_select(ember_aot_library* lib);
 }
+
+namespace ember::runtime {
+
+// Argument k of a C function's slots (ember_aot_invoke's argv).
+template <typename T>
+T aot_arg(void* const* argv, size_t k) {
+  return *static_cast<const T*>(argv[k]);
+}
+
+// The entry points of export `e` (of `exports`) for ISA `isa`.
+inline void* const* aot_entries(const ember_aot_library* lib, int isa, int exports, int e) {
+  return lib->entries + (static_cast<size_t>(isa) * exports + e) * kAotEntrySlots;
+}
+
+// A @kernel's domain: argv's first `rank` arguments; std::invalid_argument
+// for a negative extent (aot_library.cpp).
+std::vector<int64_t> aot_domain(void* const* argv, int rank);
+// A @kernel's array argument `a` for parameter `param`, as the kernel takes
+// it (strides in elements); std::invalid_argument for a null pointer, another
+// rank, a negative extent, a stride that is not a multiple of the itemsize,
+// or null data with elements (aot_library.cpp).
+codegen::ArrayArg aot_array(const ember_aot_array* a, const ir::Variable& param);
+
+}  // namespace ember::runtime

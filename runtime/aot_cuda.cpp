@@ -11,11 +11,6 @@
 namespace ember::runtime {
 namespace {
 
-template <typename T>
-T arg(void* const* argv, size_t k) {
-  return *static_cast<const T*>(argv[k]);
-}
-
 // The architecture's number: "sm_80" -> 80, "sm_90a" -> 90.
 int arch_number(const std::string& arch) { return std::atoi(arch.c_str() + 3); }
 
@@ -55,53 +50,39 @@ void GpuExport::call(const Kernel& kernel, void* const* argv) {
   std::unique_ptr<cuda::DeviceMemory> error;
   std::vector<std::vector<int64_t>> shapes(params.size());
   if (!kernel.source.is_kernel()) {
-    threads = arg<int64_t>(argv, k++);
+    threads = aot_arg<int64_t>(argv, k++);
     if (threads < 0) throw std::invalid_argument("n = " + std::to_string(threads) + " is negative");
     for (size_t i = 0; i <= params.size(); ++i) {
-      slots.push_back(arg<uint64_t>(argv, k++));
+      slots.push_back(aot_arg<uint64_t>(argv, k++));
       if (!slots.back() && threads > 0)
         throw std::invalid_argument("argument '" + (i < params.size() ? params[i].name : "out") +
                                     "' is a null device pointer");
     }
     if (kernel.options.reduction) {
-      reduce(kernel, slots, threads, arg<cuda::Stream>(argv, k));
+      reduce(kernel, slots, threads, aot_arg<cuda::Stream>(argv, k));
       return;
     }
     slots.push_back(static_cast<uint64_t>(threads));
     if (threads > 0) device = cuda::device_of(slots[params.size()]);
   } else {
-    std::vector<uint64_t> extents;
-    for (int d = 0; d < kernel.source.domain; ++d) {
-      int64_t extent = arg<int64_t>(argv, k++);
-      if (extent < 0) throw std::invalid_argument("domain extent " + std::to_string(extent) + " is negative");
-      extents.push_back(static_cast<uint64_t>(extent));
-      threads *= extent;
-    }
+    std::vector<int64_t> extents = aot_domain(argv, kernel.source.domain);
+    for (int64_t extent : extents) threads *= extent;
+    k = extents.size();
     for (size_t i = 0; i < params.size(); ++i, ++k) {
       const ir::Type& type = params[i].type;
-      int64_t itemsize = ir::bits_of(type.scalar) / 8;
       if (type.ndim == 0) {
         uint64_t slot = 0;
-        std::memcpy(&slot, argv[k], itemsize);
+        std::memcpy(&slot, argv[k], ir::bits_of(type.scalar) / 8);
         slots.push_back(slot);
         continue;
       }
-      const auto* a = arg<const ember_aot_array*>(argv, k);
-      std::string name = "array '" + params[i].name + "'";
-      if (!a || !a->data) throw std::invalid_argument(name + " is a null pointer");
-      if (a->ndim != type.ndim)
-        throw std::invalid_argument(name + " has ndim " + std::to_string(a->ndim) + ", the kernel takes " +
-                                    std::to_string(type.ndim));
-      slots.push_back(reinterpret_cast<uint64_t>(a->data));
-      for (int d = 0; d < type.ndim; ++d) slots.push_back(static_cast<uint64_t>(a->shape[d]));
-      for (int d = 0; d < type.ndim; ++d) {
-        if (a->strides[d] % itemsize != 0)
-          throw std::invalid_argument(name + ": stride " + std::to_string(a->strides[d]) +
-                                      " bytes is not a multiple of the itemsize");
-        slots.push_back(static_cast<uint64_t>(a->strides[d] / itemsize));
-      }
-      shapes[i].assign(a->shape, a->shape + type.ndim);
-      if (device < 0) device = cuda::device_of(reinterpret_cast<uint64_t>(a->data));
+      codegen::ArrayArg a = aot_array(aot_arg<const ember_aot_array*>(argv, k), params[i]);
+      if (!a.data) throw std::invalid_argument("array '" + params[i].name + "' is a null pointer");
+      slots.push_back(reinterpret_cast<uint64_t>(a.data));
+      slots.insert(slots.end(), a.shape, a.shape + type.ndim);
+      slots.insert(slots.end(), a.strides, a.strides + type.ndim);
+      shapes[i].assign(a.shape, a.shape + type.ndim);
+      if (device < 0) device = cuda::device_of(reinterpret_cast<uint64_t>(a.data));
     }
     slots.insert(slots.end(), extents.begin(), extents.end());
     if (device < 0) device = 0;
@@ -111,7 +92,7 @@ void GpuExport::call(const Kernel& kernel, void* const* argv) {
     }
     slots.push_back(error ? error->ptr() : 0);
   }
-  auto stream = arg<cuda::Stream>(argv, k);
+  auto stream = aot_arg<cuda::Stream>(argv, k);
   if (threads == 0) return;
   module(device)->launch(0, threads, slots, stream);
   if (!error) return;

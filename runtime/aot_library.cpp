@@ -125,9 +125,7 @@ Library* read_library(ember_aot_library* c) {
   lib->kernels.resize(lib->isas.size());
   for (int e = 0; e < lib->exports; ++e) {
     std::string prefix = "export." + std::to_string(e) + ".";
-    std::map<std::string, std::string> fields;
-    for (const char* name : {"spec", "optimized", "calls"}) fields[name] = lib->field(prefix + name);
-    std::shared_ptr<Kernel> texts = kernel_from_texts(fields, lib->field(prefix + "file"));
+    std::shared_ptr<Kernel> texts = kernel_from_texts(lib->fields, lib->field(prefix + "file"), prefix);
     lib->texts.push_back(texts);
     std::map<std::string, std::string> ptx;
     if (lib->field(prefix + "target") == "cuda")
@@ -139,8 +137,7 @@ Library* read_library(ember_aot_library* c) {
     std::string general = lib->field(prefix + "general");
     lib->general.push_back(general.empty() ? -1 : std::stoi(general));
     for (size_t i = 0; i < lib->isas.size(); ++i)
-      lib->kernels[i].push_back(
-          with_entries(*texts, c->entries + (i * lib->exports + e) * kAotEntrySlots));
+      lib->kernels[i].push_back(with_entries(*texts, aot_entries(c, static_cast<int>(i), lib->exports, e)));
   }
   return lib.release();  // lives as long as the process (the library is never unloaded first)
 }
@@ -155,11 +152,6 @@ Library& library(ember_aot_library* c) {
   lib = state->load(std::memory_order_relaxed);
   if (!lib) state->store(lib = read_library(c), std::memory_order_release);
   return *lib;
-}
-
-template <typename T>
-T arg(void* const* argv, int k) {
-  return *static_cast<const T*>(argv[k]);
 }
 
 // The dtypes of a map's or reduce's operands: its parameters', then the
@@ -182,13 +174,13 @@ Operand operand(ir::Scalar dtype, int ndim, char* data) {
 // The operands of a call in contiguous form: argv = n, then one pointer per
 // parameter and the output's, each to n elements (a reduction's output: one).
 std::vector<Operand> contiguous(const Kernel& kernel, void* const* argv) {
-  int64_t n = arg<int64_t>(argv, 0);
+  int64_t n = aot_arg<int64_t>(argv, 0);
   if (n < 0) throw std::invalid_argument("n = " + std::to_string(n) + " is negative");
   std::vector<Operand> ops;
   auto types = operand_types(kernel);
   for (size_t i = 0; i < types.size(); ++i) {
     bool result = i + 1 == types.size();
-    ops.push_back(operand(types[i].first, 1, arg<char*>(argv, static_cast<int>(i) + 1)));
+    ops.push_back(operand(types[i].first, 1, aot_arg<char*>(argv, static_cast<int>(i) + 1)));
     ops.back().shape.dims[0] = n;
     ops.back().strides[0] = ir::bits_of(types[i].first) / 8;
     if (!ops.back().data && (n > 0 || result))
@@ -206,11 +198,11 @@ std::vector<Operand> strided(const Kernel& kernel, void* const* argv) {
   for (size_t i = 0; i < types.size(); ++i) {
     const std::string& name = types[i].second;
     if (i + 1 == types.size() && kernel.options.reduction) {
-      ops.push_back(operand(types[i].first, 0, arg<char*>(argv, static_cast<int>(i))));
+      ops.push_back(operand(types[i].first, 0, aot_arg<char*>(argv, static_cast<int>(i))));
       if (!ops.back().data) throw std::invalid_argument("argument '" + name + "' is a null pointer");
       break;
     }
-    const auto* a = arg<const ember_aot_array*>(argv, static_cast<int>(i));
+    const auto* a = aot_arg<const ember_aot_array*>(argv, static_cast<int>(i));
     if (!a) throw std::invalid_argument("array '" + name + "' is a null pointer");
     if (a->ndim < 0 || a->ndim > 4)
       throw std::invalid_argument("array '" + name + "' has ndim " + std::to_string(a->ndim) +
@@ -258,39 +250,17 @@ void call_reduce(const Kernel& kernel, int32_t form, void* const* argv) {
 void call_kernel(const Library& lib, int isa, int exp, void* const* argv) {
   const Kernel* kernel = lib.kernels[isa][exp].get();
   int rank = kernel->source.domain;
-  std::vector<int64_t> domain;
-  for (int d = 0; d < rank; ++d) {
-    domain.push_back(arg<int64_t>(argv, d));
-    if (domain.back() < 0)
-      throw std::invalid_argument("domain extent " + std::to_string(domain.back()) + " is negative");
-  }
+  std::vector<int64_t> domain = aot_domain(argv, rank);
   const auto& params = kernel->optimized.params;
   std::vector<codegen::ArrayArg> arrays(params.size());
   std::vector<void*> args(params.size());
   bool unit = true;
   for (size_t i = 0; i < params.size(); ++i) {
-    const ir::Type& type = params[i].type;
+    int ndim = params[i].type.ndim;
     args[i] = argv[rank + i];
-    if (type.ndim == 0) continue;
-    const auto* a = arg<const ember_aot_array*>(argv, rank + static_cast<int>(i));
-    std::string name = "array '" + params[i].name + "'";
-    if (!a) throw std::invalid_argument(name + " is a null pointer");
-    if (a->ndim != type.ndim)
-      throw std::invalid_argument(name + " has ndim " + std::to_string(a->ndim) + ", the kernel takes " +
-                                  std::to_string(type.ndim));
-    int64_t itemsize = ir::bits_of(type.scalar) / 8, elements = 1;
-    for (int d = 0; d < type.ndim; ++d) {
-      if (a->shape[d] < 0 || a->strides[d] % itemsize != 0)
-        throw std::invalid_argument(name + ": shape " + std::to_string(a->shape[d]) + ", stride " +
-                                    std::to_string(a->strides[d]) + " bytes on axis " +
-                                    std::to_string(d) + " (strides are multiples of the itemsize)");
-      arrays[i].shape[d] = a->shape[d];
-      arrays[i].strides[d] = a->strides[d] / itemsize;
-      elements *= a->shape[d];
-    }
-    if (!a->data && elements > 0) throw std::invalid_argument(name + " has null data");
-    arrays[i].data = a->data;
-    unit = unit && (arrays[i].strides[type.ndim - 1] == 1 || a->shape[type.ndim - 1] <= 1);
+    if (ndim == 0) continue;
+    arrays[i] = aot_array(aot_arg<const ember_aot_array*>(argv, rank + i), params[i]);
+    unit = unit && (arrays[i].strides[ndim - 1] == 1 || arrays[i].shape[ndim - 1] <= 1);
     args[i] = &arrays[i];
   }
   if (!unit && lib.general[exp] >= 0) kernel = lib.kernels[isa][lib.general[exp]].get();
@@ -303,6 +273,40 @@ int32_t fail(int32_t status, const std::string& message) {
 }
 
 }  // namespace
+
+std::vector<int64_t> aot_domain(void* const* argv, int rank) {
+  std::vector<int64_t> domain;
+  for (int d = 0; d < rank; ++d) {
+    domain.push_back(aot_arg<int64_t>(argv, d));
+    if (domain.back() < 0)
+      throw std::invalid_argument("domain extent " + std::to_string(domain.back()) + " is negative");
+  }
+  return domain;
+}
+
+codegen::ArrayArg aot_array(const ember_aot_array* a, const ir::Variable& param) {
+  const ir::Type& type = param.type;
+  std::string name = "array '" + param.name + "'";
+  if (!a) throw std::invalid_argument(name + " is a null pointer");
+  if (a->ndim != type.ndim)
+    throw std::invalid_argument(name + " has ndim " + std::to_string(a->ndim) + ", the kernel takes " +
+                                std::to_string(type.ndim));
+  codegen::ArrayArg array{};
+  int64_t itemsize = ir::bits_of(type.scalar) / 8, elements = 1;
+  for (int d = 0; d < type.ndim; ++d) {
+    if (a->shape[d] < 0 || a->strides[d] % itemsize != 0)
+      throw std::invalid_argument(name + ": shape " + std::to_string(a->shape[d]) + ", stride " +
+                                  std::to_string(a->strides[d]) + " bytes on axis " +
+                                  std::to_string(d) + " (strides are multiples of the itemsize)");
+    array.shape[d] = a->shape[d];
+    array.strides[d] = a->strides[d] / itemsize;
+    elements *= a->shape[d];
+  }
+  if (!a->data && elements > 0) throw std::invalid_argument(name + " has null data");
+  array.data = a->data;
+  return array;
+}
+
 }  // namespace ember::runtime
 
 using namespace ember::runtime;

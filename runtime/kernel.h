@@ -67,12 +67,14 @@ void read_call_facts(Kernel& kernel, const std::string& text);
 std::shared_ptr<Kernel> prepare(const Specialization& spec,
                                 std::optional<ir::Function> optimized = std::nullopt);
 
-// The Kernel an artifact's texts describe (fields "spec", "optimized",
-// "calls"; kernel_text.cpp), without ember's passes and without code: its IR
+// The Kernel an artifact's texts describe (fields `prefix` + "spec",
+// "optimized", "calls"; kernel_text.cpp: a library's table keeps them as
+// "export.N.spec" ...), without ember's passes and without code: its IR
 // holds its signatures, the texts are parsed when asked for. `file` names
 // the source file in messages. ArtifactError for texts it cannot read.
 std::shared_ptr<Kernel> kernel_from_texts(const std::map<std::string, std::string>& fields,
-                                          const std::string& file);
+                                          const std::string& file,
+                                          const std::string& prefix = "");
 
 // Points kernel.entry at the entry points `at`, in codegen::entry_symbols()
 // order.

@@ -90,13 +90,13 @@ void set_entries(Kernel& kernel, void* const* at) {
 }
 
 std::shared_ptr<Kernel> kernel_from_texts(const std::map<std::string, std::string>& fields,
-                                          const std::string& file) {
+                                          const std::string& file, const std::string& prefix) {
   try {
     std::string source;
-    Specialization spec = read_spec(required(fields, "spec"), file, source);
+    Specialization spec = read_spec(required(fields, prefix + "spec"), file, source);
     // The passes' IR as the artifact keeps it: its signature now, the rest
     // when asked for; the call path's facts from the artifact.
-    const std::string& optimized = required(fields, "optimized");
+    const std::string& optimized = required(fields, prefix + "optimized");
     auto kernel = std::make_shared<Kernel>();
     kernel->optimized = signature_only(optimized);
     kernel->optimized.file = file;
@@ -108,7 +108,7 @@ std::shared_ptr<Kernel> kernel_from_texts(const std::map<std::string, std::strin
     kernel->layout = spec.layout;
     kernel->source_text = source;
     kernel->optimized_text = optimized;
-    read_call_facts(*kernel, required(fields, "calls"));
+    read_call_facts(*kernel, required(fields, prefix + "calls"));
     return kernel;
   } catch (const ir::ParseError& e) {
     throw ArtifactError(std::string("artifact IR: ") + e.what());

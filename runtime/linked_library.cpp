@@ -27,11 +27,9 @@ LinkedLibrary open_library(const std::string& path) {
   int exports = std::stoi(required(linked.fields, "exports"));
   for (int e = 0; e < exports; ++e) {
     std::string prefix = "export." + std::to_string(e) + ".";
-    std::map<std::string, std::string> texts;
-    for (const char* name : {"spec", "optimized", "calls"})
-      texts[name] = required(linked.fields, prefix + name);
-    std::shared_ptr<Kernel> kernel = kernel_from_texts(texts, required(linked.fields, prefix + "file"));
-    set_entries(*kernel, lib->entries + (static_cast<size_t>(isa) * exports + e) * kAotEntrySlots);
+    std::shared_ptr<Kernel> kernel =
+        kernel_from_texts(linked.fields, required(linked.fields, prefix + "file"), prefix);
+    set_entries(*kernel, aot_entries(lib, isa, exports, e));
     kernel->origin = "library";
     linked.kernels.push_back(kernel);
   }

@@ -10,6 +10,7 @@
 #include "compiler/log.h"
 #include "ir/ir.h"
 #include "runtime/compile.h"
+#include "runtime/aot_abi.h"
 #include "runtime/cpu_features.h"
 #include "runtime/interrupt.h"
 #include "runtime/object_loader.h"
@@ -87,6 +88,9 @@ PYBIND11_MODULE(_jit, m) {
       .def_readonly("cpu", &codegen::ObjectCode::cpu)
       .def_property_readonly("features",
                              [](const codegen::ObjectCode& c) { return runtime::isa_feature_text(c.features); });
+  m.def("entry_symbols", &codegen::entry_symbols, py::arg("prefix"), py::arg("kernel"),
+        py::arg("reduction"));
+  m.attr("aot_entry_slots") = runtime::kAotEntrySlots;
   m.def("object_for", &runtime::object_for, py::arg("kernel"), py::arg("cpu"), py::arg("prefix"),
         py::call_guard<ember::ReleaseGil>());
   py::class_<codegen::GlueFunction>(m, "GlueFunction")
