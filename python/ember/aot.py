@@ -124,9 +124,12 @@ def _compile(func, signature, isas, archs):
     try:
         if isinstance(func, Kernel):
             types, domain = func._parse_signature(signature)
-            if any(w for _, w, _, _ in types):
-                raise AotError(f"{where}: signature {signature!r} of {func.__name__}: use int64/"
-                               "float64, not int/float (a C function has fixed types)")
+        else:
+            _, types = func._parse_signature(signature)
+        if any(t[1] for t in types):  # weak: Python's int or float
+            raise AotError(f"{where}: signature {signature!r} of {func.__name__}: use int64/"
+                           "float64, not int/float (a C function has fixed types)")
+        if isinstance(func, Kernel):
             unit = [(d, w, n, True) for d, w, n, _ in types]
             general = [(d, w, n, False) for d, w, n, _ in types]
             c_types = [_SHORT[d] if n == 0 else (_SHORT[d], n) for d, _, n, _ in types]
@@ -138,18 +141,14 @@ def _compile(func, signature, isas, archs):
             export = _Export(func, "kernel", signature, func._compile(unit, domain), c_types, variant)
             export.domain = domain
             return export
-        if re.search(r"\b(int|float)\b", signature.split("(", 1)[-1]):
-            raise AotError(f"{where}: signature {signature!r} of {func.__name__}: use int64/float64, "
-                           "not int/float (a C function has fixed types)")
         kernel = func._specialize_text(signature)
-        args = [d for d, _, _ in func._parse_signature(signature)[1]]
     except CompileError as e:
         raise AotError(f"signature {signature!r} of {func.__name__} ({where}) does not compile:\n"
                        f"{e}") from None
     except (TypeError, ValueError) as e:
         raise AotError(f"{where}: signature {signature!r} of {func.__name__}: {e}") from None
     kind = "reduce" if isinstance(func, Reduced) else "map"
-    return _Export(func, kind, signature, kernel, [_SHORT[a] for a in args])
+    return _Export(func, kind, signature, kernel, [_SHORT[t[0]] for t in types])
 
 
 def _exports(module, path, extra, isas, archs):
@@ -203,10 +202,10 @@ def _c_functions(export):
     names = _c_param_names(export)
     acc = _SHORT[str(export.kernel.output_dtype)] if export.kind != "kernel" else None
     stream = ["struct CUstream_st *stream"] if export.target == "cuda" else []
+    out = "result" if export.kind == "reduce" else "out"
+    while out in names:
+        out += "_"
     if export.target == "cuda" and export.kind != "kernel":
-        out = "result" if export.kind == "reduce" else "out"
-        while out in names:
-            out += "_"
         decl = ["int64_t n"] + [f"unsigned long long {n}" for n in names + [out]] + stream
         return [(_FORM_GPU, "", ["i64"] + ["u64"] * (len(names) + 1) + ["ptr"], decl)]
     if export.kind == "kernel":
@@ -218,9 +217,6 @@ def _c_functions(export):
         if stream:
             return [(_FORM_GPU, "", glue + ["ptr"], decl + stream)]
         return [(_FORM_CONTIG, "", glue, decl)]
-    out = "result" if export.kind == "reduce" else "out"
-    while out in names:
-        out += "_"
     contig = ["int64_t n"] + [f"const {_C_TYPES[t]} *{n}" for t, n in zip(export.c_types, names)]
     contig.append(f"{_C_TYPES[acc]} *{out}")
     nd = [f"const ember_array *{n}" for n in names]
@@ -347,7 +343,7 @@ def build(path, out_dir, targets=DEFAULT_TARGETS, exports=(), log=print):
     for isa in isas:
         for e in internal:
             if e.target == "cuda":
-                entries += [""] * 5
+                entries += [""] * _jit.aot_entry_slots
                 continue
             prefix = f"ember_{stem}_{e.name}__{_ident(isa)}"
             try:
@@ -356,10 +352,8 @@ def build(path, out_dir, targets=DEFAULT_TARGETS, exports=(), log=print):
                 raise AotError(f"--target {isa}: {err}") from None
             features.setdefault(isa, code.features)
             objects.append((f"{prefix}.o", code.elf))
-            symbols = ([prefix + "_kernel"] if e.kind == "kernel" else [prefix + "_contig"])
-            if e.kind == "reduce":
-                symbols += [prefix + s for s in ("_init", "_reduce", "_merge", "_finish")]
-            entries += symbols + [""] * (5 - len(symbols))
+            symbols = _jit.entry_symbols(prefix, e.kind == "kernel", e.kind == "reduce")
+            entries += symbols + [""] * (_jit.aot_entry_slots - len(symbols))
     for e in internal:
         for arch in archs if e.target == "cuda" else ():
             try:

@@ -44,6 +44,8 @@ def _lexer(stage):
         return _ember_ir_lexer()()
     if stage in ("llvm", "cuda-llvm"):
         return lexers.LlvmLexer()
+    if stage == "python":  # a report's source lines
+        return lexers.PythonLexer()
     return lexers.GasLexer()  # x86 assembly; PTX reads well with it too
 
 

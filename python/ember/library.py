@@ -13,7 +13,6 @@ Python numbers by kind); none: a TypeError listing the signatures.
 """
 
 import functools
-import re
 
 import numpy as np
 
@@ -30,29 +29,6 @@ def load(path):
 class _Convert(Exception):
     """Raised by a dispatcher's compile callback when no signature takes the
     arguments' dtypes as they are: the call converts them and retries."""
-
-
-def _dtypes(signature):
-    """The argument dtypes of "float64(float64, float64)" or, for a kernel,
-    "[2](float64[:, :], float64)" as (dtype, ndim) pairs."""
-    inner = signature[signature.index("(") + 1:signature.rindex(")")]
-    out, depth, item = [], 0, ""
-    for ch in inner + ",":
-        depth += ch == "["
-        depth -= ch == "]"
-        if ch == "," and depth == 0:
-            name, _, dims = item.strip().partition("[")
-            out.append((np.dtype(name.strip()), dims.count(":")))
-            item = ""
-        else:
-            item += ch
-    return out
-
-
-def _domain(signature):
-    """A kernel signature's domain rank: "[2](...)" -> 2; 1 when left out."""
-    match = re.match(r"\s*\[\s*(\d)", signature)
-    return int(match.group(1)) if match else 1
 
 
 def _casts(value, dtype):
@@ -144,7 +120,7 @@ class LoadedKernel(_Loaded, _core.Launcher):
 
     def _compile(self, arg_types, domain):
         for signature, types, kernel, general in self._exports:
-            if _domain(signature) == domain and \
+            if kernel.source.domain == domain and \
                     [(np.dtype(d), n) for d, _, n, _ in arg_types] == types:
                 unit = all(u or n == 0 for _, _, n, u in arg_types)
                 return kernel if unit or general is None else general
@@ -183,7 +159,8 @@ class Library:
             signature = fields[p + "signature"]
             general = kernels[int(fields[p + "general"])] if fields[p + "general"] else None
             groups.setdefault((fields[p + "python"], fields[p + "kind"]), []).append(
-                (signature, _dtypes(signature), kernel, general))
+                (signature, [(np.dtype(d), n) for d, n in kernel.source.param_types], kernel,
+                 general))
         self._functions = {}
         for (name, kind), exports in groups.items():
             if kind == "kernel":

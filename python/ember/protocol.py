@@ -114,6 +114,24 @@ def _cast_error(fn, what, source, target, casting):
                      f"{np.dtype(target)!r} with casting rule '{casting}'")
 
 
+def _python_number(v):
+    return isinstance(v, (bool, int, float, complex)) and not isinstance(v, np.generic)
+
+
+def _cast_arrays(fn, values, dtype, casting):
+    """`values` with every one but Python numbers cast to `dtype`; NumPy's
+    TypeError where `casting` does not allow it."""
+    cast = []
+    for v in values:
+        if not _python_number(v):
+            a = np.asarray(v)
+            if not np.can_cast(a.dtype, dtype, casting):
+                raise _cast_error(fn, "input", a.dtype, dtype, casting)
+            v = a.astype(dtype, copy=False)
+        cast.append(v)
+    return cast
+
+
 def _map_with_keywords(fn, inputs, target, where=True, dtype=None, casting="same_kind",
                        order="K", subok=True):
     """fn(*inputs) with numpy.ufunc's where=, dtype=, casting=, order= (and
@@ -124,17 +142,9 @@ def _map_with_keywords(fn, inputs, target, where=True, dtype=None, casting="same
         raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
     if dtype is not None:  # the loop's type: every input cast to it
         dtype = np.dtype(dtype)
-        cast = []
-        for v in inputs:
-            if isinstance(v, (bool, int, float, complex)) and not isinstance(v, np.generic):
-                cast.append(np.asarray(v).astype(dtype) if casting == "unsafe" or
-                            np.can_cast(np.result_type(v, dtype), dtype, casting) else v)
-                continue
-            a = np.asarray(v)
-            if not np.can_cast(a.dtype, dtype, casting):
-                raise _cast_error(fn, "input", a.dtype, dtype, casting)
-            cast.append(a.astype(dtype, copy=False))
-        inputs = cast
+        inputs = [np.asarray(v).astype(dtype) if _python_number(v) and (
+                      casting == "unsafe" or np.can_cast(np.result_type(v, dtype), dtype, casting))
+                  else v for v in _cast_arrays(fn, inputs, dtype, casting)]
     plain = [np.asarray(v) if isinstance(v, np.ndarray) else v for v in inputs]
     result = np.asarray(_core.Dispatcher.__call__(fn, *plain))
     if dtype is not None and result.dtype != dtype:
@@ -226,14 +236,7 @@ def _reduce_with_keywords(fn, inputs, axis, out=None, keepdims=False, initial=_N
     masks = [np.ma.getmaskarray(v) for v in inputs if isinstance(v, np.ma.MaskedArray)]
     plain = [np.ma.getdata(v) if isinstance(v, np.ma.MaskedArray) else v for v in inputs]
     if dtype is not None:
-        dtype = np.dtype(dtype)
-        for i, v in enumerate(plain):
-            if isinstance(v, (bool, int, float)) and not isinstance(v, np.generic):
-                continue
-            a = np.asarray(v)
-            if not np.can_cast(a.dtype, dtype, "same_kind"):
-                raise _cast_error(fn, "input", a.dtype, dtype, "same_kind")
-            plain[i] = a.astype(dtype, copy=False)
+        plain = _cast_arrays(fn, plain, np.dtype(dtype), "same_kind")
     shape = np.broadcast_shapes(*[np.shape(v) for v in plain])
     ndim = len(shape)
     axes = tuple(range(ndim)) if axis is None else tuple(_core.Dispatcher.reduced_axes(axis, ndim))

@@ -246,12 +246,13 @@ class Report:
         uid = f"ember-report-{next(_ids)}"
         most = max((n.instructions for n in self.notes.values()), default=0) or 1
         rows = []
-        for number, text in self.source:
+        source = _highlight_lines([text for _, text in self.source], "python")
+        for (number, _), code in zip(self.source, source):
             note = self.notes.get(number)
             heat = 0 if not note or not note.instructions else 1 + 4 * note.instructions // (most + 1)
             summary = html.escape(note.summary()) if note else ""
             rows.append(f'<tr data-line="{number}" class="heat{heat}"><td class="no">{number}</td>'
-                        f'<td class="code">{_highlight_line(text, "python")}</td>'
+                        f'<td class="code">{code}</td>'
                         f'<td class="note">{summary}</td></tr>')
         remarks = "".join(
             f'<li data-line="{r.line}"><span class="kind {r.kind}">{r.kind}</span> '
@@ -309,16 +310,6 @@ def _highlight_lines(lines, stage):
     text = "\n".join(lines) + "\n"
     out = highlight(text, _lexer(stage), HtmlFormatter(nowrap=True)).split("\n")
     return out[:len(lines)] + [""] * (len(lines) - len(out))
-
-
-def _highlight_line(line, language):
-    try:
-        from pygments import highlight
-        from pygments.formatters import HtmlFormatter
-        from pygments.lexers import PythonLexer
-    except ImportError:
-        return html.escape(line)
-    return highlight(line, PythonLexer(), HtmlFormatter(nowrap=True)).rstrip("\n")
 
 
 def _css(uid):

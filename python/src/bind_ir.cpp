@@ -25,6 +25,13 @@ void bind_ir(py::module_& m) {
   py::class_<ir::Function>(m, "Function")
       .def_readonly("name", &ir::Function::name)
       .def_readonly("domain", &ir::Function::domain)
+      .def_property_readonly("param_types",
+                             [](const ir::Function& f) {
+                               std::vector<std::pair<std::string, int>> types;
+                               for (const ir::Variable& p : f.params)
+                                 types.push_back({py_dtype_name(p.type), p.type.ndim});
+                               return types;
+                             })
       .def_property_readonly("result_dtype",
                              [](const ir::Function& f) { return py_dtype_name(f.result); })
       .def("text", [](const ir::Function& f, bool loc) { return ir::print(f, loc); },
