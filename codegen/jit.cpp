@@ -97,7 +97,10 @@ void optimize_for(llvm::TargetMachine& tm, const VectorIsa& isa, llvm::Module& m
     llvm::FunctionPassManager late;
     late.addPass(VectorMathPass(isa));
     late.addPass(LoopFmaPass());
-    if (x86) late.addPass(X86TruncatePass());
+    if (x86) {
+      late.addPass(X86TruncatePass());
+      late.addPass(LegalWidthPass());
+    }
     mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(late)));
   });
   pb.registerModuleAnalyses(mam);

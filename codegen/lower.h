@@ -102,6 +102,13 @@ struct X86TruncatePass : llvm::PassInfoMixin<X86TruncatePass> {
   llvm::PreservedAnalyses run(llvm::Function& f, llvm::FunctionAnalysisManager& am);
 };
 
+// x86 only, last (legal_width.cpp): the function's "min-legal-vector-width",
+// the widest vector a call passes or returns, so that the CPU's preferred
+// width (256 bits on Intel's AVX-512 parts) splits wider explicit vectors.
+struct LegalWidthPass : llvm::PassInfoMixin<LegalWidthPass> {
+  llvm::PreservedAnalyses run(llvm::Function& f, llvm::FunctionAnalysisManager& am);
+};
+
 // After the loop vectorizer (loop_fma.cpp): in fastmath loops, a product
 // with other uses, or carried from the previous iteration, is fused into each
 // add of a loop-invariant value.

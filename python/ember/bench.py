@@ -14,6 +14,7 @@ per core) and is the ceiling ember is measured against.
 import argparse
 import ctypes
 import datetime
+import json
 import math
 import os
 import platform
@@ -403,6 +404,28 @@ def check(name, who, got, want):
         raise AssertionError(f"{who} gives wrong results for {name}")
 
 
+# x86-64 microarchitecture levels, by the features LLVM names (xsave, which
+# ember's feature list leaves out, aside).
+ISA_LEVELS = (("x86-64-v4", {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}),
+              ("x86-64-v3", {"avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe"}),
+              ("x86-64-v2", {"cx16", "popcnt", "sahf", "sse4.1", "sse4.2", "ssse3"}))
+
+
+def isa_level():
+    """The highest x86-64 level this CPU has (or the machine's name elsewhere)."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return platform.machine()
+    features = set(ember._core.host_features())
+    return next((name for name, needs in ISA_LEVELS if needs <= features), "x86-64")
+
+
+def vector_bits(fn):
+    """The widest vector register the code ember made for `fn` uses."""
+    code = fn.inspect("asm")
+    return next((bits for reg, bits in (("%zmm", 512), ("%ymm", 256), ("%xmm", 128))
+                 if reg in code), 64)
+
+
 def dispatch_overhead(repeat):
     x = np.random.default_rng(0).random(16)
     y = x.copy()
@@ -444,9 +467,11 @@ def import_time(repeat=5):
     return min(times[1:])
 
 
-def run(n, repeat):
+def run(n, repeat, only=None):
     rng = np.random.default_rng(42)
     inputs = make_inputs(n, rng)
+    if only:
+        inputs = {name: args for name, args in inputs.items() if name in only}
     workdir = tempfile.mkdtemp(prefix="ember_bench_")
     clib, c_info = load_c_reference(workdir)
     numba_mod, numba_info = load_numba(workdir)
@@ -474,20 +499,54 @@ def run(n, repeat):
             check(name, who, fn(*args), want)
         times = median_times(competitors, args, repeat)
         nbytes = sum(a.nbytes for a in args) + want.nbytes
-        rows.append((name, str(want.dtype), times, nbytes))
+        rows.append((name, str(want.dtype), times, nbytes, vector_bits(kernels[name])))
     return rows, {"C": c_info, "Numba": numba_info, "NumExpr": numexpr_info}
 
 
-def format_table(rows, n):
+# Every competitor on one thread: OpenBLAS, OpenMP and Numba read these when
+# they load, so the one-thread rows run in a child process.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "NUMBA_NUM_THREADS": "1", "EMBER_NUM_THREADS": "1"}
+
+
+def one_thread_rows(n, repeat):
+    """The reductions' rows with one thread for every competitor."""
+    env = dict(os.environ, **ONE_THREAD, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run([sys.executable, "-m", "ember.bench", "--n", str(n), "--repeat",
+                          str(repeat), "--reductions-json"], env=env, capture_output=True,
+                         text=True)
+    if out.returncode:
+        raise RuntimeError("the one-thread run failed:\n" + out.stderr[-2000:])
+    result = json.loads(out.stdout)
+    return [tuple(row) for row in result["rows"]], result["threads"]
+
+
+def threads_in_use():
+    """ember's thread count, and OpenBLAS's where NumPy links it."""
+    threads = {"ember": ember.get_num_threads()}
+    try:
+        from numpy._core import _multiarray_umath as umath
+        lib = ctypes.CDLL(umath.__file__)
+        for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+                     "openblas_get_num_threads"):
+            if hasattr(lib, name):
+                threads["OpenBLAS"] = getattr(lib, name)()
+                break
+    except (ImportError, OSError):
+        pass
+    return threads
+
+
+def format_table(rows, n, label="kernel"):
     who = ["ember", "NumPy", "NumExpr", "Numba", "C"]
-    lines = [f"| kernel (n = {n:,}) | dtype | " + " | ".join(f"{w} ms" for w in who) +
+    lines = [f"| {label} (n = {n:,}) | dtype | vector | " + " | ".join(f"{w} ms" for w in who) +
              " | ember GB/s | NumPy/ember | NumExpr/ember | Numba/ember | C/ember |",
-             "|---" * (len(who) + 7) + "|"]
-    for name, dtype, times, nbytes in rows:
+             "|---" * (len(who) + 8) + "|"]
+    for name, dtype, times, nbytes, bits in rows:
         cells = [f"{times[w] * 1e3:.2f}" if w in times else "—" for w in who]
         ratios = [f"{times[w] / times['ember']:.2f}x" if w in times else "—" for w in who[1:]]
         gbs = nbytes / times["ember"] / 1e9
-        lines.append(f"| {name} | {dtype} | " + " | ".join(cells) + f" | {gbs:.1f} | " +
+        lines.append(f"| {name} | {dtype} | {bits}-bit | " + " | ".join(cells) + f" | {gbs:.1f} | " +
                      " | ".join(ratios) + " |")
     return "\n".join(lines)
 
@@ -499,12 +558,20 @@ def main(argv=None):
     parser.add_argument("--markdown", help="also write the report to this file")
     parser.add_argument("--gpu", action="store_true",
                         help="the GPU benchmark (target='cuda' against CuPy and Triton) instead")
+    parser.add_argument("--reductions-json", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
     if opts.gpu:
         return gpu_main(opts)
     opts.n = opts.n or 10_000_000
+    if opts.reductions_json:  # one_thread_rows' child
+        print(json.dumps({"rows": run(opts.n, opts.repeat, REDUCTIONS)[0],
+                          "threads": threads_in_use()}))
+        return
 
     rows, versions = run(opts.n, opts.repeat)
+    single, single_threads = one_thread_rows(opts.n, opts.repeat)
+    if set(single_threads.values()) != {1}:
+        raise RuntimeError(f"the one-thread run used {single_threads} threads")
     from . import bench_kernels
     sample_rows, _ = bench_kernels.run(opts.repeat, median_times)
     t_ember, t_numpy = dispatch_overhead(7)
@@ -512,12 +579,13 @@ def main(argv=None):
     imported = import_time()
     from . import bench_cache
     first_calls = bench_cache.format_table(bench_cache.run(5))
+    target, level = ember.host_cpu().split(" ")[0], isa_level()
     report = [
-        f"# ember benchmark, {datetime.date.today().isoformat()}",
+        f"## {target} ({level}), {os.cpu_count()} cores: {datetime.date.today().isoformat()}",
         "",
         f"Command: `python -m ember.bench --n {opts.n} --repeat {opts.repeat}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, LLVM target "
-        f"{ember.host_cpu().split(' ')[0]}; ember threads {ember.get_num_threads()}  ",
+        f"{target}, ISA level {level}; ember threads {ember.get_num_threads()}  ",
         f"Versions: ember {ember.__version__}, NumPy {np.__version__}, {versions['NumExpr']}, "
         f"{versions['Numba']}; C reference: `{versions['C']}`",
         "",
@@ -532,6 +600,15 @@ def main(argv=None):
         "",
         format_table(rows, opts.n),
         "",
+        "The same reductions with one thread for every competitor (`OPENBLAS_NUM_THREADS`, "
+        "`OMP_NUM_THREADS`, `NUMBA_NUM_THREADS` and `EMBER_NUM_THREADS` set to 1 in a child "
+        "process):",
+        "",
+        format_table(single, opts.n, "one thread"),
+        "",
+        "`vector` is the widest vector register in the code ember made for the kernel on this "
+        "host (its `inspect(\"asm\")`).",
+        "",
         "`dot` is `@ember.reduce(\"+\")` (compensated float sum), `dot_fastmath` the same "
         "with `fastmath=True` (plain lane sums); both give results independent of the "
         "thread count. NumPy's is `numpy.dot` (OpenBLAS ddot), NumExpr's `sum(x * y)` "
@@ -542,7 +619,7 @@ def main(argv=None):
         f"Cold compile (new Black-Scholes kernel, first call, float32): {cold * 1e3:.1f} ms.  ",
         f"`import ember` in a fresh interpreter (NumPy included): {imported * 1e3:.0f} ms.",
         "",
-        "## First call in a fresh process: cold and warm disk cache",
+        "### First call in a fresh process: cold and warm disk cache",
         "",
         "python/ember/bench_cache.py (also `python -m ember.bench_cache`): each program runs in "
         "fresh interpreters (medians of 5); `import ember` and the first call are timed inside "
@@ -551,7 +628,7 @@ def main(argv=None):
         "",
         first_calls,
         "",
-        "## Sample kernels (@ember.kernel, @ember.reduce)",
+        "### Sample kernels (@ember.kernel, @ember.reduce)",
         "",
         "The kernels of samples/ (python/ember/bench_kernels.py) against NumPy and Numba "
         "(`njit(parallel=True, fastmath=True)` with prange), same data, timed round-robin "
@@ -564,7 +641,9 @@ def main(argv=None):
         "",
         bench_kernels.format_table(sample_rows),
     ]
-    emit(report, opts.markdown)
+    print("\n".join(report))
+    if opts.markdown:
+        update_host_section(opts.markdown, f"{target} {level}", report)
 
 
 def gpu_main(opts):
@@ -582,6 +661,36 @@ def gpu_main(opts):
           "read and the output written once; `copy` is a device-to-device copy of one "
           "array (cuMemcpyDtoD; CuPy's `copyto` too), the bandwidth ceiling.", "",
           *lines], opts.markdown)
+
+
+HOSTS_HEADER = """# ember benchmarks on the CPU, one section per host kind
+
+`python -m ember.bench --markdown docs/benchmarks.md` (or `tools/bench --markdown
+docs/benchmarks.md`) replaces the section of the host it runs on (LLVM target and
+x86-64 level) and keeps the others: the hosts the project is developed on change
+from session to session (Zen 3 with AVX2, Zen 4 and Intel parts with AVX-512).
+Compare ratios within one section only: each is one run on one machine.
+"""
+
+
+def update_host_section(path, host, lines):
+    """Writes `lines` as `host`'s section of the markdown file at `path`,
+    keeping the other hosts' sections (marked by HTML comments)."""
+    begin, end = f"<!-- host: {host} -->", "<!-- end of host -->"
+    sections, order = {}, []
+    if os.path.exists(path):
+        text = open(path).read()
+        for chunk in text.split("<!-- host: ")[1:]:
+            key, _, body = chunk.partition(" -->\n")
+            sections[key] = body.split(end)[0].rstrip("\n")
+            order.append(key)
+    if host not in sections:
+        order.append(host)
+    sections[host] = "\n".join(lines)
+    with open(path, "w") as f:
+        f.write(HOSTS_HEADER)
+        for key in order:
+            f.write(f"\n<!-- host: {key} -->\n{sections[key]}\n{end}\n")
 
 
 def emit(lines, markdown):

@@ -50,3 +50,35 @@ def test_median_times_times_every_competitor_after_an_untimed_call():
                                (), repeat=3)
     assert set(times) == {"a", "b"} and all(t >= 0 for t in times.values())
     assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 3  # warm-up, then settled pairs
+
+
+def test_host_sections_replace_their_own_and_keep_the_others(tmp_path):
+    path = tmp_path / "benchmarks.md"
+    bench.update_host_section(str(path), "znver3 x86-64-v3", ["## znver3", "old zen"])
+    bench.update_host_section(str(path), "rocketlake x86-64-v4", ["## rocketlake", "intel"])
+    bench.update_host_section(str(path), "znver3 x86-64-v3", ["## znver3", "new zen"])
+    text = path.read_text()
+    assert text.startswith(bench.HOSTS_HEADER)
+    assert "new zen" in text and "old zen" not in text and "intel" in text
+    assert text.index("## znver3") < text.index("## rocketlake")  # first seen, first listed
+    assert text.count("<!-- host: ") == 2 and text.count("<!-- end of host -->") == 2
+
+
+def test_isa_level_and_vector_width_name_what_the_host_runs():
+    level = bench.isa_level()
+    features = set(ember._core.host_features())
+    assert level == ("x86-64-v4" if "avx512f" in features else
+                     "x86-64-v3" if "avx2" in features else "x86-64-v2")
+    x = np.ones(64)
+    assert bench.triad(x, x)[0] == 4.0
+    bits = bench.vector_bits(bench.triad)
+    assert bits in (256, 512) if "avx" in features else bits == 128
+
+
+def test_one_thread_rows_time_every_competitor_on_one_thread():
+    rows, threads = bench.one_thread_rows(20_000, 1)
+    assert threads == {"ember": 1, "OpenBLAS": 1} or threads == {"ember": 1}
+    assert [r[0] for r in rows] == ["dot", "dot_fastmath"]
+    for name, dtype, times, nbytes, bits in rows:
+        assert dtype == "float64" and nbytes == 2 * 20_000 * 8 + 8
+        assert {"ember", "NumPy"} <= set(times) and all(t > 0 for t in times.values())

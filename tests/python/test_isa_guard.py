@@ -2,12 +2,14 @@
 on any host): contiguous access never becomes gathers or scatters, and no
 vectorized loop calls scalar libm (issue 23's guard)."""
 
+import math
 import platform
 import re
 
 import numpy as np
 import pytest
 
+import ember
 from ember import bench, bench_kernels
 from test_math_simd import LIBM, _vector_body
 
@@ -65,3 +67,35 @@ def test_kernels(cpu):
                                   (img, -2.0, -1.5, 0.1, 0.1, 10))]:
         asm = kernel.inspect("asm", cpu, domain=domain, args=args)
         assert not re.search(r"gather|scatter", asm), f"{kernel.__name__} on {cpu}"
+
+
+def _function_asm(asm, name):
+    start = asm.index(f"\n{name}:")
+    return asm[start:asm.index(".Lfunc_end", start)]
+
+
+@pytest.mark.parametrize("cpu, zmm", [("skylake-avx512", False), ("x86-64-v4", False),
+                                      ("sapphirerapids", False), ("znver4", True)])
+def test_reductions_take_the_cpus_preferred_vector_width(cpu, zmm):
+    # The 16 accumulators of a reduction are explicit LLVM vectors; without
+    # "min-legal-vector-width" they were zmm registers on every AVX-512 CPU,
+    # also where LLVM's tuning prefers ymm (Intel's: slower clocks for zmm).
+    body = _function_asm(bench.dot.inspect("asm", signature="(float64, float64)", arch=cpu),
+                         "dot_reduce")
+    assert ("%zmm" in body) == zmm, cpu
+    assert "prefetcht0" in body, cpu  # each stream asks for its data ahead
+
+
+def test_a_call_with_512_bit_vectors_keeps_zmm_legal():
+    # libmvec's AVX-512 variants take zmm arguments: a function calling one
+    # must not have its vectors split into ymm (a wrong ABI, wrong values).
+    @ember.reduce("+")
+    def sines(x):
+        return math.sin(x)
+
+    x = np.linspace(-3.0, 3.0, 10_001)
+    body = _function_asm(sines.inspect("asm", signature="(float64)", arch="skylake-avx512"),
+                         "sines_reduce")
+    call = re.search(r"call\w*\s+_ZGVeN8v_sin", body)
+    assert call and "%zmm" in body
+    assert math.isclose(sines(x), math.fsum(np.sin(x)), rel_tol=0, abs_tol=1e-12)
