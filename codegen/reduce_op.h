@@ -1,6 +1,6 @@
 // The operator of a @reduce kernel on LLVM values: its identity, how a mapped
-// value joins an accumulator (float sums with a compensation term, Dekker's
-// Fast2Sum) and the final value. Values are vectors of `lanes` accumulators on
+// value joins an accumulator (float sums with a compensation term, Knuth's
+// TwoSum) and the final value. Values are vectors of `lanes` accumulators on
 // the CPU (lower_reduce.cpp) and scalars, one per GPU thread, on the GPU
 // (lower_gpu_reduce.cpp). Private to codegen/.
 #pragma once
