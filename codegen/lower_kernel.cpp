@@ -142,14 +142,39 @@ void Lowering::counted_loop(const ir::Stmt& s, Value* start, Value* step, Value*
   auto* head = llvm::BasicBlock::Create(c_, "for.head", f_);
   auto* body = llvm::BasicBlock::Create(c_, "for.body", f_);
   auto* exit = llvm::BasicBlock::Create(c_, "for.exit", f_);
-  b_.CreateBr(head);
+  Value* limit = count;
+  llvm::BasicBlock* after = exit;  // where the loop goes when n reaches limit
+  if (interruptible_) {
+    // Blocks of kInterruptStride iterations, a Ctrl-C check between two:
+    // the inner loop stays countable (vectorizable) and an endless-looking
+    // range still stops.
+    after = llvm::BasicBlock::Create(c_, "for.block", f_);
+    b_.CreateBr(after);
+    b_.SetInsertPoint(after);
+    Value* done = b_.CreateLoad(i64, counter);
+    Value* block_end = b_.CreateBinaryIntrinsic(llvm::Intrinsic::uadd_sat, done,
+                                                b_.getInt64(kInterruptStride));
+    limit = b_.CreateBinaryIntrinsic(llvm::Intrinsic::umin, count, block_end);
+    Value* more = b_.CreateAnd(b_.CreateICmpULT(done, count), not_interrupted());
+    b_.CreateCondBr(more, head, exit);
+  } else {
+    b_.CreateBr(head);
+  }
   b_.SetInsertPoint(head);
   Value* n = b_.CreateLoad(i64, counter);
-  b_.CreateCondBr(b_.CreateICmpULT(n, count), body, exit);
+  b_.CreateCondBr(b_.CreateICmpULT(n, limit), body, after);
   b_.SetInsertPoint(body);
   b_.CreateStore(b_.CreateAdd(start, b_.CreateMul(n, step)), slots_[s.var]);
   b_.CreateStore(b_.CreateAdd(n, b_.getInt64(1), "", true, true), counter);
   loop_body(s.then_body, head, exit);
+}
+
+Value* Lowering::not_interrupted() {
+  auto* flag = m_.getOrInsertGlobal("ember_interrupt_requested", b_.getInt32Ty());
+  auto* requested = b_.CreateLoad(b_.getInt32Ty(), flag);
+  requested->setAtomic(llvm::AtomicOrdering::Monotonic);
+  requested->setAlignment(llvm::Align(4));
+  return b_.CreateICmpEQ(requested, b_.getInt32(0));
 }
 
 // Whether a for loop is worth two copies (for_loop): its step is positive, so
@@ -206,13 +231,7 @@ void Lowering::while_loop(const ir::Stmt& s) {
   b_.CreateBr(head);
   b_.SetInsertPoint(head);
   Value* go = expr(*s.value);
-  if (interruptible_) {  // a Ctrl-C ends the loop (runtime/interrupt.h)
-    auto* flag = m_.getOrInsertGlobal("ember_interrupt_requested", b_.getInt32Ty());
-    auto* requested = b_.CreateLoad(b_.getInt32Ty(), flag);
-    requested->setAtomic(llvm::AtomicOrdering::Monotonic);
-    requested->setAlignment(llvm::Align(4));
-    go = b_.CreateAnd(go, b_.CreateICmpEQ(requested, b_.getInt32(0)));
-  }
+  if (interruptible_) go = b_.CreateAnd(go, not_interrupted());  // runtime/interrupt.h
   b_.CreateCondBr(go, body, exit);
   b_.SetInsertPoint(body);
   loop_body(s.then_body, head, exit);

@@ -76,6 +76,11 @@ class Lowering {
   bool kernel_statement(const ir::Stmt& s);
   void for_loop(const ir::Stmt& s);
   void counted_loop(const ir::Stmt& s, Value* start, Value* step, Value* count);
+  // Whether ember_interrupt_requested (runtime/interrupt.h) is clear: a Ctrl-C
+  // ends `while` loops at their next test and `for` loops at their next
+  // block of kInterruptStride iterations.
+  Value* not_interrupted();
+  static constexpr int64_t kInterruptStride = 1 << 16;
   bool non_negative_through_start(const ir::Stmt& loop);
   void while_loop(const ir::Stmt& s);
   void loop_body(const ir::Block& body, llvm::BasicBlock* head, llvm::BasicBlock* exit);

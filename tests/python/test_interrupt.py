@@ -23,6 +23,14 @@ PRELUDE = textwrap.dedent("""
             x = (x + n) % 1000
         out[i] = x
 
+    @ember.kernel
+    def count_up(out, n):
+        i = ember.tid()
+        s = 0
+        for k in range(n):  # 2**62 iterations: never ends in practice
+            s = (s + k * i) % 1000
+        out[i] = s
+
     @ember.vectorize
     def heavy(x):
         return math.sin(x) * math.cos(x) + math.exp(math.sin(x)) * math.log(x + 2.0)
@@ -57,6 +65,7 @@ def run(body, timeout=60):
 
 @pytest.mark.parametrize("call", ["spin[4](np.zeros(4, np.int64), 3)",
                                   "spin[1_000_000](np.zeros(1_000_000, np.int64), 3)",
+                                  "count_up[2](np.zeros(2, np.int64), 2**62)",
                                   "heavy(big, out=big)",
                                   "heavy_sum(rows, cols)",
                                   "heavy_sum(rows, cols, axis=1)"])

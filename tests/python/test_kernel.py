@@ -263,9 +263,10 @@ def window_shifted(out, x, start, width):
 
 
 def loop_bodies(ir):
-    """The for-loop blocks of optimized LLVM IR: label -> text."""
+    """The for-loop blocks of optimized LLVM IR (bodies, and the blocks
+    between two runs of 65,536 iterations): label -> text."""
     blocks = re.split(r"^(?=[\w.]+:)", ir, flags=re.M)
-    return {b.split(":")[0]: b for b in blocks if re.match(r"for\.body", b)}
+    return {b.split(":")[0]: b for b in blocks if re.match(r"for\.(body|block)", b)}
 
 
 @pytest.mark.cpu_code
