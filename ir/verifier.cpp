@@ -30,9 +30,13 @@ class Verifier {
   Verifier(const Function& fn, Level level) : fn_(fn), strict_(level == Level::Strict) {}
 
   std::vector<std::string> run() {
+    // The builder declares locals concrete at every level (promote relies on it).
+    for (const Variable& v : fn_.locals)
+      if (v.type.weak)
+        report(fn_.loc, "local '" + v.name + "' has weak type " + to_string(v.type) +
+                            " (locals are never weak)");
     if (strict_) {
       for (const Variable& p : fn_.params) no_weak(p.type, fn_.loc, "parameter '" + p.name + "'");
-      for (const Variable& v : fn_.locals) no_weak(v.type, fn_.loc, "local '" + v.name + "'");
       no_weak(fn_.result, fn_.loc, "the result of '" + fn_.name + "'");
     }
     block(fn_.body);

@@ -201,6 +201,14 @@ TEST(Verifier, StrictRejectsWeakDeclarations) {
   expect_violation(fn, Level::Strict, "local 'v' has weak type");
 }
 
+// Found by tests/fuzz/ir_text_fuzzer: a weak local passed the Frontend level
+// and promote (which keeps locals as they are) then made invalid IR.
+TEST(Verifier, LocalsAreNeverWeak) {
+  Function fn = with_body({make_return(x())});
+  fn.locals[0].type = weak(Scalar::F64);
+  expect_violation(fn, Level::Frontend, "local 'v' has weak type f64? (locals are never weak)");
+}
+
 TEST(Verifier, StrictBinaryOperandsMustAgree) {
   expect_strict_violation({make_return(make_binary(Op::Mul, x(), make_cast(x(), kF32)))},
                           "operands of 'mul' differ: f64 and f32");
