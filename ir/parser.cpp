@@ -145,11 +145,11 @@ class Parser {
 
   std::string name() { return run_of(is_name_char); }
 
-  // Function names come from Python's __name__, which is "<lambda>" for a
-  // lambda: anything up to the parameter list.
+  // A Python identifier, or a name like "<lambda>" (__name__'s form). Not
+  // anything up to the parameter list: the fuzzer's "f@-8\0...:2" printed
+  // back as a name that a location seemed to end.
   std::string function_name() {
-    std::string n =
-        run_of([](char c) { return c != '(' && !std::isspace(static_cast<unsigned char>(c)); });
+    std::string n = run_of([](char c) { return is_name_char(c) || c == '<' || c == '>'; });
     if (n.empty()) error("expected the function's name");
     return n;
   }

@@ -10,8 +10,9 @@ launched, and checked:
             loops and their tails) with for loops (negative and zero steps
             included), while loops, break, continue, if/elif/else, an early
             return, int and float locals, reads at computed indices, and
-            atomics (add, min, max on int64 and float64 arrays). The compiled
-            launch and `interpret()` must leave every array bitwise equal.
+            atomics (add, min or max on an int64 and a float64 array, one
+            operation per array). The compiled launch and `interpret()` must
+            leave every array bitwise equal.
             Float atomics take integer values (small ones for adds), on which
             every order of the threads' updates agrees exactly.
   reductions @ember.reduce("+", "min", "max", "*") over a random map of two
@@ -42,6 +43,7 @@ from ember import _core, frontend
 
 N_IN = 13   # elements of the input arrays (indices are taken modulo this)
 N_HIST = 5  # elements of the atomics' targets
+ATOMICS = ("add", "min", "max")
 
 
 class KernelGen:
@@ -52,6 +54,10 @@ class KernelGen:
     def __init__(self, rng, ints=("a0", "a1", "i", "p"), floats=("f0", "f1", "q"), arrays=True):
         self.rng = rng
         self.ints, self.floats, self.arrays = list(ints), list(floats), arrays
+        # One atomic operation per array: an add and a min on the same element
+        # depend on the order the threads run them in (the interpreter's is
+        # the index order), two adds or two mins do not.
+        self.int_atomic, self.float_atomic = rng.choice(ATOMICS), rng.choice(ATOMICS)
         self.lines = []
         self.loop_vars = []  # the loop variables in scope (ints)
         self.depth = 0       # loop nesting
@@ -127,11 +133,11 @@ class KernelGen:
                 self.emit(indent, "else:")
                 self.block(indent + 1, rng.randint(1, 2))
         elif kind == "atomic":
-            op = self.r("add", "min", "max")
             if rng.random() < 0.5:
-                self.emit(indent, f"ember.atomic_{op}(hi, ({self.iexpr(1)}) % {N_HIST}, "
+                self.emit(indent, f"ember.atomic_{self.int_atomic}(hi, ({self.iexpr(1)}) % {N_HIST}, "
                                   f"{self.iexpr(1)})")
             else:  # integers as floats: no NaN or -0.0, exact sums, so any order agrees
+                op = self.float_atomic
                 value = f"float(({self.iexpr(1)}) % 16)" if op == "add" else f"float({self.iexpr(1)})"
                 self.emit(indent, f"ember.atomic_{op}(hf, ({self.iexpr(1)}) % {N_HIST}, {value})")
         elif kind == "for":

@@ -21,7 +21,7 @@ def test_random_programs_match_the_interpreter():
 
 
 def test_the_generator_writes_every_construct():
-    text = "".join(kernel_fuzzer.KernelGen(random.Random(k)).kernel(f"k{k}") for k in range(60))
+    text = "".join(kernel_fuzzer.KernelGen(random.Random(k)).kernel(f"k{k}") for k in range(100))
     for construct in ["for ", "while ", "break", "continue", "elif ", "else:", "return",
                       "ember.atomic_add(hi", "ember.atomic_min(hf", "ember.atomic_max(",
                       ", p):", ", -1):", "xi[", "xf[", "math.sqrt", " // ", " % ", " >> "]:

@@ -296,6 +296,15 @@ TEST(RoundTrip, NamesThatLookLikeKeywords) {
   expect_round_trip(fn);
 }
 
+// Found by tests/fuzz/ir_text_fuzzer: a name with '@', ':' and NUL bytes
+// parsed, and printed with locations did not parse back.
+TEST(Parse, FunctionNamesAreIdentifiers) {
+  const char text[] = "func f@-8\0\0:24a(x: f64) -> f64 {\n  return x\n}\n";
+  EXPECT_THROW(parse(std::string(text, sizeof text - 1)), ParseError);
+  EXPECT_THROW(parse("func a b(x: f64) -> f64 {\n  return x\n}\n"), ParseError);
+  EXPECT_EQ(parse("func <lambda>(x: f64) -> f64 {\n  return x\n}\n").name, "<lambda>");
+}
+
 TEST(RoundTrip, BuilderMadeFunctions) {
   expect_round_trip(price());
   FunctionBuilder b("g", "g.py", {1, 0});
