@@ -144,7 +144,10 @@ void Lowering::counted_loop(const ir::Stmt& s, Value* start, Value* step, Value*
   auto* exit = llvm::BasicBlock::Create(c_, "for.exit", f_);
   Value* limit = count;
   llvm::BasicBlock* after = exit;  // where the loop goes when n reaches limit
-  if (interruptible_) {
+  // A short constant range (a 3x3 stencil's) stays one loop, which LLVM
+  // unrolls so that the domain loop around it vectorizes.
+  auto* known = llvm::dyn_cast<llvm::ConstantInt>(count);
+  if (interruptible_ && !(known && known->getZExtValue() <= kInterruptStride)) {
     // Blocks of kInterruptStride iterations, a Ctrl-C check between two:
     // the inner loop stays countable (vectorizable) and an endless-looking
     // range still stops.

@@ -17,9 +17,15 @@ if "EMBER_CACHE_DIR" not in os.environ:
     import tempfile
     os.environ["EMBER_CACHE_DIR"] = tempfile.mkdtemp(prefix="ember-test-cache-")
 
+# PYTHONPATH names the ember under test when set (tools/sanitize's ASan
+# build, an installed wheel's checks); python/ otherwise.
 _PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-if _PYTHON_DIR not in sys.path:
+if not os.environ.get("PYTHONPATH") and _PYTHON_DIR not in sys.path:
     sys.path.insert(0, _PYTHON_DIR)
+import ember  # noqa: E402
+
+# The folder holding the ember under test: what subprocesses put on their path.
+EMBER_PATH = os.path.dirname(os.path.dirname(os.path.abspath(ember.__file__)))
 
 TARGET = os.environ.get("EMBER_TEST_TARGET", "cpu")
 if TARGET == "cuda":
@@ -78,7 +84,7 @@ def run_with_driver(driver, script, mode=0, cwd=None, args=()):
     """Runs Python file `script` (with `args`) with ember loading `driver`;
     its stdout, stderr and exit code."""
     env = dict(os.environ, EMBER_CUDA_DRIVER=driver, FAKE_CUDA_MODE=str(mode),
-               PYTHONPATH=os.pathsep.join([_PYTHON_DIR] + [p for p in sys.path if p]))
+               PYTHONPATH=os.pathsep.join([EMBER_PATH] + [p for p in sys.path if p]))
     proc = subprocess.run([sys.executable, script, *args], env=env, capture_output=True, text=True,
                           cwd=cwd, timeout=300)
     return proc.stdout, proc.stderr, proc.returncode

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import ember
+from conftest import EMBER_PATH
 from ember import _core
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C co
 
 
 def run(args, env=None, cwd=None, check=True):
-    environment = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"), **(env or {}))
+    environment = dict(os.environ, PYTHONPATH=EMBER_PATH, **(env or {}))
     result = subprocess.run(args, capture_output=True, text=True, env=environment, cwd=cwd,
                             timeout=600)
     if check and result.returncode != 0:

@@ -21,7 +21,7 @@ import pytest
 import ember
 from ember import _core, cache
 
-PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+from conftest import EMBER_PATH as PYTHON_DIR  # the ember under test
 
 # Four specializations: a map, a reduce, a kernel with loops and bounds
 # checks, a fast-math map. SCALE is a global, OFFSET a closure value, and

@@ -9,7 +9,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+from conftest import EMBER_PATH as PYTHON_DIR  # the ember under test
 
 CELLS = [
     f"import sys; sys.path.insert(0, {PYTHON_DIR!r})\nimport numpy as np, ember",
@@ -36,7 +36,7 @@ def test_inspect_in_a_jupyter_kernel(tmp_path):
 
 
 def test_the_inspect_sample_notebook_runs_and_shows_reports(tmp_path, monkeypatch):
-    path = os.path.join(os.path.dirname(PYTHON_DIR), "samples", "inspect.ipynb")
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "inspect.ipynb")
     nb = nbformat.read(path, as_version=4)
     monkeypatch.setenv("PYTHONPATH", PYTHON_DIR)  # the kernel process imports this ember
     monkeypatch.setenv("EMBER_CACHE_DIR", str(tmp_path / "cache"))

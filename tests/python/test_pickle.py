@@ -15,7 +15,7 @@ import pytest
 
 import ember
 
-PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+from conftest import EMBER_PATH as PYTHON_DIR  # the ember under test
 
 # Every form: a map reading a global and a module attribute, a reduce, a
 # kernel defined in a class (indented), a lambda, a closure.

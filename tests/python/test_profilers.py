@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+from conftest import EMBER_PATH as PYTHON_DIR  # the ember under test
 
 CRASH = textwrap.dedent("""
     import numpy as np, ember

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import ember
+from conftest import EMBER_PATH
 from ember import _jit
 from ember.report import Report
 
@@ -172,7 +173,7 @@ def test_the_inspect_command(tmp_path):
     import sys
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     sample = os.path.join(root, "samples", "aot", "pricing.py")
-    env = dict(os.environ, PYTHONPATH=os.path.join(root, "python"))
+    env = dict(os.environ, PYTHONPATH=EMBER_PATH)
 
     def ember_cli(*args):
         return subprocess.run([sys.executable, "-m", "ember", "inspect", *args], env=env,

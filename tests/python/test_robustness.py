@@ -14,7 +14,7 @@ import pytest
 import ember
 from ember import _core
 
-PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+from conftest import EMBER_PATH as PYTHON_DIR  # the ember under test
 
 
 def run_script(tmp_path, source, timeout=120):

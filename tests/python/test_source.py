@@ -12,7 +12,7 @@ import pytest
 
 import ember
 
-PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+from conftest import EMBER_PATH as PYTHON_DIR  # the ember under test
 
 
 def python(*args, stdin=None):
