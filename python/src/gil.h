@@ -8,6 +8,8 @@
 #include <Python.h>
 #include <pybind11/pybind11.h>
 
+#include <unistd.h>
+
 #include <cstdint>
 
 #include "runtime/interrupt.h"
@@ -32,14 +34,33 @@ class CtrlC {
   runtime::InterruptGuard guard_;
 };
 
+// A thread that comes back while Python finalizes waits for the process to
+// end (as Python 3.14's own threads do) rather than being ended by
+// PyEval_RestoreThread: that unwind would drop the call's Python references
+// without the GIL while the main thread frees objects (a debug build's
+// pybind11 stops there: "dec_ref() is being called while the GIL is either
+// not held or invalid"). Finalizing between the check and the call still
+// ends the thread, and the noexcept(false) destructor lets that unwind pass.
 class ReleaseGil {
  public:
   ReleaseGil() : state_(PyEval_SaveThread()) {}
-  ~ReleaseGil() noexcept(false) { PyEval_RestoreThread(state_); }
+  ~ReleaseGil() noexcept(false) {
+    if (finalizing())
+      for (;;) pause();
+    PyEval_RestoreThread(state_);
+  }
   ReleaseGil(const ReleaseGil&) = delete;
   ReleaseGil& operator=(const ReleaseGil&) = delete;
 
  private:
+  static bool finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing();
+#else
+    return _Py_IsFinalizing();
+#endif
+  }
+
   PyThreadState* state_;
 };
 

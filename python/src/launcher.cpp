@@ -191,8 +191,10 @@ void Launcher::launch(py::handle domain, const py::tuple& args) {
     check_weak_int(use, a.boxes[use.param], a.dtypes[use.param] == ir::Scalar::U64,
                    args[use.param].ptr());
   check_writable(name_, kernel.source, kernel.written, a);
+  // Saturating: an empty domain may have huge extents besides its zero one.
   int64_t total = 1;
-  for (int64_t extent : a.domain) total *= extent;
+  for (int64_t extent : a.domain)
+    if (__builtin_mul_overflow(total, extent, &total)) total = INT64_MAX;
   CtrlC ctrl_c(kernel.loops || total >= kLongCall);
   ReleaseGil release;
   runtime::run_kernel(kernel, a.ptrs.data(), a.domain);
