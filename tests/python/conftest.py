@@ -17,10 +17,12 @@ if "EMBER_CACHE_DIR" not in os.environ:
     import tempfile
     os.environ["EMBER_CACHE_DIR"] = tempfile.mkdtemp(prefix="ember-test-cache-")
 
-# PYTHONPATH names the ember under test when set (tools/sanitize's ASan
-# build, an installed wheel's checks); python/ otherwise.
+# The ember under test: the one PYTHONPATH names when set (tools/sanitize's
+# ASan build), the installed one under EMBER_TEST_WHEEL=1 (tools/wheel),
+# python/'s otherwise.
 _PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-if not os.environ.get("PYTHONPATH") and _PYTHON_DIR not in sys.path:
+if not os.environ.get("PYTHONPATH") and os.environ.get("EMBER_TEST_WHEEL") != "1" and \
+        _PYTHON_DIR not in sys.path:
     sys.path.insert(0, _PYTHON_DIR)
 import ember  # noqa: E402
 
