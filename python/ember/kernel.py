@@ -20,7 +20,7 @@ import re
 import time
 
 
-from . import _core, kernel_frontend, pickling, source, stages
+from . import _core, helptext, kernel_frontend, pickling, source, stages
 from .errors import from_build_error
 from .frontend import check_signature
 from .vectorize import compile_or_load, frontend_log, weak_method
@@ -70,7 +70,7 @@ class Kernel(_core.Launcher):
         self._shipped = {}  # (arg types, domain rank) -> (key, artifact) from a pickle
         self.__name__ = py_func.__name__
         self.__qualname__ = getattr(py_func, "__qualname__", py_func.__name__)
-        self.__doc__ = py_func.__doc__
+        self.__doc__ = helptext.doc(py_func, "kernel")
         self.__wrapped__ = py_func
         self._compiled = []  # (signature text, Kernel), in compile order
         self._frontend_ms = {}  # Kernel key -> the frontend's time (None: not run), for reports

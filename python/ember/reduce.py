@@ -26,6 +26,9 @@ class Reduced(Vectorized):
         self.op = op
         super().__init__(py_func, signatures, fastmath, cache=cache, _combine=_OPS[op])
 
+    def _help(self):
+        return "reduce", {"op": self.op}
+
     def __repr__(self):
         return f"<ember.reduce({self.op!r}) {self.__qualname__} {self.signatures}>"
 

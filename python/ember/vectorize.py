@@ -14,7 +14,7 @@ import numpy as np
 
 import logging
 
-from . import _core, cache, frontend, logs, pickling, protocol, source, stages
+from . import _core, cache, frontend, helptext, logs, pickling, protocol, source, stages
 from .errors import CompileError, from_build_error
 
 __all__ = ["vectorize", "Vectorized"]
@@ -47,13 +47,17 @@ class Vectorized(_core.Dispatcher):
         self._shipped = {}  # arg types -> (key, artifact) that came with a pickle
         self.__name__ = py_func.__name__
         self.__qualname__ = getattr(py_func, "__qualname__", py_func.__name__)
-        self.__doc__ = py_func.__doc__
+        kind, fields = self._help()
+        self.__doc__ = helptext.doc(py_func, kind, **fields)
         self.__wrapped__ = py_func
         self._compiled = []  # (signature text, arg types, Kernel), in compile order
         self._frontend_ms = {}  # Kernel key -> the frontend's time (None: not run), for reports
         self._eager = list(signatures)  # what `ember aot build` exports
         for signature in signatures:
             self._specialize_text(signature)
+
+    def _help(self):
+        return "vectorize", {}  # helptext.SUMMARIES's entry, and its fields
 
     def _compile(self, arg_types):
         timing = {}
