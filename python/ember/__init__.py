@@ -29,7 +29,7 @@ __version__ = _core.versions()["ember"]  # pyproject.toml's, through CMake: one 
 import numbers  # noqa: E402
 
 
-def host_cpu():
+def host_cpu() -> str:
     """The CPU ember compiles for, with the features LLVM enabled."""
     from . import _jit
     return _jit.host_cpu()
@@ -50,7 +50,7 @@ atexit.register(_keep_code_mapped)
 MAX_THREADS = 1024  # a sane cap: more threads than that only cost memory
 
 
-def set_num_threads(n):
+def set_num_threads(n: int) -> None:
     """Use n threads (the calling one included) for large kernel calls,
     1 <= n <= ember.MAX_THREADS (an int or a NumPy integer)."""
     from . import _core
@@ -61,7 +61,7 @@ def set_num_threads(n):
     _core.set_num_threads(int(n))
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """Threads used for large kernel calls (EMBER_NUM_THREADS, default: all cores)."""
     from . import _core
     return _core.get_num_threads()

@@ -18,12 +18,13 @@ raises IndexError naming the array, the index and the shape).
 import functools
 import re
 import time
+from typing import Any, Callable, Optional, overload
 
 
 from . import _core, helptext, kernel_frontend, pickling, source, stages
 from .errors import from_build_error
 from .frontend import check_signature
-from .vectorize import compile_or_load, frontend_log, weak_method
+from .vectorize import Signatures, compile_or_load, frontend_log, weak_method
 
 __all__ = ["kernel", "Kernel", "tid", "atomic_add", "atomic_min", "atomic_max"]
 
@@ -31,24 +32,24 @@ def _outside(name):
     return RuntimeError(f"ember.{name}() can only be called inside an @ember.kernel function")
 
 
-def tid():
+def tid() -> Any:
     """Inside a kernel: the index of the running logical thread (an int for a
     1-d domain, a tuple of ints for 2-d and 3-d)."""
     raise _outside("tid")
 
 
-def atomic_add(array, index, value):
+def atomic_add(array: Any, index: Any, value: Any) -> None:
     """Inside a kernel: array[index] += value, atomically (int32, int64,
     uint32, uint64, float32 and float64 arrays)."""
     raise _outside("atomic_add")
 
 
-def atomic_min(array, index, value):
+def atomic_min(array: Any, index: Any, value: Any) -> None:
     """Inside a kernel: array[index] = min(array[index], value), atomically."""
     raise _outside("atomic_min")
 
 
-def atomic_max(array, index, value):
+def atomic_max(array: Any, index: Any, value: Any) -> None:
     """Inside a kernel: array[index] = max(array[index], value), atomically."""
     raise _outside("atomic_max")
 
@@ -216,6 +217,13 @@ class Kernel(_core.Launcher):
         return list(self._by_types.items())
 
 
+@overload
+def kernel(func: Callable[..., Any], signatures: Signatures = (), *, boundscheck: bool = False,
+           fastmath: bool = False, target: str = "cpu", cache: bool = True) -> "Kernel": ...
+@overload
+def kernel(func: Optional[Signatures] = None, signatures: Signatures = (), *,
+           boundscheck: bool = False, fastmath: bool = False, target: str = "cpu",
+           cache: bool = True) -> Callable[[Callable[..., Any]], "Kernel"]: ...
 def kernel(func=None, signatures=(), *, boundscheck=False, fastmath=False, target="cpu",
            cache=True):
     """Compile a function run once per index of a domain (see the module doc).

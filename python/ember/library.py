@@ -13,6 +13,7 @@ Python numbers by kind); none: a TypeError listing the signatures.
 """
 
 import functools
+import os
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from . import _core
 __all__ = ["load", "Library"]
 
 
-def load(path):
+def load(path: "str | os.PathLike[str]") -> "Library":
     """The functions of the ahead-of-time library at `path` (a .so)."""
     return Library(path)
 

@@ -6,8 +6,10 @@ array (runtime/reduce.cpp): the same frontend, compiler, specialization cache
 and call path, with `axis=` in place of `out=`.
 """
 
+from typing import Any, Callable
+
 from . import _core, protocol
-from .vectorize import Vectorized
+from .vectorize import Signatures, Vectorized
 
 __all__ = ["reduce", "Reduced"]
 
@@ -65,7 +67,8 @@ class Reduced(Vectorized):
 _core.install_fast_call(Reduced)
 
 
-def reduce(op, signatures=(), *, fastmath=False, target="cpu", cache=True):
+def reduce(op: str, signatures: Signatures = (), *, fastmath: bool = False, target: str = "cpu",
+           cache: bool = True) -> Callable[[Callable[..., Any]], Reduced]:
     """Compile a scalar function into a reduction: `@ember.reduce("+")`, or
     `@ember.reduce("+", ["float64(float64, float64)"])` to compile eagerly
     (the result type is the accumulator's; `ember aot build` exports these).

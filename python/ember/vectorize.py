@@ -9,6 +9,7 @@ launches it with the GIL released. Only on a miss does it come back here, to
 import re
 import time
 import weakref
+from typing import Any, Callable, Optional, Sequence, Union, overload
 
 import numpy as np
 
@@ -277,6 +278,16 @@ def _target_class(target, cpu_class, gpu_name):
     raise ValueError(f"unknown target {target!r}; choose 'cpu' or 'cuda'")
 
 
+Signatures = Union[str, Sequence[str]]  # "float32(float32, float32)", or a list of them
+
+
+@overload
+def vectorize(func: Callable[..., Any], signatures: Signatures = (), *, fastmath: bool = False,
+              target: str = "cpu", cache: bool = True) -> "Vectorized": ...
+@overload
+def vectorize(func: Optional[Signatures] = None, signatures: Signatures = (), *,
+              fastmath: bool = False, target: str = "cpu",
+              cache: bool = True) -> Callable[[Callable[..., Any]], "Vectorized"]: ...
 def vectorize(func=None, signatures=(), *, fastmath=False, target="cpu", cache=True):
     """Compile a scalar function into an elementwise, broadcasting kernel.
 
