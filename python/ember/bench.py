@@ -35,6 +35,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 
 import ember
+from ember import isa
 
 # --- the kernels, one definition per competitor ------------------------------------------------
 
@@ -404,19 +405,9 @@ def check(name, who, got, want):
         raise AssertionError(f"{who} gives wrong results for {name}")
 
 
-# x86-64 microarchitecture levels, by the features LLVM names (xsave, which
-# ember's feature list leaves out, aside).
-ISA_LEVELS = (("x86-64-v4", {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}),
-              ("x86-64-v3", {"avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe"}),
-              ("x86-64-v2", {"cx16", "popcnt", "sahf", "sse4.1", "sse4.2", "ssse3"}))
-
-
 def isa_level():
-    """The highest x86-64 level this CPU has (or the machine's name elsewhere)."""
-    if platform.machine() not in ("x86_64", "AMD64"):
-        return platform.machine()
-    features = set(ember._core.host_features())
-    return next((name for name, needs in ISA_LEVELS if needs <= features), "x86-64")
+    """The highest x86-64 level this CPU has (ember.isa)."""
+    return isa.level()
 
 
 def vector_bits(fn):

@@ -21,7 +21,7 @@ import time
 from typing import Any, Callable, Optional, overload
 
 
-from . import _core, helptext, kernel_frontend, pickling, source, stages
+from . import _core, helptext, kernel_frontend, logs, pickling, source, stages
 from .errors import from_build_error
 from .frontend import check_signature
 from .vectorize import Signatures, compile_or_load, frontend_log, weak_method
@@ -135,6 +135,7 @@ class Kernel(_core.Launcher):
                                        self._native, self.cache and self._native)
         args = ", ".join(f"{d}[{'x' * n}]" if n else d for d, _, n, _ in arg_types)
         self._compiled.append((f"[{domain}-d]({args})", compiled))
+        logs.compiled(self.__qualname__, self._compiled[-1][0], compiled, self._native)
         self._frontend_ms[compiled.key] = timing.get("frontend")
         return compiled
 

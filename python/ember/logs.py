@@ -64,6 +64,20 @@ def forward():
             logging.getLogger(name).log(_FROM_CPP[min(level, 5)], message)
 
 
+def compiled(name, signature, kernel, native=True):
+    """The INFO line of one specialization: compiled (a disk cache miss, or
+    no cache) or loaded from the disk cache, for which target (this CPU's
+    x86-64 level, or CUDA), in how long."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    from . import isa
+    if kernel.origin == "compiled":
+        how = f"compiled (ember's passes {kernel.passes_ms:.1f} ms, LLVM {kernel.codegen_ms:.1f} ms)"
+    else:
+        how = "loaded from the disk cache" if kernel.origin == "artifact" else "prepared for the GPU"
+    log.info("%s %s for %s: %s", name, signature, isa.level() if native else "CUDA", how)
+
+
 def _setup():
     _core.capture_logs()
     wanted = os.environ.get("EMBER_LOG_LEVEL", "").strip()

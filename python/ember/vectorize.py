@@ -79,6 +79,7 @@ class Vectorized(_core.Dispatcher):
                                      self._native, self.cache and self._native)
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
         self._compiled.append((f"{kernel.output_dtype}({args})", list(arg_types), kernel))
+        logs.compiled(self.__qualname__, self._compiled[-1][0], kernel, self._native)
         self._frontend_ms[kernel.key] = timing.get("frontend")
         return kernel
 
@@ -238,13 +239,6 @@ def compile_or_load(py_func, what, frozen, specialization, native, use_cache):
         kernel = _compile_or_load(py_func, what, frozen, specialization, native, use_cache)
     finally:
         logs.forward()
-    name = getattr(py_func, "__qualname__", py_func.__name__)
-    if kernel.origin == "compiled":
-        logs.log.info("%s: compiled (ember's passes %.1f ms, LLVM %.1f ms)", name,
-                      kernel.passes_ms, kernel.codegen_ms)
-    else:
-        logs.log.info("%s: %s", name, "loaded from the disk cache" if kernel.origin == "artifact"
-                      else "prepared for the GPU")
     return kernel
 
 

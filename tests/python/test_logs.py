@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import ember
+from ember import isa
 
 from conftest import EMBER_PATH as PYTHON_DIR  # the ember under test
 SCRIPT = textwrap.dedent("""
@@ -42,7 +43,9 @@ def stderr_with(level, tmp_path):
 def test_levels_from_the_environment(tmp_path):
     assert stderr_with(None, tmp_path) == ""  # a library prints nothing by itself
     info = stderr_with("info", tmp_path).splitlines()
-    assert len(info) == 1 and info[0].startswith("ember INFO: f: compiled (ember's passes")
+    level = isa.level()
+    assert len(info) == 1 and info[0].startswith(
+        f"ember INFO: f float64(float64) for {level}: compiled (ember's passes"), info
     debug = stderr_with("DEBUG", tmp_path)
     assert "ember.compiler DEBUG: promote on 'f'" in debug and "ember.frontend DEBUG" in debug
     assert "func f(" not in debug  # the IR is TRACE's
