@@ -15,6 +15,10 @@ PRELUDE = textwrap.dedent("""
     import math, os, signal, threading, time
     import numpy as np, ember
 
+    # Python's own handler, also when the test runs where SIGINT is ignored
+    # (a background job of a shell without job control starts so).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     @ember.kernel
     def spin(out, n):
         i = ember.tid()
