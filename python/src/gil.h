@@ -39,8 +39,10 @@ class CtrlC {
 // PyEval_RestoreThread: that unwind would drop the call's Python references
 // without the GIL while the main thread frees objects (a debug build's
 // pybind11 stops there: "dec_ref() is being called while the GIL is either
-// not held or invalid"). Finalizing between the check and the call still
-// ends the thread, and the noexcept(false) destructor lets that unwind pass.
+// not held or invalid"). A thread already waiting for the GIL when the
+// finalization starts is still ended in PyEval_RestoreThread (the
+// noexcept(false) destructor lets that unwind pass; its references are
+// then dropped without the GIL: left open, issue 24's notes).
 class ReleaseGil {
  public:
   ReleaseGil() : state_(PyEval_SaveThread()) {}
