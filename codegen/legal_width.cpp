@@ -1,6 +1,6 @@
-// x86 only, last: each function is told the narrowest vector width its code
-// needs legal ("min-legal-vector-width", as clang sets it), the widest vector
-// passed to or returned from a call (a libmvec variant's ABI). Without the
+// x86 only, last: a function with vectors wider than 256 bits whose calls
+// pass none (a libmvec variant's ABI would need 512) is told that 256 bits
+// suffice ("min-legal-vector-width", as clang sets it). Without the
 // attribute the backend keeps every explicit vector whole, so a reduction's
 // 16 float64 lanes became zmm registers even on CPUs whose tuning prefers
 // 256-bit ones (Intel's AVX-512 parts run slower clocks for them): a
@@ -24,17 +24,22 @@ uint64_t vector_bits(llvm::Type* t) {
 }  // namespace
 
 llvm::PreservedAnalyses LegalWidthPass::run(llvm::Function& f, llvm::FunctionAnalysisManager&) {
-  uint64_t bits = 0;
-  for (llvm::Argument& a : f.args()) bits = std::max(bits, vector_bits(a.getType()));
-  bits = std::max(bits, vector_bits(f.getReturnType()));
+  uint64_t calls = 0, widest = 0;  // the widest vector a call passes; any vector
+  for (llvm::Argument& a : f.args()) calls = std::max(calls, vector_bits(a.getType()));
+  calls = std::max(calls, vector_bits(f.getReturnType()));
   for (llvm::BasicBlock& block : f)
     for (llvm::Instruction& i : block) {
+      widest = std::max(widest, vector_bits(i.getType()));
       auto* call = llvm::dyn_cast<llvm::CallBase>(&i);
       if (!call || llvm::isa<llvm::IntrinsicInst>(call)) continue;
-      bits = std::max(bits, vector_bits(call->getType()));
-      for (llvm::Value* arg : call->args()) bits = std::max(bits, vector_bits(arg->getType()));
+      calls = std::max(calls, vector_bits(call->getType()));
+      for (llvm::Value* arg : call->args()) calls = std::max(calls, vector_bits(arg->getType()));
     }
-  f.addFnAttr("min-legal-vector-width", std::to_string(bits));
+  // Only where it changes something: vectors wider than 256 bits and no call
+  // that needs 512. Every other function keeps the subtarget the optimizer
+  // used (each distinct attribute value costs the target machine another one,
+  // 3 ms at a process's first compile).
+  if (widest > 256 && calls <= 256) f.addFnAttr("min-legal-vector-width", "256");
   return llvm::PreservedAnalyses::all();
 }
 

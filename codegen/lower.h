@@ -102,9 +102,9 @@ struct X86TruncatePass : llvm::PassInfoMixin<X86TruncatePass> {
   llvm::PreservedAnalyses run(llvm::Function& f, llvm::FunctionAnalysisManager& am);
 };
 
-// x86 only, last (legal_width.cpp): the function's "min-legal-vector-width",
-// the widest vector a call passes or returns, so that the CPU's preferred
-// width (256 bits on Intel's AVX-512 parts) splits wider explicit vectors.
+// x86 only, last (legal_width.cpp): "min-legal-vector-width"="256" on a
+// function with wider vectors whose calls need no 512-bit ones, so that the
+// CPU's preferred width (256 bits on Intel's AVX-512 parts) splits them.
 struct LegalWidthPass : llvm::PassInfoMixin<LegalWidthPass> {
   llvm::PreservedAnalyses run(llvm::Function& f, llvm::FunctionAnalysisManager& am);
 };
