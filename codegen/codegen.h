@@ -63,8 +63,8 @@ using ContigFn = void (*)(void* const* ptrs, int64_t n);
 // result depends only on how the runtime cuts the input into calls (and, for
 // math functions, on the ISA of their SIMD variants), never on the thread
 // count. Float sums are compensated (each lane keeps the exact rounding error
-// of its additions, Knuth's TwoSum, and float32 sums add in float64), so they are more accurate than NumPy's
-// pairwise sums. With Options::fastmath they are plain lane sums (still in a
+// of its additions, Knuth's TwoSum, and float32 sums add in float64), so they
+// are more accurate than NumPy's pairwise sums. With Options::fastmath they are plain lane sums (still in a
 // fixed order).
 inline constexpr int kReduceLanes = 16;
 inline constexpr int kReduceStateBytes = 2 * kReduceLanes * 8;

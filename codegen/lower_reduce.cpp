@@ -162,8 +162,7 @@ void ReduceLowering::reduce(const std::string& name, llvm::Function* scalar, con
     for (int st = 0; st < streams; ++st) {
       Value* start = b_.CreateAdd(b_.CreateMul(apart, b_.getInt64(st)), at);
       Value* address = b_.CreateGEP(memory_type(c_, t), base[i], start);
-      for (int line = 0; line * 64 < width * ir::bits_of(t) / 8; ++line)
-        prefetch(b_.CreateConstGEP1_64(b_.getInt8Ty(), address, kPrefetchBytes + line * 64));
+      prefetch(b_.CreateConstGEP1_64(b_.getInt8Ty(), address, kPrefetchBytes));  // <= one line
       Value* v = b_.CreateAlignedLoad(chunk, address,
                                       llvm::Align(ir::bits_of(t) / 8 ? ir::bits_of(t) / 8 : 1));
       chunks[i][st] = t == Scalar::Bool ? b_.CreateICmpNE(v, llvm::Constant::getNullValue(chunk)) : v;

@@ -405,11 +405,6 @@ def check(name, who, got, want):
         raise AssertionError(f"{who} gives wrong results for {name}")
 
 
-def isa_level():
-    """The highest x86-64 level this CPU has (ember.isa)."""
-    return isa.level()
-
-
 def vector_bits(fn):
     """The widest vector register the code ember made for `fn` uses."""
     code = fn.inspect("asm")
@@ -570,7 +565,7 @@ def main(argv=None):
     imported = import_time()
     from . import bench_cache
     first_calls = bench_cache.format_table(bench_cache.run(5))
-    target, level = ember.host_cpu().split(" ")[0], isa_level()
+    target, level = ember.host_cpu().split(" ")[0], isa.level()
     report = [
         f"## {target} ({level}), {os.cpu_count()} cores: {datetime.date.today().isoformat()}",
         "",
@@ -667,7 +662,7 @@ Compare ratios within one section only: each is one run on one machine.
 def update_host_section(path, host, lines):
     """Writes `lines` as `host`'s section of the markdown file at `path`,
     keeping the other hosts' sections (marked by HTML comments)."""
-    begin, end = f"<!-- host: {host} -->", "<!-- end of host -->"
+    end = "<!-- end of host -->"
     sections, order = {}, []
     if os.path.exists(path):
         text = open(path).read()

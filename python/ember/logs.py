@@ -18,7 +18,7 @@ import os
 import sys
 import warnings
 
-from . import _core
+from . import _core, isa
 
 __all__ = ["log", "TRACE"]
 
@@ -70,7 +70,6 @@ def compiled(name, signature, kernel, native=True):
     x86-64 level, or CUDA), in how long."""
     if not log.isEnabledFor(logging.INFO):
         return
-    from . import isa
     if kernel.origin == "compiled":
         how = f"compiled (ember's passes {kernel.passes_ms:.1f} ms, LLVM {kernel.codegen_ms:.1f} ms)"
     else:

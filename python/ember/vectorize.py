@@ -6,6 +6,7 @@ launches it with the GIL released. Only on a miss does it come back here, to
 `_compile`, which runs the frontend and the compiler for that key.
 """
 
+import logging
 import re
 import time
 import weakref
@@ -13,14 +14,13 @@ from typing import Any, Callable, Optional, Sequence, Union, overload
 
 import numpy as np
 
-import logging
-
 from . import _core, cache, frontend, helptext, logs, pickling, protocol, source, stages
 from .errors import CompileError, from_build_error
 
 __all__ = ["vectorize", "Vectorized"]
 
 frontend_log = logging.getLogger("ember.frontend")
+
 
 def _type_name(dtype, weak):
     # Python scalars are "weak" (NEP 50): shown as the Python type they came from.

@@ -7,6 +7,7 @@
 #include <pybind11/numpy.h>
 
 #include <algorithm>
+#include <optional>
 #include <cstring>
 #include <vector>
 
@@ -42,6 +43,20 @@ struct LaunchArgs {
   }
 };
 
+namespace {
+
+// The number of indices of a domain: 0 for an empty one, whatever its other
+// extents; nullopt when a non-empty one has more than 2**63 - 1.
+std::optional<int64_t> index_count(const std::vector<int64_t>& domain) {
+  if (std::count(domain.begin(), domain.end(), 0)) return 0;
+  int64_t total = 1;
+  for (int64_t n : domain)
+    if (__builtin_mul_overflow(total, n, &total)) return std::nullopt;
+  return total;
+}
+
+}  // namespace
+
 std::vector<int64_t> read_domain(py::handle domain) {
   std::vector<int64_t> out;
   auto extent = [&](py::handle v) {
@@ -68,11 +83,9 @@ std::vector<int64_t> read_domain(py::handle domain) {
   } else {
     extent(domain);
   }
-  int64_t total = 1;  // an empty domain is never too large
-  for (int64_t n : out)
-    if (__builtin_mul_overflow(total, n, &total) && std::count(out.begin(), out.end(), 0) == 0)
-      throw_overflow("a kernel's domain " + py::repr(domain).cast<std::string>() +
-                     " has more than 2**63 - 1 indices");
+  if (!index_count(out))
+    throw_overflow("a kernel's domain " + py::repr(domain).cast<std::string>() +
+                   " has more than 2**63 - 1 indices");
   return out;
 }
 
@@ -191,11 +204,7 @@ void Launcher::launch(py::handle domain, const py::tuple& args) {
     check_weak_int(use, a.boxes[use.param], a.dtypes[use.param] == ir::Scalar::U64,
                    args[use.param].ptr());
   check_writable(name_, kernel.source, kernel.written, a);
-  // Saturating: an empty domain may have huge extents besides its zero one.
-  int64_t total = 1;
-  for (int64_t extent : a.domain)
-    if (__builtin_mul_overflow(total, extent, &total)) total = INT64_MAX;
-  CtrlC ctrl_c(kernel.loops || total >= kLongCall);
+  CtrlC ctrl_c(kernel.loops || *index_count(a.domain) >= kLongCall);  // read_domain checked it
   ReleaseGil release;
   runtime::run_kernel(kernel, a.ptrs.data(), a.domain);
 }

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember import bench
+from ember import bench, isa
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -65,7 +65,7 @@ def test_host_sections_replace_their_own_and_keep_the_others(tmp_path):
 
 
 def test_isa_level_and_vector_width_name_what_the_host_runs():
-    level = bench.isa_level()
+    level = isa.level()
     features = set(ember._core.host_features())
     assert level == ("x86-64-v4" if "avx512f" in features else
                      "x86-64-v3" if "avx2" in features else "x86-64-v2")
