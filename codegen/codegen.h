@@ -138,6 +138,7 @@ struct ObjectCode {
   std::string triple;                 // e.g. "x86_64-pc-linux-gnu"
   std::string cpu;                    // LLVM's name of the CPU it is tuned for
   std::vector<std::string> features;  // every target feature enabled (LLVM's names)
+  int vector_bits = 0;                // the widest vector registers it uses (0: scalar code)
 };
 
 // Compiles `fn` (Strict level) for the host CPU: a @kernel (fn.is_kernel();

@@ -149,6 +149,7 @@ llvm::orc::JITTargetMachineBuilder machine_builder(const std::string& cpu) {
 ObjectCode object_for(llvm::TargetMachine& tm, const VectorIsa& isa, llvm::Module& m) {
   optimize_for(tm, isa, m);
   ObjectCode code;
+  code.vector_bits = vector_register_bits(tm, isa, m);
   code.elf = emit(tm, m, llvm::CodeGenFileType::ObjectFile);
   code.triple = tm.getTargetTriple().str();
   code.cpu = tm.getTargetCPU().str();

@@ -6,8 +6,13 @@
 // 256-bit ones (Intel's AVX-512 parts run slower clocks for them): a
 // memory-bound dot of 10^7 elements took 10% longer than with ymm. With
 // it, the target's preferred width decides, as it does for the vectorizers.
+//
+// vector_register_bits() then says how wide the vector registers of the
+// result are (the INFO log line and the benchmark's table show it).
+#include <llvm/Analysis/TargetTransformInfo.h>
 #include <llvm/IR/Instructions.h>
 #include <llvm/IR/IntrinsicInst.h>
+#include <llvm/Target/TargetMachine.h>
 
 #include <algorithm>
 
@@ -41,6 +46,28 @@ llvm::PreservedAnalyses LegalWidthPass::run(llvm::Function& f, llvm::FunctionAna
   // 3 ms at a process's first compile).
   if (widest > 256 && calls <= 256) f.addFnAttr("min-legal-vector-width", "256");
   return llvm::PreservedAnalyses::all();
+}
+
+int vector_register_bits(llvm::TargetMachine& tm, const VectorIsa& isa, llvm::Module& m) {
+  uint64_t isa_bits = 0;  // the widest registers the CPU has
+  for (const VectorIsa::Level& level : isa.levels) isa_bits = std::max<uint64_t>(isa_bits, level.width_bits);
+  uint64_t result = 0;
+  for (llvm::Function& f : m) {
+    if (f.isDeclaration()) continue;
+    uint64_t widest = 0;
+    for (llvm::BasicBlock& block : f)
+      for (llvm::Instruction& i : block) widest = std::max(widest, vector_bits(i.getType()));
+    // An explicit vector stays whole up to the ISA's width, unless the
+    // attribute above lets the CPU's preferred width split it.
+    uint64_t legal = isa_bits;
+    if (f.hasFnAttribute("min-legal-vector-width")) {
+      uint64_t preferred = tm.getTargetTransformInfo(f).getRegisterBitWidth(
+                               llvm::TargetTransformInfo::RGK_FixedWidthVector).getFixedValue();
+      legal = std::min(isa_bits, std::max<uint64_t>(preferred, 256));
+    }
+    result = std::max(result, std::min(widest, legal));
+  }
+  return static_cast<int>(result);
 }
 
 }  // namespace ember::codegen

@@ -109,6 +109,11 @@ struct LegalWidthPass : llvm::PassInfoMixin<LegalWidthPass> {
   llvm::PreservedAnalyses run(llvm::Function& f, llvm::FunctionAnalysisManager& am);
 };
 
+// The widest vector registers optimized module `m` computes in for `tm`
+// (bits; 0 for scalar code): its widest vector values, split where the
+// backend splits them (legal_width.cpp).
+int vector_register_bits(llvm::TargetMachine& tm, const VectorIsa& isa, llvm::Module& m);
+
 // After the loop vectorizer (loop_fma.cpp): in fastmath loops, a product
 // with other uses, or carried from the previous iteration, is fused into each
 // add of a loop-invariant value.

@@ -1,6 +1,8 @@
 // Compiled artifacts: the key, the file format and loading (runtime/artifact.h).
 #include "runtime/artifact.h"
 
+#include <cstdlib>
+
 #include "ir/printer.h"
 #include "runtime/cpu_features.h"
 #include "runtime/kernel.h"
@@ -89,6 +91,8 @@ class Checked {
     }
     kernel->key = key;
     kernel->origin = "artifact";
+    auto bits = fields_.find("vector_bits");
+    if (bits != fields_.end()) kernel->vector_bits = std::atoi(bits->second.c_str());
     return kernel;
   }
 

@@ -38,11 +38,13 @@ std::shared_ptr<const Kernel> compile(const Specialization& spec, bool native) {
     fields.insert({{"key", kernel->key}, {"cpu", code.cpu}, {"features", isa_feature_text(code.features)},
                    {"spec", spec.spec_text()}, {"optimized", optimized}, {"prefix", prefix},
                    {"object", code.elf}, {"calls", call_facts(*kernel)},
+                   {"vector_bits", std::to_string(code.vector_bits)},
                    {"reparses", reparses(source) && reparses(optimized) ? "1" : "0"}});
     if (code.triple != fields["triple"])
       throw std::runtime_error("LLVM compiled for " + code.triple + ", ember was built for " +
                                fields["triple"]);
     attach_code(*kernel, prefix, code.elf, write_artifact(fields));
+    kernel->vector_bits = code.vector_bits;
   }
   auto t2 = std::chrono::steady_clock::now();
   using ms = std::chrono::duration<double, std::milli>;

@@ -45,6 +45,7 @@ struct Kernel {
   // no compile) or "library" (an ahead-of-time library).
   std::string origin;
   double passes_ms = 0, codegen_ms = 0;
+  int vector_bits = 0;  // the widest vector registers its host code uses (0: scalar or unknown)
 
   std::string ir_text() const;
   std::string source_ir_text() const;

@@ -6,9 +6,10 @@ unless the application configures logging, e.g.
     logging.getLogger("ember").setLevel(logging.INFO)   # one line per compile
     logging.basicConfig()
 
-or EMBER_LOG_LEVEL names a level (then ember adds a stderr handler at that
-level). INFO: a line per compile or load; DEBUG: the time of each stage and
-pass; TRACE (5): also the IR after each pass. The C++ loggers write into a
+or ember.set_log_level("info") / EMBER_LOG_LEVEL=info (then, unless the
+application has configured logging, ember adds a stderr handler). INFO: a
+line per compile or load; DEBUG: the time of each stage and pass; TRACE
+(5): also the IR after each pass. The C++ loggers write into a
 buffer that forward() hands to Python after each compile, at the "ember"
 logger's level then (sync()).
 """
@@ -16,11 +17,11 @@ logger's level then (sync()).
 import logging
 import os
 import sys
-import warnings
+from typing import Union
 
 from . import _core, isa
 
-__all__ = ["log", "TRACE"]
+__all__ = ["log", "TRACE", "set_log_level"]
 
 TRACE = 5
 logging.addLevelName(TRACE, "TRACE")
@@ -32,6 +33,7 @@ _FROM_CPP = [TRACE, logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR,
 _NAMES = {"trace": TRACE, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
           "warning": logging.WARNING, "error": logging.ERROR, "err": logging.ERROR,
           "critical": logging.CRITICAL, "off": logging.CRITICAL + 10}
+_VALID = "trace, debug, info, warning, error, critical or off"
 
 
 def _cpp_name(level):
@@ -67,30 +69,57 @@ def forward():
 def compiled(name, signature, kernel, native=True):
     """The INFO line of one specialization: compiled (a disk cache miss, or
     no cache) or loaded from the disk cache, for which target (this CPU's
-    x86-64 level, or CUDA), in how long."""
+    x86-64 level and the widest vector registers its code uses, or CUDA),
+    in how long."""
     if not log.isEnabledFor(logging.INFO):
         return
     if kernel.origin == "compiled":
         how = f"compiled (ember's passes {kernel.passes_ms:.1f} ms, LLVM {kernel.codegen_ms:.1f} ms)"
     else:
         how = "loaded from the disk cache" if kernel.origin == "artifact" else "prepared for the GPU"
-    log.info("%s %s for %s: %s", name, signature, isa.level() if native else "CUDA", how)
+    if native:
+        bits = kernel.vector_bits
+        target = f"{isa.level()}, {f'{bits}-bit vectors' if bits else 'scalar code'}"
+    else:
+        target = "CUDA"
+    log.info("%s %s for %s: %s", name, signature, target, how)
+
+
+_handler = None  # the stderr handler set_log_level adds
+
+
+def set_log_level(level: Union[str, int]) -> None:
+    """Sets the "ember" logger's level: a name (trace, debug, info, warning,
+    error, critical, off; any case) or a `logging` level number. Unless the
+    application has configured logging (a handler on "ember" or on the root
+    logger), records go to stderr, as "ember INFO: ...". EMBER_LOG_LEVEL
+    calls it at import."""
+    if isinstance(level, str):
+        number = _NAMES.get(level.strip().lower())
+        if number is None:
+            raise ValueError(f"{level!r} is not a log level: use {_VALID}")
+    elif isinstance(level, int) and not isinstance(level, bool):
+        number = level
+    else:
+        raise TypeError(f"a log level is a name ({_VALID}) or a logging level number, "
+                        f"got {type(level).__name__}")
+    global _handler
+    configured = any(not isinstance(h, logging.NullHandler) for h in log.handlers + logging.root.handlers)
+    if _handler is None and not configured:
+        _handler = logging.StreamHandler(sys.stderr)
+        _handler.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
+        log.addHandler(_handler)
+    log.setLevel(number)
+    sync()
 
 
 def _setup():
     _core.capture_logs()
     wanted = os.environ.get("EMBER_LOG_LEVEL", "").strip()
-    if not wanted:
-        return
-    level = _NAMES.get(wanted.lower())
-    if level is None:
-        warnings.warn(f"EMBER_LOG_LEVEL={wanted!r} is not a level: use trace, debug, info, "
-                      "warning, error, critical or off", stacklevel=3)
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(level)
+    if wanted:
+        if wanted.lower() not in _NAMES:
+            raise ValueError(f"EMBER_LOG_LEVEL={wanted!r} is not a log level: use {_VALID}")
+        set_log_level(wanted)
 
 
 _setup()

@@ -53,6 +53,7 @@ void bind_kernel(py::module_& m) {
       .def_readonly("origin", &runtime::Kernel::origin)
       .def_readonly("passes_ms", &runtime::Kernel::passes_ms)
       .def_readonly("codegen_ms", &runtime::Kernel::codegen_ms)
+      .def_readonly("vector_bits", &runtime::Kernel::vector_bits)
       .def_property_readonly("artifact",
                              [](const runtime::Kernel& k) { return py::bytes(k.artifact); })
       .def("index_error",
