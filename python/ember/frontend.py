@@ -18,6 +18,7 @@ import ast
 import builtins
 import functools
 import inspect
+import linecache
 import math
 import operator
 import sys
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _core
+from . import _core, source
 from .errors import CompileError, from_build_error, wrong_arg_count
 
 __all__ = ["build_function", "check_signature"]
@@ -246,6 +247,17 @@ def _source_error(pyfunc, why):
                         + advice, code.co_filename, code.co_firstlineno)
 
 
+def _check_held_text(pyfunc):
+    """Code from exec() or compile() has a name ("<string>") that many texts
+    share, and linecache may hold another one's text under it: compiling
+    that would compile other code. The text must define this code."""
+    code = pyfunc.__code__
+    held = linecache.getlines(code.co_filename) if code.co_filename.startswith("<") else None
+    if held and not source.defines("".join(held), code.co_filename, code):
+        raise _source_error(pyfunc, f"the text Python keeps under the name {code.co_filename} is "
+                                    "another exec's, and this function's text is gone")
+
+
 def _parse_snippet(pyfunc):
     """The source lines inspect finds for `pyfunc`, parsed (None if they do not parse)."""
     try:
@@ -315,6 +327,7 @@ def _parse(pyfunc):
     if not inspect.isfunction(pyfunc):
         raise TypeError(f"ember can only compile Python functions, not {type(pyfunc).__name__}")
     code = pyfunc.__code__
+    _check_held_text(pyfunc)
     wrapped = getattr(pyfunc, "__wrapped__", None)
     if wrapped is not None:  # inspect would read the wrapped function's source
         where = getattr(wrapped, "__code__", code)

@@ -11,7 +11,7 @@ nothing, the decorators look for the text before giving up:
   `linecache` themselves.
 
 A candidate counts only if compiling it gives the function's own code
-object (same name, first line and bytecode). The text found goes into
+object (same name, first line, bytecode, constants and names). The text found goes into
 `linecache`, under the function's file name, or under a new name
 ("<string> (exec 2)") when another text already has that one, in which
 case the function is given a copy of its code naming that file. Error
@@ -24,7 +24,7 @@ import linecache
 import sys
 import types
 
-__all__ = ["recovered"]
+__all__ = ["recovered", "defines"]
 
 _FRAMES = 40  # how far out from the decorator to look for exec's text
 
@@ -36,14 +36,16 @@ def _codes(code):
             yield from _codes(const)
 
 
-def _defines(text, filename, target):
+def defines(text, filename, target):
     """Whether compiling `text` gives code object `target` (as the function's)."""
     try:
         compiled = compile(text, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):
         return False
+    # The constants and names too: `x + 1` and `x + 100` have the same bytecode.
     return any(c.co_name == target.co_name and c.co_firstlineno == target.co_firstlineno
-               and c.co_code == target.co_code for c in _codes(compiled))
+               and c.co_code == target.co_code and c.co_consts == target.co_consts
+               and c.co_names == target.co_names for c in _codes(compiled))
 
 
 def _candidates(filename):
@@ -92,7 +94,7 @@ def recovered(py_func):
     pseudo = code.co_filename.startswith("<")  # "<string>", "<stdin>", ...: no file behind it
     if pseudo:
         held = linecache.cache.get(code.co_filename)
-        if held and _defines("".join(held[2]), code.co_filename, code):
+        if held and defines("".join(held[2]), code.co_filename, code):
             return py_func  # another exec's text may hold that name: it must be this one
     else:
         try:
@@ -102,7 +104,7 @@ def recovered(py_func):
             pass
     try:
         text = next((t for t in _candidates(code.co_filename)
-                     if _defines(t, code.co_filename, code)), None)
+                     if defines(t, code.co_filename, code)), None)
     except Exception:  # an odd frame or history: no source, as before
         return py_func
     if text is None:

@@ -87,6 +87,26 @@ def test_pickling_an_execd_function(tmp_path):
     assert result.returncode == 0 and result.stdout.strip() == "[0, 3, 6]", result.stderr
 
 
+def _exec_dropped(k):
+    """A function exec'd from text built and dropped here: only its code is left."""
+    namespace = {}
+    exec(f"def f(x):\n    return x + {k}\n", namespace)
+    return namespace["f"]
+
+
+def test_another_execs_text_under_the_same_name_is_never_compiled():
+    # The first text stays in linecache as "<string>"; the second function has
+    # the same name, line and bytecode (x + k), but its own constant, and its
+    # text is gone: ember must refuse it, not compile the first one's.
+    namespace = {}
+    exec("def f(x):\n    return x + 1\n", namespace)
+    assert ember.vectorize(namespace["f"])(10) == 11
+    g = _exec_dropped(100)
+    assert g(10) == 110
+    with pytest.raises(ember.CompileError, match="keeps under the name <string> is another exec's"):
+        ember.vectorize(g)(10)
+
+
 def test_where_nothing_is_kept_the_error_says_what_to_do():
     parts = ["import ember\n", "@ember.vectorize\n", "def f(x):\n", "    return x\n"]
     with pytest.raises(ember.CompileError, match=r"exec\(\) of a string: ember looks for the "
