@@ -1,5 +1,5 @@
 """Ahead of time: a module's compiled functions as a shared and a static
-library with a C header (`ember aot build`; README, "Deployment").
+library with a C header (`ember aot build`; docs/aot.md).
 
     ember aot build pricing.py -o build/ [--target x86-64-v2,x86-64-v3,x86-64-v4]
                                          [--export 'price:float32(float32, float32)']
@@ -292,7 +292,7 @@ def _header(stem, path, exports, isas, archs):
         kind = {"map": "@ember.vectorize", "reduce": f"@ember.reduce({getattr(e.func, 'op', '')!r})",
                 "kernel": "@ember.kernel"}[e.kind]
         if e.target == "cuda":
-            kind = kind.replace("(", "(target='cuda', ") if "(" in kind else kind + "(target='cuda')"
+            kind = kind.replace(")", ", target='cuda')") if "(" in kind else kind + "(target='cuda')"
         lines.append(f"/* {e.func.__name__}: {kind} {e.signature}, {_where(e.func)}")
         if e.target == "cuda" and e.kind == "map":
             lines.append(" * out[i] = f(args[i]...) for 0 <= i < n, on the GPU: contiguous "
@@ -339,6 +339,8 @@ def build(path, out_dir, targets=DEFAULT_TARGETS, exports=(), log=print):
     for e in listed:
         if e.variant:
             e.variant.name = e.name + "__strided"
+    if not any(e.target == "cpu" for e in internal):
+        isas = []  # GPU functions only: no CPU code, so no ISA to choose between
     objects, entries, features = [], [], {}
     for isa in isas:
         for e in internal:

@@ -23,7 +23,7 @@ import struct
 
 import numpy as np
 
-from . import _core, cache, cuda
+from . import _core, cache, cuda, source
 from .cuda import DeviceArray
 from .errors import wrong_arg_count
 from .frontend import check_signature
@@ -116,9 +116,12 @@ class _Elementwise:
     _suffixes, _block = ("",), 0  # the module's entries, its fixed block size
 
     def _setup(self, py_func):
+        """`py_func` with its source found (python -c, exec()), checked."""
+        py_func = source.recovered(py_func)
         self._nargs = len(check_signature(py_func))
         self._specs = {}    # arg types -> (kernel, has weak ints, result dtype)
         self._modules = {}  # (arg types, device, strided axes) -> (module, packer)
+        return py_func
 
     def _prepare(self, args):
         """Specializes for `args`: (types, spec, device, broadcast shape,
@@ -195,7 +198,7 @@ class CudaVectorized(_Elementwise, Vectorized):
     _native = False  # specializations are compiled for the GPU only
 
     def __init__(self, py_func, signatures=(), fastmath=False, *, cache=True):
-        self._setup(py_func)
+        py_func = self._setup(py_func)
         super().__init__(py_func, signatures, fastmath, cache=cache)
         # Calls on ember device arrays and Python numbers, once loaded: C++.
         self._fast = _core.CudaCall(self._nargs, DeviceArray, DeviceArray._result)
@@ -268,7 +271,7 @@ class CudaReduced(_Elementwise, Reduced):
     _suffixes, _block = ("", "_merge", "_finish"), _BLOCK
 
     def __init__(self, py_func, op, fastmath=False, *, cache=True, signatures=()):
-        self._setup(py_func)
+        py_func = self._setup(py_func)
         super().__init__(py_func, op, fastmath, cache=cache, signatures=signatures)
 
     def __call__(self, *args, axis=None):
@@ -316,6 +319,7 @@ class CudaKernel(Kernel):
     _native = False
 
     def __init__(self, py_func, boundscheck=False, fastmath=False, *, cache=True, signatures=()):
+        py_func = source.recovered(py_func)  # python -c, exec()
         self._names = check_signature(py_func)
         self._nargs = len(self._names)
         # (arg types, domain rank, device) -> (kernel, module, packer, written parameters)

@@ -266,6 +266,18 @@ def test_bad_builds_say_what_and_where(tmp_path, source, extra, message):
     assert "Traceback" not in result.stderr
 
 
+def test_a_gpu_only_module_built_with_cpu_targets_too(tmp_path):
+    """The CPU ISAs of the default --target have nothing to compile: the
+    library is the GPU one, and its header's comments are valid Python."""
+    module = write(tmp_path, "gpuonly.py", "import ember\n\n@ember.reduce('+', ['float32(float32)'], "
+                                           "target='cuda')\ndef total(x):\n    return x\n")
+    result = aot_build(module, tmp_path / "out", "--target", "x86-64-v3,cuda:sm_80")
+    assert result.returncode == 0, result.stderr
+    assert "@ember.reduce('+', target='cuda') float32(float32)" in (tmp_path / "out" / "gpuonly.h").read_text()
+    manifest = json.loads((tmp_path / "out" / "gpuonly.json").read_text())
+    assert manifest["isas"] == {} and manifest["cuda"] == ["sm_80"]
+
+
 def test_a_missing_module_is_an_error(tmp_path):
     result = aot_build(tmp_path / "nothere.py", tmp_path / "out")
     assert result.returncode == 1 and "nothere.py: no such file" in result.stderr

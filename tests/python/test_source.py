@@ -49,6 +49,27 @@ def test_python_dash_c():
     assert result.stdout.split("\n")[0] == "[1.0, 3.0, 5.0] [-2.0, -2.0] 4.0 [2.5, 2.5, 2.5]"
 
 
+def test_python_dash_c_gpu_functions():
+    """target="cuda" functions find their python -c source too (their PTX
+    needs no GPU)."""
+    code = textwrap.dedent("""
+        import numpy as np, ember
+
+        f = ember.vectorize(["float64(float64)"], target="cuda")(lambda x: x + 1)
+        total = ember.reduce("+", ["float64(float64)"], target="cuda")(lambda x: x)
+
+        @ember.kernel(target="cuda")
+        def fill(a):
+            a[ember.tid()] = 1.0
+
+        print(".entry" in f.inspect("ptx", arch="sm_80"), ".entry" in total.inspect("ptx", arch="sm_80"),
+              ".entry" in fill.inspect("ptx", arch="sm_80", domain=(4,), args=(np.zeros(4),)))
+    """)
+    result = python("-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == "True True True"
+
+
 def test_exec_of_strings_each_with_its_own_source(tmp_path):
     first = "import ember\n\n@ember.vectorize\ndef f(x):\n    return x + 1\n"
     second = "import ember\n\n\n@ember.vectorize\ndef f(x):\n    return x * 100\n"
