@@ -3,7 +3,8 @@
 // Python's, which records the signal). Running work checks the flag: the
 // runtime between chunks of a map or reduce and between pieces of a kernel's
 // domain, compiled code at the back-edge of every `while` loop of a @kernel
-// (`for` loops run to their end); stopped work throws Interrupted, which
+// and between blocks of 65,536 iterations of its `for` loops (lowering.h);
+// stopped work throws Interrupted, which
 // Python turns into the KeyboardInterrupt its handler raised. Nothing that
 // was stopped is returned as a result.
 #pragma once

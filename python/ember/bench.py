@@ -582,7 +582,7 @@ def main(argv=None):
         "against NumPy first); ratios > 1 mean ember is faster. Every call returns a new "
         "array: NumPy and NumExpr allocate their own, the Numba and C wrappers use "
         "`np.empty_like`, ember reuses freed outputs of 1 MiB or more through its block "
-        "cache (README, Speed), which saves the page faults of fresh memory.",
+        "cache ([performance.md](performance.md)), which saves the page faults of fresh memory.",
         "",
         format_table(rows, opts.n),
         "",

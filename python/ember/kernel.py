@@ -133,7 +133,9 @@ class Kernel(_core.Launcher):
         if compiled is None:
             compiled = compile_or_load(self.py_func, what, self._frozen, specialization,
                                        self._native, self.cache and self._native)
-        args = ", ".join(f"{d}[{'x' * n}]" if n else d for d, _, n, _ in arg_types)
+        # An array whose last axis is not contiguous has its own code: "strided".
+        args = ", ".join(f"{d}[{'x' * n}{'' if unit else ' strided'}]" if n else d
+                         for d, _, n, unit in arg_types)
         self._compiled.append((f"[{domain}-d]({args})", compiled))
         logs.compiled(self.__qualname__, self._compiled[-1][0], compiled, self._native)
         self._frontend_ms[compiled.key] = timing.get("frontend")
@@ -167,7 +169,9 @@ class Kernel(_core.Launcher):
 
     @property
     def signatures(self):
-        """The specializations compiled so far: '[domain rank](arg types)'."""
+        """The specializations compiled so far: '[domain rank](arg types)',
+        as '[1-d](float64[x], float64[xx strided])' (a 1-d array with a
+        contiguous axis, a 2-d one whose last axis is not contiguous)."""
         return [text for text, _ in self._compiled]
 
     def inspect(self, stage=None, arch=None, *, domain=None, args=None, signature=None):
