@@ -15,14 +15,14 @@ import atexit
 import sys
 
 from . import _core, cache, cuda, logs
-from .errors import CompileError, CudaError
+from .errors import CompileError, CudaError, CudaOutOfMemoryError
 from .kernel import Kernel, atomic_add, atomic_max, atomic_min, kernel, tid
 from .library import Library, load
 from .logs import set_log_level
 from .reduce import Reduced, reduce
 from .vectorize import Vectorized, vectorize
 
-__all__ = ["CompileError", "CudaError", "Kernel", "Reduced", "Vectorized", "atomic_add", "atomic_max",
+__all__ = ["CompileError", "CudaError", "CudaOutOfMemoryError", "Kernel", "Reduced", "Vectorized", "atomic_add", "atomic_max",
            "atomic_min", "kernel", "reduce", "tid", "vectorize", "host_cpu", "set_num_threads",
            "get_num_threads", "set_log_level", "cache", "cuda", "load", "Library"]
 __version__ = _core.versions()["ember"]  # pyproject.toml's, through CMake: one source
