@@ -129,15 +129,18 @@ class Kernel(_core.Launcher):
 
         what = (f"{type(self).__name__} {self.boundscheck} {self.fastmath} {domain} "
                 f"{[tuple(t) for t in arg_types]!r}")
+        start = time.perf_counter()
         compiled = pickling.load_shipped(self, (tuple(map(tuple, arg_types)), domain))
-        if compiled is None:
+        shipped = compiled is not None
+        if not shipped:
             compiled = compile_or_load(self.py_func, what, self._frozen, specialization,
                                        self._native, self.cache and self._native)
         # An array whose last axis is not contiguous has its own code: "strided".
         args = ", ".join(f"{d}[{'x' * n}{'' if unit else ' strided'}]" if n else d
                          for d, _, n, unit in arg_types)
         self._compiled.append((f"[{domain}-d]({args})", compiled))
-        logs.compiled(self.__qualname__, self._compiled[-1][0], compiled, self._native)
+        logs.compiled(self.__qualname__, self._compiled[-1][0], compiled, self._native,
+                      (time.perf_counter() - start) * 1e3, shipped)
         self._frontend_ms[compiled.key] = timing.get("frontend")
         return compiled
 

@@ -66,17 +66,21 @@ def forward():
             logging.getLogger(name).log(_FROM_CPP[min(level, 5)], message)
 
 
-def compiled(name, signature, kernel, native=True):
+def compiled(name, signature, kernel, native, ms, shipped):
     """The INFO line of one specialization: compiled (a disk cache miss, or
-    no cache) or loaded from the disk cache, for which target (this CPU's
-    x86-64 level and the widest vector registers its code uses, or CUDA),
-    in how long."""
+    no cache), loaded from the disk cache (a hit) or from the pickle that
+    brought the function (`shipped`), for which target (this CPU's x86-64
+    level and the widest vector registers its code uses, or CUDA), in how
+    many milliseconds (`ms`, all of it: the frontend too)."""
     if not log.isEnabledFor(logging.INFO):
         return
     if kernel.origin == "compiled":
-        how = f"compiled (ember's passes {kernel.passes_ms:.1f} ms, LLVM {kernel.codegen_ms:.1f} ms)"
+        how = (f"compiled in {ms:.1f} ms (ember's passes {kernel.passes_ms:.1f} ms, "
+               f"LLVM {kernel.codegen_ms:.1f} ms)")
+    elif kernel.origin == "artifact":
+        how = f"loaded from the {'pickle' if shipped else 'disk cache'} in {ms:.1f} ms"
     else:
-        how = "loaded from the disk cache" if kernel.origin == "artifact" else "prepared for the GPU"
+        how = f"prepared for the GPU in {ms:.1f} ms"
     if native:
         bits = kernel.vector_bits
         target = f"{isa.level()}, {f'{bits}-bit vectors' if bits else 'scalar code'}"

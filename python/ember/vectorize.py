@@ -73,13 +73,16 @@ class Vectorized(_core.Dispatcher):
                                                     self.fastmath, self._combine)
 
         what = f"{type(self).__name__} {self._combine} {self.fastmath} {arg_types!r}"
+        start = time.perf_counter()
         kernel = pickling.load_shipped(self, tuple(map(tuple, arg_types)))
-        if kernel is None:
+        shipped = kernel is not None
+        if not shipped:
             kernel = compile_or_load(self.py_func, what, self._frozen, specialization,
                                      self._native, self.cache and self._native)
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
         self._compiled.append((f"{kernel.output_dtype}({args})", list(arg_types), kernel))
-        logs.compiled(self.__qualname__, self._compiled[-1][0], kernel, self._native)
+        logs.compiled(self.__qualname__, self._compiled[-1][0], kernel, self._native,
+                      (time.perf_counter() - start) * 1e3, shipped)
         self._frontend_ms[kernel.key] = timing.get("frontend")
         return kernel
 
