@@ -188,10 +188,20 @@ def test_the_guide_links_every_page_and_every_link_resolves():
     for page in PAGES:
         text = open(os.path.join(ROOT, page), encoding="utf-8").read()
         text = re.sub(r"^\s*```.*?^\s*```|`[^`\n]*`", "", text, flags=re.S | re.M)  # not code
-        for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
-            if not re.match(r"[a-z]+:", link):
-                target = os.path.join(ROOT, os.path.dirname(page), link)
-                assert os.path.exists(target), f"{page} links {link}, which does not exist"
+        for link, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)]*))?\)", text):
+            if re.match(r"[a-z]+:", link):
+                continue
+            target = os.path.join(ROOT, os.path.dirname(page), link) if link else os.path.join(ROOT, page)
+            assert os.path.exists(target), f"{page} links {link}, which does not exist"
+            if anchor:
+                assert anchor in anchors(target), f"{page} links {link}#{anchor}: no such heading"
+
+
+def anchors(path):
+    """The anchors of a page's headings, as GitHub makes them."""
+    text = re.sub(r"^\s*```.*?^\s*```", "", open(path, encoding="utf-8").read(), flags=re.S | re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+            for h in re.findall(r"^#+ (.*)$", text, re.M)}
 
 
 def test_norun_commands_are_all_shown():
