@@ -8,6 +8,7 @@
 #include <Python.h>
 #include <pybind11/pybind11.h>
 
+#include <cxxabi.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -40,21 +41,30 @@ class CtrlC {
 // without the GIL while the main thread frees objects (a debug build's
 // pybind11 stops there: "dec_ref() is being called while the GIL is either
 // not held or invalid"). A thread already waiting for the GIL when the
-// finalization starts is still ended in PyEval_RestoreThread (the
-// noexcept(false) destructor lets that unwind pass; its references are
-// then dropped without the GIL: left open, issue 24's notes).
+// finalization starts is ended inside PyEval_RestoreThread (Python 3.11 to
+// 3.13 call pthread_exit there): that forced unwind is caught here and the
+// thread waits the same way, so it never reaches the caller's references.
+// (A forced unwind must be rethrown once its handler ends; this one never
+// ends.)
 class ReleaseGil {
  public:
   ReleaseGil() : state_(PyEval_SaveThread()) {}
   ~ReleaseGil() noexcept(false) {
-    if (finalizing())
-      for (;;) pause();
-    PyEval_RestoreThread(state_);
+    if (finalizing()) park();
+    try {
+      PyEval_RestoreThread(state_);
+    } catch (abi::__forced_unwind&) {
+      park();
+    }
   }
   ReleaseGil(const ReleaseGil&) = delete;
   ReleaseGil& operator=(const ReleaseGil&) = delete;
 
  private:
+  [[noreturn]] static void park() {
+    for (;;) pause();
+  }
+
   static bool finalizing() {
 #if PY_VERSION_HEX >= 0x030D0000
     return Py_IsFinalizing();
