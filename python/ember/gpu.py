@@ -23,10 +23,9 @@ import struct
 
 import numpy as np
 
-from . import _core, cache, cuda, source
+from . import _core, cache, cuda
 from .cuda import DeviceArray
 from .errors import wrong_arg_count
-from .frontend import check_signature
 from .gpu_layout import broadcast_strides, walk
 from .kernel import Kernel
 from .reduce import Reduced
@@ -115,13 +114,10 @@ class _Elementwise:
 
     _suffixes, _block = ("",), 0  # the module's entries, its fixed block size
 
-    def _setup(self, py_func):
-        """`py_func` with its source found (python -c, exec()), checked."""
-        py_func = source.recovered(py_func)
-        self._nargs = len(check_signature(py_func))
+    def _setup(self):
+        """The caches an eager signature's compile already fills."""
         self._specs = {}    # arg types -> (kernel, has weak ints, result dtype)
         self._modules = {}  # (arg types, device, strided axes) -> (module, packer)
-        return py_func
 
     def _prepare(self, args):
         """Specializes for `args`: (types, spec, device, broadcast shape,
@@ -129,8 +125,8 @@ class _Elementwise:
         _Scalars and DeviceArrays: NumPy arrays are copied to the device as
         they are (a broadcast stays a stride of 0)."""
         cuda.require()
-        if len(args) != self._nargs:
-            raise wrong_arg_count(self.__name__, self._nargs, len(args))
+        if len(args) != len(self._names):
+            raise wrong_arg_count(self.__name__, len(self._names), len(args))
         ops = [_read(a, i) for i, a in enumerate(args)]
         device = _device_of(ops)
         types = tuple((op.dtype, op.weak, True) if type(op) is _Scalar
@@ -198,10 +194,10 @@ class CudaVectorized(_Elementwise, Vectorized):
     _native = False  # specializations are compiled for the GPU only
 
     def __init__(self, py_func, signatures=(), fastmath=False, *, cache=True):
-        py_func = self._setup(py_func)
+        self._setup()
         super().__init__(py_func, signatures, fastmath, cache=cache)
         # Calls on ember device arrays and Python numbers, once loaded: C++.
-        self._fast = _core.CudaCall(self._nargs, DeviceArray, DeviceArray._result)
+        self._fast = _core.CudaCall(len(self._names), DeviceArray, DeviceArray._result)
 
     def __call__(self, *args, out=None):
         result = self._fast.call(args, out)
@@ -271,7 +267,7 @@ class CudaReduced(_Elementwise, Reduced):
     _suffixes, _block = ("", "_merge", "_finish"), _BLOCK
 
     def __init__(self, py_func, op, fastmath=False, *, cache=True, signatures=()):
-        py_func = self._setup(py_func)
+        self._setup()
         super().__init__(py_func, op, fastmath, cache=cache, signatures=signatures)
 
     def __call__(self, *args, axis=None):
@@ -319,9 +315,6 @@ class CudaKernel(Kernel):
     _native = False
 
     def __init__(self, py_func, boundscheck=False, fastmath=False, *, cache=True, signatures=()):
-        py_func = source.recovered(py_func)  # python -c, exec()
-        self._names = check_signature(py_func)
-        self._nargs = len(self._names)
         # (arg types, domain rank, device) -> (kernel, module, packer, written parameters)
         self._loaded = {}
         super().__init__(py_func, boundscheck, fastmath, cache=cache, signatures=signatures)
@@ -377,8 +370,8 @@ class CudaKernel(Kernel):
 
     def _operands(self, domain, args):
         extents = tuple(_core.read_domain(domain))
-        if len(args) != self._nargs:
-            raise wrong_arg_count(self.__name__, self._nargs, len(args))
+        if len(args) != len(self._names):
+            raise wrong_arg_count(self.__name__, len(self._names), len(args))
         return extents, [_read(a, i) for i, a in enumerate(args)]
 
     def _types(self, domain, args):

@@ -63,6 +63,7 @@ class Kernel(_core.Launcher):
         py_func = source.recovered(py_func)  # python -c, exec(), %%time cells
         names = check_signature(py_func)
         super().__init__(py_func.__name__, len(names), weak_method(self, "_compile"))
+        self._names = names
         self.py_func = py_func
         self.boundscheck = bool(boundscheck)
         self.fastmath = bool(fastmath)
@@ -101,10 +102,9 @@ class Kernel(_core.Launcher):
         if not match or bare("".join(d + b for d, b in items)) != bare(match.group(2)):
             raise ValueError(f"bad kernel signature {signature!r}; expected e.g. "
                              "'[2](float64[:, :], float64[:, :], float64)'")
-        names = check_signature(self.py_func)
-        if len(items) != len(names):
+        if len(items) != len(self._names):
             raise TypeError(f"signature {signature!r} has {len(items)} arguments but "
-                            f"{self.__name__}() takes {len(names)}")
+                            f"{self.__name__}() takes {len(self._names)}")
         weak_names = {"int": "int64", "float": "float64"}
         types = []
         for dtype, dims in items:
