@@ -26,15 +26,24 @@ uint64_t vector_bits(llvm::Type* t) {
   return v ? v->getPrimitiveSizeInBits().getFixedValue() : 0;
 }
 
+// The widest vector value `f` computes (bits; 0: none).
+uint64_t widest_value(llvm::Function& f) {
+  uint64_t widest = 0;
+  for (llvm::BasicBlock& block : f)
+    for (llvm::Instruction& i : block) widest = std::max(widest, vector_bits(i.getType()));
+  return widest;
+}
+
+constexpr uint64_t kLegalBits = 256;  // what the attribute says suffices
+
 }  // namespace
 
 llvm::PreservedAnalyses LegalWidthPass::run(llvm::Function& f, llvm::FunctionAnalysisManager&) {
-  uint64_t calls = 0, widest = 0;  // the widest vector a call passes; any vector
+  uint64_t calls = 0;  // the widest vector a call passes
   for (llvm::Argument& a : f.args()) calls = std::max(calls, vector_bits(a.getType()));
   calls = std::max(calls, vector_bits(f.getReturnType()));
   for (llvm::BasicBlock& block : f)
     for (llvm::Instruction& i : block) {
-      widest = std::max(widest, vector_bits(i.getType()));
       auto* call = llvm::dyn_cast<llvm::CallBase>(&i);
       if (!call || llvm::isa<llvm::IntrinsicInst>(call)) continue;
       calls = std::max(calls, vector_bits(call->getType()));
@@ -44,7 +53,8 @@ llvm::PreservedAnalyses LegalWidthPass::run(llvm::Function& f, llvm::FunctionAna
   // that needs 512. Every other function keeps the subtarget the optimizer
   // used (each distinct attribute value costs the target machine another one,
   // 3 ms at a process's first compile).
-  if (widest > 256 && calls <= 256) f.addFnAttr("min-legal-vector-width", "256");
+  if (calls <= kLegalBits && widest_value(f) > kLegalBits)
+    f.addFnAttr("min-legal-vector-width", std::to_string(kLegalBits));
   return llvm::PreservedAnalyses::all();
 }
 
@@ -54,18 +64,15 @@ int vector_register_bits(llvm::TargetMachine& tm, const VectorIsa& isa, llvm::Mo
   uint64_t result = 0;
   for (llvm::Function& f : m) {
     if (f.isDeclaration()) continue;
-    uint64_t widest = 0;
-    for (llvm::BasicBlock& block : f)
-      for (llvm::Instruction& i : block) widest = std::max(widest, vector_bits(i.getType()));
     // An explicit vector stays whole up to the ISA's width, unless the
     // attribute above lets the CPU's preferred width split it.
     uint64_t legal = isa_bits;
     if (f.hasFnAttribute("min-legal-vector-width")) {
       uint64_t preferred = tm.getTargetTransformInfo(f).getRegisterBitWidth(
                                llvm::TargetTransformInfo::RGK_FixedWidthVector).getFixedValue();
-      legal = std::min(isa_bits, std::max<uint64_t>(preferred, 256));
+      legal = std::min(isa_bits, std::max(preferred, kLegalBits));
     }
-    result = std::max(result, std::min(widest, legal));
+    result = std::max(result, std::min(widest_value(f), legal));
   }
   return static_cast<int>(result);
 }
