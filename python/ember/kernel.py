@@ -21,7 +21,7 @@ import time
 from typing import Any, Callable, Optional, overload
 
 
-from . import _core, helptext, kernel_frontend, logs, pickling, source, stages
+from . import _core, helptext, kernel_frontend, pickling, source, stages
 from .errors import from_build_error
 from .frontend import check_signature
 from .vectorize import Signatures, compile_or_load, frontend_log, weak_method
@@ -129,18 +129,12 @@ class Kernel(_core.Launcher):
 
         what = (f"{type(self).__name__} {self.boundscheck} {self.fastmath} {domain} "
                 f"{[tuple(t) for t in arg_types]!r}")
-        start = time.perf_counter()
-        compiled = pickling.load_shipped(self, (tuple(map(tuple, arg_types)), domain))
-        shipped = compiled is not None
-        if not shipped:
-            compiled = compile_or_load(self.py_func, what, self._frozen, specialization,
-                                       self._native, self.cache and self._native)
         # An array whose last axis is not contiguous has its own code: "strided".
         args = ", ".join(f"{d}[{'x' * n}{'' if unit else ' strided'}]" if n else d
                          for d, _, n, unit in arg_types)
-        self._compiled.append((f"[{domain}-d]({args})", compiled))
-        logs.compiled(self.__qualname__, self._compiled[-1][0], compiled, self._native,
-                      (time.perf_counter() - start) * 1e3, shipped)
+        compiled, text = compile_or_load(self, (tuple(map(tuple, arg_types)), domain), what,
+                                         specialization, lambda _: f"[{domain}-d]({args})")
+        self._compiled.append((text, compiled))
         self._frontend_ms[compiled.key] = timing.get("frontend")
         return compiled
 

@@ -121,9 +121,10 @@ def _setup():
     _core.capture_logs()
     wanted = os.environ.get("EMBER_LOG_LEVEL", "").strip()
     if wanted:
-        if wanted.lower() not in _NAMES:
-            raise ValueError(f"EMBER_LOG_LEVEL={wanted!r} is not a log level: use {_VALID}")
-        set_log_level(wanted)
+        try:
+            set_log_level(wanted)
+        except ValueError:
+            raise ValueError(f"EMBER_LOG_LEVEL={wanted!r} is not a log level: use {_VALID}") from None
 
 
 _setup()

@@ -73,16 +73,10 @@ class Vectorized(_core.Dispatcher):
                                                     self.fastmath, self._combine)
 
         what = f"{type(self).__name__} {self._combine} {self.fastmath} {arg_types!r}"
-        start = time.perf_counter()
-        kernel = pickling.load_shipped(self, tuple(map(tuple, arg_types)))
-        shipped = kernel is not None
-        if not shipped:
-            kernel = compile_or_load(self.py_func, what, self._frozen, specialization,
-                                     self._native, self.cache and self._native)
         args = ", ".join(_type_name(d, w) for d, w, _ in arg_types)
-        self._compiled.append((f"{kernel.output_dtype}({args})", list(arg_types), kernel))
-        logs.compiled(self.__qualname__, self._compiled[-1][0], kernel, self._native,
-                      (time.perf_counter() - start) * 1e3, shipped)
+        kernel, text = compile_or_load(self, tuple(map(tuple, arg_types)), what, specialization,
+                                       lambda kernel: f"{kernel.output_dtype}({args})")
+        self._compiled.append((text, list(arg_types), kernel))
         self._frontend_ms[kernel.key] = timing.get("frontend")
         return kernel
 
@@ -231,18 +225,28 @@ def weak_method(obj, name):
     return call
 
 
-def compile_or_load(py_func, what, frozen, specialization, native, use_cache):
-    """The Kernel of one specialization of `py_func`: through the disk
-    cache's source index (`what`: its argument types and options; no
+def compile_or_load(fn, shipped_key, what, specialization, describe):
+    """The Kernel of one specialization of ember function `fn` (a Vectorized
+    or a Kernel) and its signature text (`describe(kernel)`), logged at INFO:
+    the code that came with its pickle (`shipped_key`), else through the
+    disk cache's source index (`what`: its argument types and options; no
     frontend), else `specialization()` (the frontend) and the cache, else
-    compiled (host code when `native`). A user error the compiler finds
-    (uint8 + 300) becomes a CompileError at `py_func`'s line."""
-    logs.sync()
-    try:
-        kernel = _compile_or_load(py_func, what, frozen, specialization, native, use_cache)
-    finally:
-        logs.forward()
-    return kernel
+    compiled (host code when `fn._native`). A user error the compiler finds
+    (uint8 + 300) becomes a CompileError at the function's line."""
+    start = time.perf_counter()
+    kernel = pickling.load_shipped(fn, shipped_key)
+    shipped = kernel is not None
+    if not shipped:
+        logs.sync()
+        try:
+            kernel = _compile_or_load(fn.py_func, what, fn._frozen, specialization, fn._native,
+                                      fn.cache and fn._native)
+        finally:
+            logs.forward()
+    text = describe(kernel)
+    logs.compiled(fn.__qualname__, text, kernel, fn._native, (time.perf_counter() - start) * 1e3,
+                  shipped)
+    return kernel, text
 
 
 def _compile_or_load(py_func, what, frozen, specialization, native, use_cache):
