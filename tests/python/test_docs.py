@@ -52,6 +52,7 @@ NORUN = {
         "needs a GPU; test_cuda_launch.py runs the same benchmark on the fake driver",
 }
 FENCE = re.compile(r"^(\s*)```(\S*)\s*(.*)$")
+FENCED = re.compile(r"^\s*```.*?^\s*```", re.S | re.M)  # a whole fenced block
 MARK = "\x1edocs-step "
 CHECKER = doctest.OutputChecker()
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -142,8 +143,8 @@ if __name__ == "__main__":
 ''' % MARK
 
 
-def run_page(page, tmp_path, env_extra):
-    program = steps(page)
+def run_page(page, program, tmp_path, env_extra):
+    """Runs the page's `program` (steps()); what each step printed, by line."""
     (tmp_path / "steps.json").write_text(json.dumps(program))
     (tmp_path / "driver.py").write_text(DRIVER)
     (tmp_path / "samples").symlink_to(os.path.join(ROOT, "samples"))  # pages run samples/...
@@ -164,7 +165,7 @@ def run_page(page, tmp_path, env_extra):
     printed = dict(re.findall(re.escape(MARK) + r"(\d+)\n(.*?)(?=" + re.escape(MARK) + r"|\Z)",
                               run.stdout, re.S))
     assert run.returncode == 0, f"{page}: {run.stderr[-4000:]}\n(last output: {run.stdout[-2000:]})"
-    return program, printed
+    return printed
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -172,9 +173,10 @@ def test_every_code_block_runs(page, tmp_path, request):
     env = {}
     if page in GPU_PAGES:
         env["EMBER_CUDA_DRIVER"] = request.getfixturevalue("fake_cuda_driver")
-    if not steps(page):
+    program = steps(page)
+    if not program:
         pytest.skip(f"{page} has no code block that runs")
-    program, printed = run_page(page, tmp_path, env)
+    printed = run_page(page, program, tmp_path, env)
     for kind, line, name, _, want in program:
         got = printed.get(str(line), "")
         if want is not None and not CHECKER.check_output(want, got, FLAGS):
@@ -187,7 +189,7 @@ def test_the_guide_links_every_page_and_every_link_resolves():
         assert f"({page})" in readme, f"README.md's contents do not link {page}"
     for page in PAGES:
         text = open(os.path.join(ROOT, page), encoding="utf-8").read()
-        text = re.sub(r"^\s*```.*?^\s*```|`[^`\n]*`", "", text, flags=re.S | re.M)  # not code
+        text = re.sub(r"`[^`\n]*`", "", FENCED.sub("", text))  # not code
         for link, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)]*))?\)", text):
             if re.match(r"[a-z]+:", link):
                 continue
@@ -199,7 +201,7 @@ def test_the_guide_links_every_page_and_every_link_resolves():
 
 def anchors(path):
     """The anchors of a page's headings, as GitHub makes them."""
-    text = re.sub(r"^\s*```.*?^\s*```", "", open(path, encoding="utf-8").read(), flags=re.S | re.M)
+    text = FENCED.sub("", open(path, encoding="utf-8").read())
     return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
             for h in re.findall(r"^#+ (.*)$", text, re.M)}
 
